@@ -1,0 +1,289 @@
+package genealogy
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/taktmes/takt/units"
+)
+
+// Tracking says how units of a material are identified.
+type Tracking string
+
+// Tracking modes.
+const (
+	TrackNone   Tracking = "none"   // bulk material, no lot identity
+	TrackLot    Tracking = "lot"    // identified by lot
+	TrackSerial Tracking = "serial" // every unit has a serial number (and may sit in a lot)
+)
+
+// MaterialKind is the role of a material in the plant.
+type MaterialKind string
+
+// Material kinds.
+const (
+	KindRaw          MaterialKind = "raw"          // bought, not made here
+	KindComponent    MaterialKind = "component"    // bought or made part that goes into others
+	KindIntermediate MaterialKind = "intermediate" // made here, consumed here
+	KindProduct      MaterialKind = "product"      // finished good, shipped
+)
+
+// Material is a material definition (ISA-95 MaterialDefinition).
+type Material struct {
+	ID       string
+	Name     string
+	Unit     units.Unit // unit lots of this material are counted in
+	Tracking Tracking
+	Kind     MaterialKind
+}
+
+// Validate returns every problem with the definition as a Problems error, or nil.
+func (m Material) Validate() error {
+	var ps Problems
+	m.check(&ps, "material")
+	return ps.err()
+}
+
+func (m Material) check(ps *Problems, field string) {
+	if m.ID == "" {
+		ps.add(field+".id", "", ErrInvalid, "a material needs an id")
+	}
+	if !units.Known(m.Unit) {
+		ps.add(field+".unit", string(m.Unit), ErrUnit, "use a unit from the units table or define it with units.Define")
+	}
+	switch m.Tracking {
+	case TrackNone, TrackLot, TrackSerial:
+	default:
+		ps.add(field+".tracking", string(m.Tracking), ErrInvalid, "use %q, %q or %q", TrackNone, TrackLot, TrackSerial)
+	}
+	switch m.Kind {
+	case KindRaw, KindComponent, KindIntermediate, KindProduct:
+	default:
+		ps.add(field+".kind", string(m.Kind), ErrInvalid, "use %q, %q, %q or %q", KindRaw, KindComponent, KindIntermediate, KindProduct)
+	}
+}
+
+// Status is the state of a lot or serial. The zero Status marks a value that does not exist
+// yet: the operations that create lots (Receive, Produce, Merge into a new lot) expect it.
+type Status string
+
+// Statuses of lots and serials.
+const (
+	Available   Status = "available"
+	OnHold      Status = "on_hold"
+	Quarantined Status = "quarantined"
+	Consumed    Status = "consumed" // all of it went into other lots (or, for a serial, into an assembly)
+	Scrapped    Status = "scrapped"
+	Shipped     Status = "shipped"
+)
+
+// Lot is a material lot or sublot (ISA-95 MaterialLot / MaterialSubLot).
+type Lot struct {
+	ID          string
+	Material    string
+	Site        string // optional
+	Status      Status
+	OnHand      units.Quantity // in the material's unit
+	SupplierLot string         // the supplier's lot number, for received lots
+	Supplier    string
+	Expiry      time.Time // zero: does not expire
+	Parent      string    // the lot this sublot was split from
+	CreatedAt   time.Time
+	// Level orders lots so the graph stays acyclic: every edge between lots goes from a
+	// lower to a higher level. The operations maintain it; stores persist it.
+	Level int
+	// HasOutputs is set once the lot gave quantity to another lot or serial; from then on
+	// its Level is fixed.
+	HasOutputs bool
+}
+
+// Serial is one unit with its own identity, possibly inside a lot.
+type Serial struct {
+	ID       string
+	Material string
+	Lot      string // optional: the lot the unit belongs to
+	Status   Status
+}
+
+// Shipment is a delivery to a customer; lots and serials are shipped into it.
+type Shipment struct {
+	ID       string
+	Customer string
+	Order    string // the customer's order, optional
+}
+
+// NodeKind says what a genealogy node is. The values are stable; stores may persist them.
+type NodeKind uint8
+
+// Node kinds.
+const (
+	NodeLot         NodeKind = 1
+	NodeSerial      NodeKind = 2
+	NodeShipment    NodeKind = 3
+	NodeSupplierLot NodeKind = 4 // a supplier's lot, the root of received material
+)
+
+// String returns "lot", "serial", "shipment" or "supplier-lot".
+func (k NodeKind) String() string {
+	switch k {
+	case NodeLot:
+		return "lot"
+	case NodeSerial:
+		return "serial"
+	case NodeShipment:
+		return "shipment"
+	case NodeSupplierLot:
+		return "supplier-lot"
+	}
+	return fmt.Sprintf("NodeKind(%d)", uint8(k))
+}
+
+// Node is a vertex of the genealogy graph. The zero Node stands for "outside the plant": the
+// source of produced quantity and the sink of scrap and adjustments.
+type Node struct {
+	Kind NodeKind
+	ID   string
+}
+
+// LotNode returns the node of lot id.
+func LotNode(id string) Node { return Node{Kind: NodeLot, ID: id} }
+
+// SerialNode returns the node of serial id.
+func SerialNode(id string) Node { return Node{Kind: NodeSerial, ID: id} }
+
+// ShipmentNode returns the node of shipment id.
+func ShipmentNode(id string) Node { return Node{Kind: NodeShipment, ID: id} }
+
+// SupplierLotNode returns the node of a supplier's lot of a material: every lot received
+// from it hangs below it, so a recall starts here.
+func SupplierLotNode(material, supplier, supplierLot string) Node {
+	return Node{Kind: NodeSupplierLot, ID: material + "|" + supplier + "|" + supplierLot}
+}
+
+// IsZero reports whether n is the outside-the-plant node.
+func (n Node) IsZero() bool { return n == Node{} }
+
+// String returns "kind:id", or "outside" for the zero Node.
+func (n Node) String() string {
+	if n.IsZero() {
+		return "outside"
+	}
+	return n.Kind.String() + ":" + n.ID
+}
+
+// EdgeKind says what an edge records. The values are stable; stores may persist them.
+type EdgeKind uint8
+
+// Edge kinds.
+const (
+	EdgeReceive   EdgeKind = 1  // supplier lot → lot
+	EdgeProduce   EdgeKind = 2  // outside → produced lot (a work order step reported good quantity)
+	EdgeConsume   EdgeKind = 3  // component lot → produced lot or serial
+	EdgeSplit     EdgeKind = 4  // lot → sublot
+	EdgeMerge     EdgeKind = 5  // lot → lot it was merged into
+	EdgeShip      EdgeKind = 6  // lot or serial → shipment
+	EdgeScrap     EdgeKind = 7  // lot → outside
+	EdgeAdjust    EdgeKind = 8  // outside → lot (found) or lot → outside (lost), with a reason
+	EdgeSerialize EdgeKind = 9  // lot → serial: a unit of the lot was given a serial number
+	EdgeAssemble  EdgeKind = 10 // component serial → serial it was built into
+)
+
+var edgeKindNames = [...]string{"", "receive", "produce", "consume", "split", "merge", "ship", "scrap", "adjust", "serialize", "assemble"}
+
+// String returns the lower-case name of the kind.
+func (k EdgeKind) String() string {
+	if int(k) < len(edgeKindNames) && k != 0 {
+		return edgeKindNames[k]
+	}
+	return fmt.Sprintf("EdgeKind(%d)", uint8(k))
+}
+
+// Edge is one record of the genealogy: quantity moving from one node to another, with the
+// context it happened in.
+type Edge struct {
+	Kind EdgeKind
+	From Node // zero Node for Produce and positive Adjust
+	To   Node // zero Node for Scrap and negative Adjust
+	// Qty is in the unit of the lot it leaves (or, when From is not a lot, that it enters);
+	// serial edges carry "1 ea".
+	Qty       units.Quantity
+	WorkOrder string
+	Step      string
+	Equipment string
+	Operator  string
+	Reason    string // why: scrap and adjustment reason codes
+	At        time.Time
+}
+
+// ExpiryPolicy says what using an expired lot does.
+type ExpiryPolicy uint8
+
+// Expiry policies. The zero value blocks.
+const (
+	ExpiryBlock ExpiryPolicy = iota // refuse with ErrExpired
+	ExpiryWarn                      // proceed, with an ErrExpired warning in Change.Warnings
+	ExpiryAllow                     // proceed silently
+)
+
+// Op is the context of an operation, copied onto every edge it makes.
+type Op struct {
+	WorkOrder string
+	Step      string
+	Equipment string
+	Operator  string
+	Reason    string       // required by Scrap and Adjust
+	At        time.Time    // required: when it happened (UTC)
+	Expiry    ExpiryPolicy // what to do with expired lots; the zero value blocks
+}
+
+func (op Op) edge(kind EdgeKind, from, to Node, qty units.Quantity) Edge {
+	return Edge{Kind: kind, From: from, To: to, Qty: qty, WorkOrder: op.WorkOrder, Step: op.Step,
+		Equipment: op.Equipment, Operator: op.Operator, Reason: op.Reason, At: op.At.UTC()}
+}
+
+// Change is what an operation produced: the new values of the lots and serials it touched
+// or created, the shipments it opened, and the edges to append. The engine persists all of
+// it in one transaction.
+type Change struct {
+	Lots      []Lot
+	Serials   []Serial
+	Shipments []Shipment
+	Edges     []Edge
+	// Warnings are problems the policy let through (an expired lot under ExpiryWarn).
+	Warnings []error
+}
+
+// Balance returns the on-hand quantity of lot id that its edges account for, in unit: the
+// sum of what entered it minus what left it (see the package documentation). A lot's OnHand
+// always equals it; the engine can use it to audit stored lots.
+func Balance(id string, unit units.Unit, edges []Edge) (units.Quantity, error) {
+	total, err := units.FromInt(0, unit)
+	if err != nil {
+		return units.Quantity{}, fmt.Errorf("%w: %w", ErrUnit, err)
+	}
+	node := LotNode(id)
+	for _, e := range edges {
+		switch {
+		case e.From == node && movesQuantityOut(e.Kind):
+			total, err = total.Sub(e.Qty)
+		case e.To == node && movesQuantityIn(e.Kind):
+			total, err = total.Add(e.Qty)
+		}
+		if err != nil {
+			return units.Quantity{}, fmt.Errorf("%w: edge %s %s→%s: %w", ErrUnit, e.Kind, e.From, e.To, err)
+		}
+	}
+	return total, nil
+}
+
+func movesQuantityOut(k EdgeKind) bool {
+	return k != EdgeSerialize && k != EdgeAssemble
+}
+
+func movesQuantityIn(k EdgeKind) bool {
+	switch k {
+	case EdgeReceive, EdgeProduce, EdgeSplit, EdgeMerge, EdgeAdjust:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,312 @@
+package mes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/taktmes/takt/store"
+)
+
+// CommandOption carries who issues a command and under which terms.
+type CommandOption func(*cmdOptions)
+
+type cmdOptions struct {
+	actor       Actor
+	key         string
+	reason      string
+	where       string
+	credentials []Credentials
+}
+
+// By names the actor issuing the command. Every command needs one.
+func By(a Actor) CommandOption { return func(o *cmdOptions) { o.actor = a } }
+
+// IdempotencyKey makes a command safe to retry: a command whose key was already applied
+// returns the first result and changes nothing. Devices and ERPs should always send one.
+func IdempotencyKey(key string) CommandOption { return func(o *cmdOptions) { o.key = key } }
+
+// Reason records why the command was issued (shown in the audit trail).
+func Reason(r string) CommandOption { return func(o *cmdOptions) { o.reason = r } }
+
+// On records where the command was issued: the equipment or terminal.
+func On(equipment string) CommandOption { return func(o *cmdOptions) { o.where = equipment } }
+
+// SignedBy attaches an electronic signature to the command. Commands whose action requires
+// a signature (WithSignatureRequired) fail without one.
+func SignedBy(c Credentials) CommandOption {
+	return func(o *cmdOptions) { o.credentials = append(o.credentials, c) }
+}
+
+// command is one running command: the transaction and what it will commit.
+type command struct {
+	ctx        context.Context
+	p          *Plant
+	tx         store.Tx
+	action     string
+	opts       cmdOptions
+	now        time.Time
+	site       string
+	authorized bool
+	events     []store.Event
+	audits     []store.AuditRecord
+	signers    []Signer
+	device     []DeviceCommand // sent after commit, see device.go
+}
+
+const idempotencyKind = "idempotency"
+
+type idempotencyRecord struct {
+	Action string          `json:"action"`
+	Result json.RawMessage `json:"result"`
+}
+
+// execute runs fn as one atomic command with retries on version conflicts.
+func execute[T any](ctx context.Context, p *Plant, action string, opts []CommandOption, fn func(c *command) (T, error)) (T, error) {
+	var zero T
+	var o cmdOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.actor.ID == "" {
+		return zero, fmt.Errorf("%w: %s needs an actor; pass mes.By(mes.Actor{ID: ..., Kind: mes.Person})", ErrMissingActor, action)
+	}
+	if o.actor.Kind == "" {
+		o.actor.Kind = Person
+	}
+	for attempt := 0; ; attempt++ {
+		var result T
+		c := &command{ctx: ctx, p: p, action: action, opts: o, now: p.now()}
+		err := p.store.Update(ctx, func(tx store.Tx) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("%w: %s panicked: %v", ErrInternal, action, r)
+				}
+			}()
+			c.tx = tx
+			if o.key != "" {
+				done, prior, err := c.replay()
+				if err != nil || done {
+					if err == nil {
+						err = json.Unmarshal(prior, &result)
+					}
+					if err != nil {
+						return err
+					}
+					return errReplayed
+				}
+			}
+			if result, err = fn(c); err != nil {
+				return err
+			}
+			return c.finish(result)
+		})
+		switch {
+		case err == nil, errors.Is(err, errReplayed):
+			p.sendDevice(ctx, c.device)
+			return result, nil
+		case errors.Is(err, store.ErrConflict) && attempt < p.retries:
+			p.log.Debug("retrying after a version conflict", "action", action, "attempt", attempt+1)
+			continue
+		case errors.Is(err, store.ErrConflict):
+			return zero, fmt.Errorf("%w: %s gave up after %d attempts: %v", ErrConflict, action, attempt+1, err)
+		}
+		return zero, storeErr(err)
+	}
+}
+
+// errReplayed ends a transaction that found its idempotency key already applied; it
+// writes nothing and is not an error for the caller.
+var errReplayed = errors.New("replayed")
+
+func (c *command) replay() (bool, []byte, error) {
+	rec, err := c.tx.Get(c.ctx, idempotencyKind, c.opts.key)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil, nil
+	}
+	if err != nil {
+		return false, nil, err
+	}
+	var prior idempotencyRecord
+	if err := decode(rec, &prior); err != nil {
+		return false, nil, err
+	}
+	if prior.Action != c.action {
+		return false, nil, fmt.Errorf("%w: key %q was used for %s; this is %s — use a new key per command", ErrIdempotencyKeyReused, c.opts.key, prior.Action, c.action)
+	}
+	if err := c.p.auth.Authorize(c.ctx, AuthRequest{Actor: c.opts.actor, Action: c.action, Site: rec.Site}); err != nil {
+		return false, nil, err
+	}
+	return true, prior.Result, nil
+}
+
+// authorize checks the actor's authority for the command in site, and any signature the
+// action requires. Every command calls it once it knows the site.
+func (c *command) authorize(site string) error {
+	c.site = site
+	if err := c.p.auth.Authorize(c.ctx, AuthRequest{Actor: c.opts.actor, Action: c.action, Site: site}); err != nil {
+		return err
+	}
+	c.authorized = true
+	rule, required := c.p.signatures[c.action]
+	if !required && len(c.opts.credentials) == 0 {
+		return nil
+	}
+	if c.p.verifier == nil {
+		return fmt.Errorf("%w: a signature was given for %s but no SignatureVerifier is configured", ErrSignatureInvalid, c.action)
+	}
+	met := !required
+	for _, cred := range c.opts.credentials {
+		signer, err := c.p.verifier.VerifySignature(c.ctx, cred)
+		if err != nil {
+			return fmt.Errorf("%w: signer %q: %v", ErrSignatureInvalid, cred.SignerID, err)
+		}
+		if signer.ID != cred.SignerID || signer.Name == "" {
+			return fmt.Errorf("%w: the verifier returned signer %q without a printed name for %q", ErrSignatureInvalid, signer.ID, cred.SignerID)
+		}
+		if err := c.p.auth.Authorize(c.ctx, AuthRequest{Actor: Actor{ID: signer.ID, Name: signer.Name, Kind: Person, Roles: signer.Roles}, Action: c.action, Site: site}); err != nil {
+			return fmt.Errorf("%w: signer %s has no authority for %s: %v", ErrSignatureInvalid, signer.Name, c.action, err)
+		}
+		if cred.Meaning == "" {
+			return fmt.Errorf("%w: signature of %s has no meaning; say what it means (review, approval, responsibility)", ErrSignatureInvalid, signer.Name)
+		}
+		if required && cred.Meaning == rule.meaning {
+			met = true
+		}
+		c.signers = append(c.signers, signer)
+	}
+	if !met {
+		return fmt.Errorf("%w: %s needs a signature meaning %q; pass mes.SignedBy(mes.Credentials{SignerID, Secret, Meaning: %q})", ErrSignatureRequired, c.action, rule.meaning, rule.meaning)
+	}
+	return nil
+}
+
+// Event payloads implement EventPayload.
+type EventPayload interface {
+	// EventType is the event's stable name, e.g. "workorder.released".
+	EventType() string
+}
+
+// emit appends a domain event about subject to the command's transaction.
+func (c *command) emit(subject string, payload EventPayload) error {
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("%w: encoding %s: %v", ErrInternal, payload.EventType(), err)
+	}
+	c.events = append(c.events, store.Event{
+		Type: payload.EventType(), Site: c.site, Subject: subject, Time: c.now,
+		Actor: c.opts.actor.ID, Command: c.opts.key, Data: data,
+	})
+	return nil
+}
+
+// record adds an audit record for a change of object ("kind/id").
+func (c *command) record(object string, changes ...store.Change) {
+	c.audits = append(c.audits, store.AuditRecord{
+		Time: c.now, Actor: c.opts.actor.ID, ActorKind: string(c.opts.actor.Kind), Action: c.action,
+		Site: c.site, Object: object, Where: c.opts.where, Reason: c.opts.reason, Command: c.opts.key,
+		Changes: changes,
+	})
+}
+
+// change is a governed field's before and after.
+func change(field string, before, after any) store.Change {
+	return store.Change{Field: field, Before: fmt.Sprint(before), After: fmt.Sprint(after)}
+}
+
+func (c *command) finish(result any) error {
+	if !c.authorized {
+		return fmt.Errorf("%w: %s did not check authority", ErrInternal, c.action)
+	}
+	if len(c.audits) == 0 {
+		return fmt.Errorf("%w: %s changed nothing it recorded", ErrInternal, c.action)
+	}
+	for i := range c.audits {
+		a := &c.audits[i]
+		for j, s := range c.signers {
+			a.Signatures = append(a.Signatures, store.Signature{
+				SignerID: s.ID, SignerName: s.Name, Meaning: string(c.opts.credentials[j].Meaning), Time: c.now, Digest: a.Content(),
+			})
+		}
+		if err := c.tx.AppendAudit(c.ctx, *a); err != nil {
+			return err
+		}
+	}
+	if len(c.events) > 0 {
+		if err := c.tx.AppendEvents(c.ctx, c.events...); err != nil {
+			return err
+		}
+	}
+	if c.opts.key == "" {
+		return nil
+	}
+	res, err := json.Marshal(result)
+	if err != nil {
+		return fmt.Errorf("%w: encoding result of %s: %v", ErrInternal, c.action, err)
+	}
+	_, err = c.save(idempotencyKind, c.opts.key, c.site, 0, &idempotencyRecord{Action: c.action, Result: res}, nil, nil)
+	return err
+}
+
+// load reads the record kind/id into v and returns its version.
+func load(ctx context.Context, r store.ReadTx, kind, id string, v any) (uint64, error) {
+	rec, err := r.Get(ctx, kind, id)
+	if err != nil {
+		return 0, storeErr(err)
+	}
+	return rec.Version, decode(rec, v)
+}
+
+// detacher is implemented by stored types with maps or slices the engine changes in place:
+// detach gives the value its own copies, so a value shared with the store stays unchanged.
+type detacher interface{ detach() }
+
+// decode reads a record into v (a pointer): from the Value an in-memory store kept (a
+// copy, detached), or from its JSON.
+func decode(rec store.Record, v any) error {
+	if rec.Data == nil && rec.Value != nil {
+		dst, src := reflect.ValueOf(v), reflect.ValueOf(rec.Value)
+		if dst.Kind() == reflect.Pointer && src.Type() == dst.Type() {
+			dst.Elem().Set(src.Elem())
+			if d, ok := v.(detacher); ok {
+				d.detach()
+			}
+			return nil
+		}
+	}
+	data, err := rec.Encode()
+	if err == nil {
+		err = json.Unmarshal(data, v)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: decoding %s %q: %v", ErrInternal, rec.Kind, rec.ID, err)
+	}
+	return nil
+}
+
+// save writes v (a pointer) as the record kind/id at version (0 to create) and returns the
+// new version. The store gets a detached copy, so later changes to v do not reach it.
+func (c *command) save(kind, id, site string, version uint64, v any, keys []string, index map[string]string) (uint64, error) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return 0, fmt.Errorf("%w: saving %s %q: not a pointer", ErrInternal, kind, id)
+	}
+	cp := reflect.New(rv.Elem().Type())
+	cp.Elem().Set(rv.Elem())
+	value := cp.Interface()
+	if d, ok := value.(detacher); ok {
+		d.detach()
+	}
+	nv, err := c.tx.Put(c.ctx, store.Record{Kind: kind, ID: id, Site: site, Version: version, Keys: keys, Index: index, Value: value})
+	return nv, storeErr(err)
+}
+
+// view runs fn in a read-only transaction.
+func (p *Plant) view(ctx context.Context, fn func(store.ReadTx) error) error {
+	return storeErr(p.store.View(ctx, fn))
+}
+
+func objectRef(kind, id string) string { return kind + "/" + id }

@@ -1,0 +1,462 @@
+package mes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/taktmes/takt/dispatch"
+	"github.com/taktmes/takt/genealogy"
+	"github.com/taktmes/takt/quality"
+	"github.com/taktmes/takt/routing"
+	"github.com/taktmes/takt/store"
+	"github.com/taktmes/takt/units"
+)
+
+const dispatchRuleKind = "dispatch_rule"
+
+// DefaultDispatchRule ranks by work order priority, then due date.
+const DefaultDispatchRule = "PRIORITY_EDD"
+
+type storedRule struct {
+	Name   string `json:"name"`
+	Source string `json:"source"`
+}
+
+// DispatchRuleSaved: a work center's dispatch rule was set.
+type DispatchRuleSaved struct{ WorkCenter, Name, Source string }
+
+// EventType implements EventPayload.
+func (DispatchRuleSaved) EventType() string { return "dispatch.rule_saved" }
+
+func init() { registerEvent(&DispatchRuleSaved{}) }
+
+// SetDispatchRule sets how the dispatch list of a work center is ranked: an expr rule over
+// dispatch.Env (lower score runs first), or the name of a built-in rule (FIFO, EDD, SPT, CR,
+// SLACK, PRIORITY_EDD, SETUP) with an empty source. The rule is compiled and type-checked
+// now: a rule with an error is refused with its line and column and nothing changes.
+func (p *Plant) SetDispatchRule(ctx context.Context, workCenter, name, source string, opts ...CommandOption) error {
+	_, err := execute(ctx, p, "dispatch.set_rule", opts, func(c *command) (struct{}, error) {
+		var se storedEquipment
+		if _, err := load(c.ctx, c.tx, equipmentKind, workCenter, &se); err != nil {
+			return struct{}{}, fmt.Errorf("work center %q: %w", workCenter, err)
+		}
+		if err := c.authorize(se.Site); err != nil {
+			return struct{}{}, err
+		}
+		if _, err := compileRule(name, source); err != nil {
+			return struct{}{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		var old storedRule
+		v, err := load(c.ctx, c.tx, dispatchRuleKind, workCenter, &old)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return struct{}{}, err
+		}
+		r := storedRule{Name: name, Source: source}
+		if _, err := c.save(dispatchRuleKind, workCenter, se.Site, v, &r, nil, nil); err != nil {
+			return struct{}{}, err
+		}
+		c.record(objectRef(dispatchRuleKind, workCenter), change("rule", old.Name+": "+old.Source, name+": "+source))
+		return struct{}{}, c.emit(workCenter, DispatchRuleSaved{WorkCenter: workCenter, Name: name, Source: source})
+	})
+	return err
+}
+
+func compileRule(name, source string) (*dispatch.Rule, error) {
+	if source == "" {
+		return dispatch.Builtin(name)
+	}
+	return dispatch.Compile(name, source)
+}
+
+// DispatchOption refines a dispatch list request.
+type DispatchOption func(*dispatch.Request)
+
+// ForEquipment asks for the list of one equipment unit of the work center.
+func ForEquipment(id string) DispatchOption { return func(r *dispatch.Request) { r.Equipment = id } }
+
+// ForPerson asks for the list as a person sees it: candidates the person is not qualified
+// for are ineligible, with the reason.
+func ForPerson(id string, qualifications ...string) DispatchOption {
+	return func(r *dispatch.Request) { r.Person, r.Qualifications = id, qualifications }
+}
+
+// DispatchList returns what the work center should run next: every lot queued at a step it
+// can perform (primary or alternate), eligible candidates ranked by the work center's rule
+// with each entry able to explain its score, and the ineligible ones with the reasons why
+// not (hold, component short, not qualified, not released). The list follows the event log
+// incrementally: a hold, a completion or a priority change shows in the next list without
+// rebuilding the others.
+func (p *Plant) DispatchList(ctx context.Context, site, workCenter string, opts ...DispatchOption) (dispatch.List, error) {
+	b, err := p.boards.get(ctx, p, site, workCenter)
+	if err != nil {
+		return dispatch.List{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.catchUp(ctx, p); err != nil {
+		return dispatch.List{}, err
+	}
+	req := dispatch.Request{WorkCenter: workCenter, Now: p.now()}
+	for _, o := range opts {
+		o(&req)
+	}
+	err = p.view(ctx, func(tx store.ReadTx) error {
+		if err := b.refreshShortages(ctx, tx); err != nil {
+			return err
+		}
+		holds, err := tx.List(ctx, store.Query{Kind: holdKind, Site: site, Index: "target", Value: string(quality.OnEquipment) + "/" + workCenter})
+		if err != nil {
+			return err
+		}
+		if req.Equipment != "" {
+			more, err := tx.List(ctx, store.Query{Kind: holdKind, Site: site, Index: "target", Value: string(quality.OnEquipment) + "/" + req.Equipment})
+			if err != nil {
+				return err
+			}
+			holds = append(holds, more...)
+		}
+		for _, r := range holds {
+			var h quality.Hold
+			if err := decode(r, &h); err != nil {
+				return err
+			}
+			if h.Active() {
+				req.Holds = append(req.Holds, dispatch.Hold{Kind: dispatch.HoldEquipment, ID: h.Target.ID, Reason: h.Reason})
+			}
+		}
+		req.RunningFamily = b.running
+		return nil
+	})
+	if err != nil {
+		return dispatch.List{}, err
+	}
+	return b.board.List(req), nil
+}
+
+// boards keeps one incremental dispatch board per work center.
+type boards struct {
+	mu sync.Mutex
+	m  map[string]*board
+}
+
+// board is the dispatch state of one work center, as of event position pos.
+type board struct {
+	mu         sync.Mutex
+	site, wc   string
+	rule       storedRule
+	board      *dispatch.Board
+	pos        uint64
+	byLot      map[string][]dispatch.Key
+	candidates map[dispatch.Key]dispatch.Candidate
+	needs      map[dispatch.Key][]routing.Material // components each candidate consumes
+	running    string                              // setup family in process at the work center
+	runningBy  map[string]string                   // lot -> family in process here
+}
+
+func (bs *boards) get(ctx context.Context, p *Plant, site, wc string) (*board, error) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	key := site + "/" + wc
+	if b, ok := bs.m[key]; ok {
+		return b, nil
+	}
+	var rule storedRule
+	err := p.view(ctx, func(tx store.ReadTx) error {
+		var se storedEquipment
+		if _, err := load(ctx, tx, equipmentKind, wc, &se); err != nil || se.Site != site {
+			return fmt.Errorf("%w: %s is not a work center of site %s", ErrNotFound, wc, site)
+		}
+		_, err := load(ctx, tx, dispatchRuleKind, wc, &rule)
+		if errors.Is(err, ErrNotFound) {
+			rule, err = storedRule{Name: DefaultDispatchRule}, nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	b := &board{site: site, wc: wc}
+	if err := b.reset(ctx, p, rule); err != nil {
+		return nil, err
+	}
+	if bs.m == nil {
+		bs.m = map[string]*board{}
+	}
+	bs.m[key] = b
+	return b, nil
+}
+
+// reset rebuilds the board from the current state. Events after pos are applied again on
+// the next catch-up; re-deriving a lot is idempotent, so that is harmless.
+func (b *board) reset(ctx context.Context, p *Plant, rule storedRule) error {
+	r, err := compileRule(rule.Name, rule.Source)
+	if err != nil {
+		return fmt.Errorf("%w: stored dispatch rule of %s: %w", ErrInternal, b.wc, err)
+	}
+	pos, err := p.store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	b.rule, b.board, b.pos = rule, dispatch.NewBoard(r), pos
+	b.byLot, b.candidates, b.needs, b.runningBy = map[string][]dispatch.Key{}, map[dispatch.Key]dispatch.Candidate{}, map[dispatch.Key][]routing.Material{}, map[string]string{}
+	return p.view(ctx, func(tx store.ReadTx) error {
+		recs, err := tx.List(ctx, store.Query{Kind: lotKind, Site: b.site, Index: "wip", Value: "yes"})
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			if err := b.deriveLot(ctx, p, tx, rec.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// catchUp applies the events committed since the board's position.
+func (b *board) catchUp(ctx context.Context, p *Plant) error {
+	for {
+		evs, err := p.store.ReadEvents(ctx, b.pos, 1024)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		lots := map[string]bool{}
+		orders := map[string]bool{}
+		for _, e := range evs {
+			b.pos = e.Position
+			if e.Site != b.site && e.Type != "material.defined" {
+				continue
+			}
+			switch {
+			case e.Type == "dispatch.rule_saved" && e.Subject == b.wc:
+				var saved DispatchRuleSaved
+				if err := json.Unmarshal(e.Data, &saved); err != nil {
+					return err
+				}
+				return b.reset(ctx, p, storedRule{Name: saved.Name, Source: saved.Source})
+			case e.Type == "hold.placed" || e.Type == "hold.released":
+				var h HoldPlaced
+				if err := json.Unmarshal(e.Data, &h); err != nil {
+					return err
+				}
+				switch h.Hold.Target.Kind {
+				case quality.OnLot:
+					lots[h.Hold.Target.ID] = true
+				case quality.OnWorkOrder:
+					orders[h.Hold.Target.ID] = true
+				case quality.OnMaterial:
+					return b.reset(ctx, p, b.rule)
+				}
+			case len(e.Type) > 10 && e.Type[:10] == "workorder.":
+				orders[e.Subject] = true
+			case len(e.Type) > 4 && e.Type[:4] == "lot.":
+				lots[e.Subject] = true
+				if e.Type == "lot.split" {
+					var s LotSplit
+					if err := json.Unmarshal(e.Data, &s); err != nil {
+						return err
+					}
+					for _, part := range s.Parts {
+						lots[part.ID] = true
+					}
+				}
+			}
+		}
+		err = p.view(ctx, func(tx store.ReadTx) error {
+			for wo := range orders {
+				recs, err := tx.List(ctx, store.Query{Kind: lotKind, Site: b.site, Index: "workorder", Value: wo})
+				if err != nil {
+					return err
+				}
+				for _, r := range recs {
+					lots[r.ID] = true
+				}
+			}
+			for id := range lots {
+				if err := b.deriveLot(ctx, p, tx, id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// deriveLot replaces the candidates of one lot by what its current state says.
+func (b *board) deriveLot(ctx context.Context, p *Plant, tx store.ReadTx, lotID string) error {
+	for _, k := range b.byLot[lotID] {
+		b.board.Remove(k)
+		delete(b.candidates, k)
+		delete(b.needs, k)
+	}
+	delete(b.byLot, lotID)
+	delete(b.runningBy, lotID)
+	defer b.updateRunning()
+	var l Lot
+	if _, err := load(ctx, tx, lotKind, lotID, &l); errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if l.Execution == nil || !l.Execution.Running() || l.Site != b.site {
+		return nil
+	}
+	var wo WorkOrder
+	if _, err := load(ctx, tx, workOrderKind, l.WorkOrder, &wo); err != nil {
+		return err
+	}
+	rt, err := p.routings.get(ctx, tx, routingRecordID(l.Site, l.Execution.Routing, l.Execution.Revision))
+	if err != nil {
+		return err
+	}
+	holds, err := candidateHolds(ctx, tx, &l, &wo)
+	if err != nil {
+		return err
+	}
+	for i, s := range rt.Steps {
+		prog := l.Execution.Steps[i]
+		if !slices.Contains(append([]string{s.WorkCenter}, s.Alternates...), b.wc) {
+			continue
+		}
+		if prog.InProcess.IsPositive() {
+			b.runningBy[l.ID] = s.SetupFamily
+		}
+		if !prog.Waiting.IsPositive() {
+			continue
+		}
+		rest, steps := remaining(rt, i, prog.Waiting)
+		c := dispatch.Candidate{
+			Lot: l.ID, WorkOrder: wo.ID, Step: s.ID, WorkCenters: append([]string{s.WorkCenter}, s.Alternates...),
+			Priority: wo.Priority, Due: wo.Due, ReleasedAt: wo.ReleasedAt, QueuedSince: l.QueuedSince[s.ID],
+			Quantity: prog.Waiting, OpTime: s.Setup + time.Duration(prog.Waiting.Value().Mul(decimalSeconds(s.RunPerUnit)).IntPart())*time.Second,
+			RemainingTime: rest, RemainingSteps: steps, SetupFamily: s.SetupFamily, Customer: wo.Customer,
+			Holds: holds, Released: wo.Status == StatusReleased || wo.Status == StatusRunning,
+		}
+		if c.QueuedSince.IsZero() {
+			c.QueuedSince = l.CreatedAt
+		}
+		if s.Qualification != "" {
+			c.Qualifications = []string{s.Qualification}
+		}
+		if c.Due.IsZero() {
+			c.Due = wo.CreatedAt.Add(365 * 24 * time.Hour)
+		}
+		if err := b.board.Upsert(c); err != nil {
+			return fmt.Errorf("%w: dispatch candidate %s: %w", ErrInternal, c.Key(), err)
+		}
+		k := c.Key()
+		b.byLot[l.ID] = append(b.byLot[l.ID], k)
+		b.candidates[k] = c
+		b.needs[k] = s.Materials
+	}
+	return nil
+}
+
+func (b *board) updateRunning() {
+	b.running = ""
+	for _, fam := range b.runningBy {
+		if fam > b.running {
+			b.running = fam
+		}
+	}
+}
+
+// remaining returns the standard time of a step's waiting quantity and the steps after it
+// in routing order (rework paths excluded), and how many steps that is.
+func remaining(rt *routing.Routing, from int, qty units.Quantity) (time.Duration, int) {
+	var total time.Duration
+	steps := 0
+	for _, s := range rt.Steps[from:] {
+		if s.ReworkEntry && steps > 0 {
+			continue
+		}
+		steps++
+		total += s.Setup + time.Duration(qty.Value().Mul(decimalSeconds(s.RunPerUnit)).IntPart())*time.Second
+	}
+	return total, steps
+}
+
+// candidateHolds lists the active holds on the lot, its work order and its material.
+func candidateHolds(ctx context.Context, tx store.ReadTx, l *Lot, wo *WorkOrder) ([]dispatch.Hold, error) {
+	err := checkHolds(ctx, tx, l.Site, quality.Subject{Lot: l.ID, WorkOrder: wo.ID, Material: l.Material, SupplierLot: l.SupplierLot})
+	var onHold *quality.OnHoldError
+	if !errors.As(err, &onHold) {
+		return nil, err
+	}
+	kinds := map[quality.TargetKind]dispatch.HoldKind{quality.OnLot: dispatch.HoldLot, quality.OnWorkOrder: dispatch.HoldWorkOrder,
+		quality.OnMaterial: dispatch.HoldMaterial, quality.OnEquipment: dispatch.HoldEquipment}
+	out := make([]dispatch.Hold, len(onHold.Holds))
+	for i, h := range onHold.Holds {
+		out[i] = dispatch.Hold{Kind: kinds[h.Target.Kind], ID: h.Target.ID, Reason: h.Reason}
+	}
+	return out, nil
+}
+
+// refreshShortages recomputes which candidates are short of a component from the site's
+// available, unheld lots, and updates the candidates whose shortages changed.
+func (b *board) refreshShortages(ctx context.Context, tx store.ReadTx) error {
+	available := map[string]units.Quantity{}
+	for k, mats := range b.needs {
+		var short []dispatch.Shortage
+		for _, m := range mats {
+			have, ok := available[m.Component]
+			if !ok {
+				var err error
+				if have, err = availableQty(ctx, tx, b.site, m.Component, m.PerUnit.Unit()); err != nil {
+					return err
+				}
+				available[m.Component] = have
+			}
+			c := b.candidates[k]
+			need := m.PerUnit.Mul(c.Quantity.Value())
+			if missing, err := need.Sub(have); err == nil && missing.IsPositive() {
+				short = append(short, dispatch.Shortage{Material: m.Component, Short: missing})
+			}
+		}
+		c := b.candidates[k]
+		if !slices.Equal(c.Shortages, short) {
+			c.Shortages = short
+			b.candidates[k] = c
+			if err := b.board.Upsert(c); err != nil {
+				return fmt.Errorf("%w: dispatch candidate %s: %w", ErrInternal, k, err)
+			}
+		}
+	}
+	return nil
+}
+
+// availableQty sums the quantity on hand of a material's available, unheld lots in site.
+func availableQty(ctx context.Context, tx store.ReadTx, site, material string, unit units.Unit) (units.Quantity, error) {
+	total, err := units.FromInt(0, unit)
+	if err != nil {
+		return total, err
+	}
+	recs, err := tx.List(ctx, store.Query{Kind: lotKind, Site: site, Index: "material", Value: material})
+	if err != nil {
+		return total, err
+	}
+	for _, r := range recs {
+		var l Lot
+		if err := decode(r, &l); err != nil {
+			return total, err
+		}
+		if l.Status != genealogy.Available || l.Execution != nil {
+			continue
+		}
+		if checkHolds(ctx, tx, site, quality.Subject{Lot: l.ID, Material: l.Material, SupplierLot: l.SupplierLot}) != nil {
+			continue
+		}
+		if total, err = total.Add(l.OnHand); err != nil {
+			return total, fmt.Errorf("%w: lot %s of %s: %w", ErrInvalid, l.ID, material, err)
+		}
+	}
+	return total, nil
+}

@@ -1,0 +1,133 @@
+package mes_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/taktmes/takt/dispatch"
+	"github.com/taktmes/takt/mes"
+	"github.com/taktmes/takt/quality"
+	"github.com/taktmes/takt/routing"
+	"github.com/taktmes/takt/units"
+)
+
+func lotsOf(l dispatch.List) []string {
+	out := []string{}
+	for _, e := range l.Ranked {
+		out = append(out, e.Candidate.Lot)
+	}
+	return out
+}
+
+// threeOrders releases orders A (priority 3, due in 5 days), B (priority 1, due in 9 days)
+// and C (priority 3, due in 2 days) with one lot each queued at step 10 (CNC).
+func threeOrders(t *testing.T, f fixture) map[string]mes.Lot {
+	t.Helper()
+	lots := map[string]mes.Lot{}
+	for _, o := range []struct {
+		number   string
+		priority int
+		dueDays  int
+	}{{"A", 3, 5}, {"B", 1, 9}, {"C", 3, 2}} {
+		in := newOrder(o.number)
+		in.Priority = o.priority
+		in.Due = f.clock.Now().Add(time.Duration(o.dueDays) * 24 * time.Hour)
+		wo, err := f.plant.CreateWorkOrder(ctx, in, erp)
+		require.NoError(t, err)
+		_, err = f.plant.ReleaseWorkOrder(ctx, wo.ID, planner)
+		require.NoError(t, err)
+		lot, err := f.plant.StartLot(ctx, wo.ID, units.MustParse("10 ea"), planner)
+		require.NoError(t, err)
+		lots[o.number] = lot
+		f.clock.Advance(time.Minute)
+	}
+	return lots
+}
+
+func TestDispatchListRanksAndReacts(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	lots := threeOrders(t, f)
+
+	list, err := p.DispatchList(ctx, "PLANT-1", "CNC")
+	require.NoError(t, err)
+	assert.Equal(t, mes.DefaultDispatchRule, list.Rule)
+	assert.Equal(t, []string{lots["B"].ID, lots["C"].ID, lots["A"].ID}, lotsOf(list), "priority first, then due date")
+	assert.NotEmpty(t, list.Ranked[0].Explain())
+
+	// A hold makes C ineligible, with the reason.
+	h, err := p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnLot, ID: lots["C"].ID}, "CONTAMINATION", planner)
+	require.NoError(t, err)
+	list, err = p.DispatchList(ctx, "PLANT-1", "CNC")
+	require.NoError(t, err)
+	assert.Equal(t, []string{lots["B"].ID, lots["A"].ID}, lotsOf(list))
+	require.Len(t, list.Ineligible, 1)
+	assert.Equal(t, lots["C"].ID, list.Ineligible[0].Candidate.Lot)
+	assert.Equal(t, dispatch.ReasonHold, list.Ineligible[0].Reasons[0].Code)
+	assert.Contains(t, list.Ineligible[0].Reasons[0].Text, "CONTAMINATION")
+	_, err = p.ReleaseHold(ctx, h.ID, planner, mes.Reason("cleaned"))
+	require.NoError(t, err)
+
+	// An expedite moves A to the front.
+	_, err = p.SetWorkOrderPriority(ctx, lots["A"].WorkOrder, 0, planner)
+	require.NoError(t, err)
+	list, err = p.DispatchList(ctx, "PLANT-1", "CNC")
+	require.NoError(t, err)
+	assert.Equal(t, []string{lots["A"].ID, lots["B"].ID, lots["C"].ID}, lotsOf(list))
+
+	// A track-in takes B off the queue.
+	_, err = p.TrackIn(ctx, lots["B"].ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	list, err = p.DispatchList(ctx, "PLANT-1", "CNC")
+	require.NoError(t, err)
+	assert.Equal(t, []string{lots["A"].ID, lots["C"].ID}, lotsOf(list))
+
+	// A new rule ranks by due date only.
+	require.NoError(t, p.SetDispatchRule(ctx, "CNC", "EDD", "", planner))
+	list, err = p.DispatchList(ctx, "PLANT-1", "CNC")
+	require.NoError(t, err)
+	assert.Equal(t, "EDD", list.Rule)
+	assert.Equal(t, []string{lots["C"].ID, lots["A"].ID}, lotsOf(list))
+}
+
+func TestDispatchListShowsShortages(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	wo := releasedOrder(t, f, "BIG")
+	lot, err := p.StartLot(ctx, wo.ID, units.MustParse("50 ea"), planner)
+	require.NoError(t, err)
+	for _, step := range []string{"10", "20"} {
+		_, err = p.TrackIn(ctx, lot.ID, step, units.Quantity{}, operator)
+		require.NoError(t, err)
+		_, err = p.TrackOut(ctx, lot.ID, step, routing.Outcome{Good: units.MustParse("50 ea"), Results: map[string]float64{"bore": 10}}, operator)
+		require.NoError(t, err)
+	}
+	// 50 seal kits are needed at assembly; 70 are on hand, 40 of them in lot SK-2.
+	_, err = p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnLot, ID: "SK-2"}, "supplier recall", planner)
+	require.NoError(t, err)
+	list, err := p.DispatchList(ctx, "PLANT-1", "ASSY")
+	require.NoError(t, err)
+	require.Len(t, list.Ineligible, 1)
+	r := list.Ineligible[0].Reasons[0]
+	assert.Equal(t, dispatch.ReasonShortage, r.Code)
+	assert.Contains(t, r.Text, "SEAL-KIT")
+	assert.Contains(t, r.Text, "20 ea")
+}
+
+func TestSetDispatchRuleRejectsBadRules(t *testing.T) {
+	f := newPlant(t)
+	before := takeSnapshot(t, f.store)
+	err := f.plant.SetDispatchRule(ctx, "CNC", "mine", "dueInHours +", planner)
+	require.ErrorIs(t, err, mes.ErrInvalid)
+	var re *dispatch.RuleError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, 1, re.Line)
+	err = f.plant.SetDispatchRule(ctx, "CNC", "NOPE", "", planner)
+	assert.ErrorIs(t, err, mes.ErrInvalid)
+	err = f.plant.SetDispatchRule(ctx, "MARS", "EDD", "", planner)
+	assert.ErrorIs(t, err, mes.ErrNotFound)
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+}

@@ -1,0 +1,771 @@
+package mes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/taktmes/takt/genealogy"
+	"github.com/taktmes/takt/quality"
+	"github.com/taktmes/takt/routing"
+	"github.com/taktmes/takt/store"
+	"github.com/taktmes/takt/units"
+)
+
+const (
+	lotKind      = "lot"
+	materialKind = "material"
+)
+
+// Lot is a material lot: received material, or work in process on a routing, or finished
+// goods. Its genealogy fields (material, status, quantity on hand, supplier, expiry) follow
+// ISA-95 MaterialLot; a lot started by a work order carries its routing Execution: the
+// quantity books of every step.
+type Lot struct {
+	genealogy.Lot
+	WorkOrder string             `json:"work_order,omitempty"`
+	Execution *routing.Execution `json:"execution,omitempty"`
+	Children  int                `json:"children,omitempty"` // sublots split from it so far
+	// QueuedSince is when quantity started waiting at each step that has some waiting.
+	QueuedSince map[string]time.Time `json:"queued_since,omitempty"`
+	Version     uint64               `json:"version"`
+}
+
+func (l *Lot) ref() string { return "lot " + l.ID }
+
+// detach copies what the engine changes in place. The Execution is replaced, never changed
+// in place: routing moves return new executions.
+func (l *Lot) detach() { l.QueuedSince = maps.Clone(l.QueuedSince) }
+
+func (l *Lot) index() map[string]string {
+	ix := map[string]string{"status": string(l.Status), "material": l.Material}
+	if l.WorkOrder != "" {
+		ix["workorder"] = l.WorkOrder
+	}
+	if l.Execution != nil && l.Execution.Running() {
+		ix["wip"] = "yes"
+	}
+	return ix
+}
+
+// Lot events.
+type (
+	// MaterialDefined: a material definition was added or changed.
+	MaterialDefined struct{ Material genealogy.Material }
+	// LotReceived: material arrived from a supplier.
+	LotReceived struct {
+		Lot              string
+		Material         string
+		Qty              units.Quantity
+		Supplier, SupLot string
+		Expiry           time.Time `json:",omitzero"`
+	}
+	// LotStarted: a work order started a lot on its routing.
+	LotStarted struct {
+		Lot, WorkOrder, Routing, Revision, Step string
+		Qty                                     units.Quantity
+	}
+	// LotTrackedIn: quantity of a lot started at a step.
+	LotTrackedIn struct {
+		Lot, WorkOrder, Step, Equipment string
+		Qty                             units.Quantity
+	}
+	// LotTrackedOut: a lot reported good, scrap and rework at a step (a partial or final
+	// confirmation of the operation).
+	LotTrackedOut struct {
+		Lot, WorkOrder, Step, Equipment string
+		Good                            units.Quantity
+		Scrap                           []routing.ScrapLine `json:",omitempty"`
+		Rework                          routing.ReworkLine  `json:",omitzero"`
+	}
+	// OperationCompleted: nothing is waiting or in process at a step for a lot any more; the
+	// books are the operation's totals, the confirmation the ERP books.
+	OperationCompleted struct {
+		Lot, WorkOrder, Step string
+		Books                routing.Books
+	}
+	// YieldVarianceRecorded: a step closed with a yield beyond its tolerance.
+	YieldVarianceRecorded struct {
+		Lot, WorkOrder string
+		Variance       routing.YieldVariance
+	}
+	// LotFinished: good quantity of a lot passed the end of its routing (a completion for
+	// the ERP).
+	LotFinished struct {
+		Lot, WorkOrder, Product string
+		Qty                     units.Quantity
+	}
+	// LotCompleted: no open quantity remains on the lot's routing.
+	LotCompleted struct {
+		Lot, WorkOrder string
+		Finished       units.Quantity
+	}
+	// LotScrapped: quantity of a lot was scrapped, with the reason code.
+	LotScrapped struct {
+		Lot, WorkOrder, Step, Reason string
+		Qty                          units.Quantity
+	}
+	// LotSplit: sublots were split from a lot.
+	LotSplit struct {
+		Lot   string
+		Parts []genealogy.Part
+	}
+	// LotsMerged: lots were merged into Into.
+	LotsMerged struct {
+		Into    string
+		Sources []string
+	}
+	// LotStepMoved: a lot was paused, resumed, skipped, moved back or aborted at a step.
+	LotStepMoved struct {
+		Lot, WorkOrder, Step, Move, Reason string
+		To                                 string         `json:",omitempty"`
+		Qty                                units.Quantity `json:",omitzero"`
+	}
+	// MaterialConsumed: a component lot went into a lot.
+	MaterialConsumed struct {
+		From, Into, WorkOrder, Step string
+		Qty                         units.Quantity
+	}
+	// LotShipped: quantity of a lot left for a customer.
+	LotShipped struct {
+		Lot, Shipment, Customer, Order string
+		Qty                            units.Quantity
+	}
+	// LotAdjusted: an inventory correction of a lot, with its reason.
+	LotAdjusted struct {
+		Lot, Reason string
+		Delta       units.Quantity
+	}
+)
+
+// EventType implements EventPayload.
+func (MaterialDefined) EventType() string { return "material.defined" }
+
+// EventType implements EventPayload.
+func (LotReceived) EventType() string { return "lot.received" }
+
+// EventType implements EventPayload.
+func (LotStarted) EventType() string { return "lot.started" }
+
+// EventType implements EventPayload.
+func (LotTrackedIn) EventType() string { return "lot.tracked_in" }
+
+// EventType implements EventPayload.
+func (LotTrackedOut) EventType() string { return "lot.tracked_out" }
+
+// EventType implements EventPayload.
+func (OperationCompleted) EventType() string { return "operation.completed" }
+
+// EventType implements EventPayload.
+func (YieldVarianceRecorded) EventType() string { return "operation.yield_variance" }
+
+// EventType implements EventPayload.
+func (LotFinished) EventType() string { return "lot.finished" }
+
+// EventType implements EventPayload.
+func (LotCompleted) EventType() string { return "lot.completed" }
+
+// EventType implements EventPayload.
+func (LotScrapped) EventType() string { return "lot.scrapped" }
+
+// EventType implements EventPayload.
+func (LotSplit) EventType() string { return "lot.split" }
+
+// EventType implements EventPayload.
+func (LotsMerged) EventType() string { return "lot.merged" }
+
+// EventType implements EventPayload.
+func (LotStepMoved) EventType() string { return "lot.step_moved" }
+
+// EventType implements EventPayload.
+func (MaterialConsumed) EventType() string { return "material.consumed" }
+
+// EventType implements EventPayload.
+func (LotShipped) EventType() string { return "lot.shipped" }
+
+// EventType implements EventPayload.
+func (LotAdjusted) EventType() string { return "lot.adjusted" }
+
+func init() {
+	registerEvent(&MaterialDefined{}, &LotReceived{}, &LotStarted{}, &LotTrackedIn{}, &LotTrackedOut{}, &OperationCompleted{},
+		&YieldVarianceRecorded{}, &LotFinished{}, &LotCompleted{}, &LotScrapped{}, &LotSplit{}, &LotsMerged{}, &LotStepMoved{},
+		&MaterialConsumed{}, &LotShipped{}, &LotAdjusted{})
+}
+
+// genealogyErr wraps a genealogy error with the engine's sentinel, keeping both testable.
+func genealogyErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, genealogy.ErrNotAvailable):
+		return fmt.Errorf("%w: %w", ErrWrongState, err)
+	}
+	return fmt.Errorf("%w: %w", ErrInvalid, err)
+}
+
+// routingErr wraps a routing error with the engine's sentinel.
+func routingErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, routing.ErrWrongState), errors.Is(err, routing.ErrStatus):
+		return fmt.Errorf("%w: %w", ErrWrongState, err)
+	case errors.Is(err, routing.ErrUnknownStep):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return fmt.Errorf("%w: %w", ErrInvalid, err)
+}
+
+// DefineMaterial adds or changes a material definition. Materials are shared by every
+// site of the store.
+func (p *Plant) DefineMaterial(ctx context.Context, m genealogy.Material, opts ...CommandOption) error {
+	_, err := execute(ctx, p, "material.define", opts, func(c *command) (struct{}, error) {
+		if err := m.Validate(); err != nil {
+			return struct{}{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		if err := c.authorize(""); err != nil {
+			return struct{}{}, err
+		}
+		var old genealogy.Material
+		v, err := load(c.ctx, c.tx, materialKind, m.ID, &old)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return struct{}{}, err
+		}
+		if v > 0 && old.Unit != m.Unit {
+			return struct{}{}, fmt.Errorf("%w: material %s is counted in %s; its unit cannot change to %s (define a new material)", ErrInvalid, m.ID, old.Unit, m.Unit)
+		}
+		if _, err := c.save(materialKind, m.ID, "", v, &m, nil, map[string]string{"kind": string(m.Kind)}); err != nil {
+			return struct{}{}, err
+		}
+		c.record(objectRef(materialKind, m.ID), change("unit", old.Unit, m.Unit), change("tracking", old.Tracking, m.Tracking))
+		return struct{}{}, c.emit(m.ID, MaterialDefined{Material: m})
+	})
+	return err
+}
+
+func (c *command) loadMaterial(id string) (genealogy.Material, error) {
+	var m genealogy.Material
+	if _, err := load(c.ctx, c.tx, materialKind, id, &m); err != nil {
+		return m, fmt.Errorf("material %q (define it with DefineMaterial): %w", id, err)
+	}
+	return m, nil
+}
+
+// Receipt is the input of ReceiveLot.
+type Receipt struct {
+	Site        string
+	Lot         string // the new lot's id
+	Material    string
+	Qty         units.Quantity
+	Supplier    string
+	SupplierLot string
+	Expiry      time.Time
+}
+
+// ReceiveLot books material delivered by a supplier into a new lot. The supplier lot is
+// where a recall starts.
+func (p *Plant) ReceiveLot(ctx context.Context, in Receipt, opts ...CommandOption) (Lot, error) {
+	return execute(ctx, p, "lot.receive", opts, func(c *command) (Lot, error) {
+		if err := c.authorize(in.Site); err != nil {
+			return Lot{}, err
+		}
+		if err := c.requireSite(in.Site); err != nil {
+			return Lot{}, err
+		}
+		m, err := c.loadMaterial(in.Material)
+		if err != nil {
+			return Lot{}, err
+		}
+		ch, err := genealogy.Receive(m, genealogy.Lot{ID: in.Lot, Site: in.Site, Supplier: in.Supplier, SupplierLot: in.SupplierLot, Expiry: in.Expiry.UTC()},
+			in.Qty, c.op("", ""))
+		if err != nil {
+			return Lot{}, genealogyErr(err)
+		}
+		lots, err := c.applyChange(ch, nil)
+		if err != nil {
+			return Lot{}, err
+		}
+		l := lots[in.Lot]
+		return *l, c.emit(l.ID, LotReceived{Lot: l.ID, Material: m.ID, Qty: l.OnHand, Supplier: in.Supplier, SupLot: in.SupplierLot, Expiry: l.Expiry})
+	})
+}
+
+// op is the genealogy context of the running command.
+func (c *command) op(workOrder, step string) genealogy.Op {
+	return genealogy.Op{WorkOrder: workOrder, Step: step, Equipment: c.opts.where, Operator: c.opts.actor.ID, Reason: c.opts.reason, At: c.now}
+}
+
+// applyChange persists the lots and edges a genealogy operation produced. known holds lots
+// already loaded in this command (their versions and engine fields); new lots are created.
+// It returns every lot it saved, by id.
+func (c *command) applyChange(ch genealogy.Change, known map[string]*Lot) (map[string]*Lot, error) {
+	out := map[string]*Lot{}
+	for _, gl := range ch.Lots {
+		l, ok := known[gl.ID]
+		if !ok {
+			l = &Lot{}
+		}
+		before := l.Lot
+		l.Lot = gl
+		if err := c.saveLot(l); err != nil {
+			if errors.Is(err, ErrConflict) || errors.Is(err, store.ErrConflict) {
+				return nil, fmt.Errorf("%w: lot %s already exists; choose a new lot id", ErrDuplicate, gl.ID)
+			}
+			return nil, err
+		}
+		c.record(objectRef(lotKind, gl.ID), change("status", before.Status, gl.Status), change("on_hand", before.OnHand, gl.OnHand))
+		out[gl.ID] = l
+	}
+	if len(ch.Edges) > 0 {
+		if err := c.tx.AddEdges(c.ctx, ch.Edges...); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (c *command) loadLot(id string) (*Lot, error) {
+	l := &Lot{}
+	v, err := load(c.ctx, c.tx, lotKind, id, l)
+	if err != nil {
+		return nil, fmt.Errorf("lot %q: %w", id, err)
+	}
+	l.Version = v
+	return l, nil
+}
+
+func (c *command) saveLot(l *Lot) error {
+	v, err := c.save(lotKind, l.ID, l.Site, l.Version, l, nil, l.index())
+	if err != nil {
+		return err
+	}
+	l.Version = v
+	return nil
+}
+
+// Lot returns the lot with id.
+func (p *Plant) Lot(ctx context.Context, id string) (Lot, error) {
+	var l Lot
+	err := p.view(ctx, func(tx store.ReadTx) error {
+		v, err := load(ctx, tx, lotKind, id, &l)
+		l.Version = v
+		return err
+	})
+	return l, err
+}
+
+// LotsOfWorkOrder returns the lots a work order started (and their rework and split
+// sublots), ordered by id.
+func (p *Plant) LotsOfWorkOrder(ctx context.Context, site, workOrder string) ([]Lot, error) {
+	return list[Lot](ctx, p, store.Query{Kind: lotKind, Site: site, Index: "workorder", Value: workOrder})
+}
+
+// StartLot starts a lot of qty for a released work order on the routing the order is
+// pinned to; the quantity queues at the first step. The lots of an order may not start
+// more than the order's quantity.
+func (p *Plant) StartLot(ctx context.Context, workOrderID string, qty units.Quantity, opts ...CommandOption) (Lot, error) {
+	return execute(ctx, p, "lot.start", opts, func(c *command) (Lot, error) {
+		wo, err := c.loadWorkOrder(workOrderID)
+		if err != nil {
+			return Lot{}, err
+		}
+		if err := c.authorize(wo.Site); err != nil {
+			return Lot{}, err
+		}
+		if wo.Status != StatusReleased && wo.Status != StatusRunning {
+			return Lot{}, &TransitionError{Object: wo.ref(), State: string(wo.Status), Command: "start a lot of", Allowed: "[released running]"}
+		}
+		if err := checkHolds(c.ctx, c.tx, wo.Site, quality.Subject{WorkOrder: wo.ID}); err != nil {
+			return Lot{}, err
+		}
+		if err := qty.RequirePositive("lot quantity"); err != nil {
+			return Lot{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		started, err := wo.Started.Add(qty)
+		if err != nil {
+			return Lot{}, fmt.Errorf("%w: lot quantity %s for %s (ordered in %s): %w", ErrInvalid, qty, wo.ref(), wo.Qty.Unit(), err)
+		}
+		if over, _ := started.Cmp(wo.Qty); over > 0 {
+			rest, _ := wo.Qty.Sub(wo.Started)
+			return Lot{}, fmt.Errorf("%w: starting %s would exceed %s of %s; at most %s remains to start", ErrInvalid, qty, wo.Qty, wo.ref(), rest)
+		}
+		rt, err := c.p.routings.get(c.ctx, c.tx, routingRecordID(wo.Site, wo.Routing, wo.RoutingRevision))
+		if err != nil {
+			return Lot{}, err
+		}
+		m, err := c.loadMaterial(wo.Product)
+		if err != nil {
+			return Lot{}, err
+		}
+		first := rt.Steps[0].ID
+		exec, _, err := rt.StartAt(first, qty, c.now)
+		if err != nil {
+			return Lot{}, routingErr(err)
+		}
+		wo.LotsStarted++
+		id := fmt.Sprintf("%s-%s-%d", wo.Site, wo.Number, wo.LotsStarted)
+		ch, err := genealogy.Produce(m, genealogy.Lot{ID: id, Site: wo.Site}, qty, c.op(wo.ID, first))
+		if err != nil {
+			return Lot{}, genealogyErr(err)
+		}
+		lot := &Lot{WorkOrder: wo.ID, Execution: &exec, QueuedSince: map[string]time.Time{first: c.now}}
+		if _, err := c.applyChange(ch, map[string]*Lot{id: lot}); err != nil {
+			return Lot{}, err
+		}
+		wo.Started = started
+		if err := c.saveWorkOrder(&wo); err != nil {
+			return Lot{}, err
+		}
+		c.record(objectRef(workOrderKind, wo.ID), change("started", "", wo.Started))
+		return *lot, c.emit(lot.ID, LotStarted{Lot: lot.ID, WorkOrder: wo.ID, Routing: rt.ID, Revision: rt.Revision, Step: first, Qty: qty})
+	})
+}
+
+// stepContext is what a lot move at a step loads.
+type stepContext struct {
+	lot  *Lot
+	wo   WorkOrder
+	rt   *routing.Routing
+	step routing.Step
+}
+
+// loadStep loads a lot on a routing, its work order and routing, checks authority and, for
+// moves that process material, that nothing involved is held.
+func (c *command) loadStep(lotID, step string, checkHold bool) (*stepContext, error) {
+	lot, err := c.loadLot(lotID)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.authorize(lot.Site); err != nil {
+		return nil, err
+	}
+	if lot.Execution == nil {
+		return nil, fmt.Errorf("%w: %s is material, not work on a routing; only lots started by a work order move through steps", ErrWrongState, lot.ref())
+	}
+	wo, err := c.loadWorkOrder(lot.WorkOrder)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := c.p.routings.get(c.ctx, c.tx, routingRecordID(lot.Site, lot.Execution.Routing, lot.Execution.Revision))
+	if err != nil {
+		return nil, err
+	}
+	s, ok := rt.Step(step)
+	if !ok {
+		return nil, fmt.Errorf("%w: step %q is not in routing %s rev %s of %s", ErrNotFound, step, rt.ID, rt.Revision, lot.ref())
+	}
+	if checkHold {
+		if err := checkHolds(c.ctx, c.tx, lot.Site, quality.Subject{Lot: lot.ID, WorkOrder: wo.ID, Equipment: c.opts.where, Material: lot.Material, SupplierLot: lot.SupplierLot}); err != nil {
+			return nil, fmt.Errorf("%s at step %s: %w", lot.ref(), step, err)
+		}
+	}
+	return &stepContext{lot: lot, wo: wo, rt: rt, step: s}, nil
+}
+
+// checkEquipment verifies that the equipment the command names (mes.On) can run the step:
+// it is the step's work center, an alternate, or equipment below one of them. Without
+// mes.On the step's work center is recorded.
+func (c *command) checkEquipment(sc *stepContext) error {
+	allowed := append([]string{sc.step.WorkCenter}, sc.step.Alternates...)
+	if sc.step.WorkCenter == "" {
+		return nil
+	}
+	if c.opts.where == "" {
+		c.opts.where = sc.step.WorkCenter
+		return nil
+	}
+	for id, depth := c.opts.where, 0; id != "" && depth < 8; depth++ {
+		for _, wc := range allowed {
+			if id == wc {
+				return nil
+			}
+		}
+		var se storedEquipment
+		if _, err := load(c.ctx, c.tx, equipmentKind, id, &se); err != nil {
+			return fmt.Errorf("equipment %q: %w", c.opts.where, err)
+		}
+		id = se.Parent
+	}
+	return fmt.Errorf("%w: equipment %s cannot run step %s of %s: it runs at %v", ErrInvalid, c.opts.where, sc.step.ID, sc.lot.ref(), allowed)
+}
+
+// TrackIn starts qty of the quantity waiting for a lot at a step (zero qty: all of it).
+// Name the equipment with mes.On. The lot, its work order, the equipment and the material
+// must not be held; the first track-in of an order marks it running.
+func (p *Plant) TrackIn(ctx context.Context, lotID, step string, qty units.Quantity, opts ...CommandOption) (Lot, error) {
+	return execute(ctx, p, "lot.track_in", opts, func(c *command) (Lot, error) {
+		sc, err := c.loadStep(lotID, step, true)
+		if err != nil {
+			return Lot{}, err
+		}
+		if err := c.checkEquipment(sc); err != nil {
+			return Lot{}, err
+		}
+		if err := c.checkTrackIn(sc); err != nil {
+			return Lot{}, err
+		}
+		before := *sc.lot.Execution
+		exec, fx, err := sc.rt.TrackIn(before, step, qty, c.now)
+		if err != nil {
+			return Lot{}, routingErr(err)
+		}
+		sc.lot.Execution = &exec
+		if stepBooks(exec, step).Waiting.IsZero() {
+			delete(sc.lot.QueuedSince, step)
+		}
+		if sc.wo.Status == StatusReleased {
+			sc.wo.Status, sc.wo.StartedAt = StatusRunning, c.now
+			if err := c.saveWorkOrder(&sc.wo); err != nil {
+				return Lot{}, err
+			}
+			c.record(objectRef(workOrderKind, sc.wo.ID), change("status", StatusReleased, StatusRunning))
+			if err := c.emit(sc.wo.ID, WorkOrderStarted{ID: sc.wo.ID, Number: sc.wo.Number}); err != nil {
+				return Lot{}, err
+			}
+		}
+		started := inProcessDelta(before, exec, step)
+		c.record(objectRef(lotKind, sc.lot.ID), change("step "+step+" in process", stepBooks(before, step).InProcess, stepBooks(exec, step).InProcess))
+		if err := c.emit(sc.lot.ID, LotTrackedIn{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Qty: started}); err != nil {
+			return Lot{}, err
+		}
+		if err := c.trackedOnEquipment(sc, step, true); err != nil {
+			return Lot{}, err
+		}
+		if err := c.effects(sc, fx); err != nil {
+			return Lot{}, err
+		}
+		if err := c.afterTrackIn(sc); err != nil {
+			return Lot{}, err
+		}
+		return *sc.lot, c.saveLot(sc.lot)
+	})
+}
+
+func stepBooks(e routing.Execution, step string) routing.Books {
+	p, _ := e.Progress(step)
+	return p.Books
+}
+
+func inProcessDelta(before, after routing.Execution, step string) units.Quantity {
+	d, _ := stepBooks(after, step).InProcess.Sub(stepBooks(before, step).InProcess)
+	return d
+}
+
+// TrackOut reports what came out of the quantity in process for a lot at a step: good,
+// scrap by reason code, rework (split off into a rework lot) and the step's results.
+// Several partial track-outs add up; Outcome.Final closes the step and books the
+// difference as process loss. Good quantity flows on to the next step(s).
+func (p *Plant) TrackOut(ctx context.Context, lotID, step string, out routing.Outcome, opts ...CommandOption) (Lot, error) {
+	return execute(ctx, p, "lot.track_out", opts, func(c *command) (Lot, error) {
+		sc, err := c.loadStep(lotID, step, true)
+		if err != nil {
+			return Lot{}, err
+		}
+		if err := c.checkEquipment(sc); err != nil {
+			return Lot{}, err
+		}
+		if err := c.checkTrackOut(sc, &out); err != nil {
+			return Lot{}, err
+		}
+		before := *sc.lot.Execution
+		exec, fx, err := sc.rt.TrackOut(before, step, out, c.now)
+		if err != nil {
+			return Lot{}, routingErr(err)
+		}
+		sc.lot.Execution = &exec
+		if err := c.bookLoss(sc, before, step); err != nil {
+			return Lot{}, err
+		}
+		for _, s := range out.Scrap {
+			if err := c.scrapFromLot(sc, step, s); err != nil {
+				return Lot{}, err
+			}
+		}
+		b0, b1 := stepBooks(before, step), stepBooks(exec, step)
+		c.record(objectRef(lotKind, sc.lot.ID), change("step "+step+" good", b0.Good, b1.Good), change("step "+step+" scrap", b0.Scrap, b1.Scrap),
+			change("step "+step+" rework", b0.Rework, b1.Rework))
+		if err := c.emit(sc.lot.ID, LotTrackedOut{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Good: out.Good, Scrap: out.Scrap, Rework: out.Rework}); err != nil {
+			return Lot{}, err
+		}
+		if err := c.trackedOnEquipment(sc, step, false); err != nil {
+			return Lot{}, err
+		}
+		if err := c.effects(sc, fx); err != nil {
+			return Lot{}, err
+		}
+		if err := c.afterTrackOut(sc); err != nil {
+			return Lot{}, err
+		}
+		return *sc.lot, c.saveLot(sc.lot)
+	})
+}
+
+// bookLoss records process loss (or gain) booked by a final track-out as a genealogy
+// adjustment, so the lot's quantity on hand follows its books.
+func (c *command) bookLoss(sc *stepContext, before routing.Execution, step string) error {
+	loss, err := stepBooks(*sc.lot.Execution, step).Loss.Sub(stepBooks(before, step).Loss)
+	if err != nil || loss.IsZero() {
+		return err
+	}
+	op := c.op(sc.wo.ID, step)
+	op.Reason = "process loss at step " + step
+	ch, err := genealogy.Adjust(sc.lot.Lot, loss.Neg(), op)
+	if err != nil {
+		return genealogyErr(err)
+	}
+	sc.lot.Lot = ch.Lots[0]
+	if err := c.tx.AddEdges(c.ctx, ch.Edges...); err != nil {
+		return err
+	}
+	return c.emit(sc.lot.ID, LotAdjusted{Lot: sc.lot.ID, Reason: op.Reason, Delta: loss.Neg()})
+}
+
+// scrapFromLot moves scrapped quantity out of the lot and onto the work order's books.
+func (c *command) scrapFromLot(sc *stepContext, step string, s routing.ScrapLine) error {
+	op := c.op(sc.wo.ID, step)
+	op.Reason = s.Reason
+	ch, err := genealogy.Scrap(sc.lot.Lot, s.Qty, op)
+	if err != nil {
+		return genealogyErr(err)
+	}
+	sc.lot.Lot = ch.Lots[0]
+	if err := c.tx.AddEdges(c.ctx, ch.Edges...); err != nil {
+		return err
+	}
+	if sc.wo.Scrapped, err = sc.wo.Scrapped.Add(s.Qty); err != nil {
+		return fmt.Errorf("%w: scrap %s on %s: %w", ErrInvalid, s.Qty, sc.wo.ref(), err)
+	}
+	if err := c.saveWorkOrder(&sc.wo); err != nil {
+		return err
+	}
+	return c.emit(sc.lot.ID, LotScrapped{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Reason: s.Reason, Qty: s.Qty})
+}
+
+// effects turns the routing's effects into splits, work order quantities and events.
+func (c *command) effects(sc *stepContext, fx []routing.Effect) error {
+	for _, f := range fx {
+		var err error
+		switch f := f.(type) {
+		case routing.Arrived:
+			if _, ok := sc.lot.QueuedSince[f.Step]; !ok {
+				if sc.lot.QueuedSince == nil {
+					sc.lot.QueuedSince = map[string]time.Time{}
+				}
+				sc.lot.QueuedSince[f.Step] = c.now
+			}
+		case routing.StepCompleted:
+			err = c.emit(sc.lot.ID, OperationCompleted{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: f.Step, Books: f.Books})
+		case routing.YieldVariance:
+			err = c.emit(sc.lot.ID, YieldVarianceRecorded{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Variance: f})
+		case routing.ReworkSplit:
+			_, err = c.splitOff(sc, f.Qty, f.From, f.To, "R")
+		case routing.Finished:
+			if sc.wo.Produced, err = sc.wo.Produced.Add(f.Qty); err != nil {
+				return fmt.Errorf("%w: finished %s on %s: %w", ErrInvalid, f.Qty, sc.wo.ref(), err)
+			}
+			if err = c.saveWorkOrder(&sc.wo); err == nil {
+				c.record(objectRef(workOrderKind, sc.wo.ID), change("produced", "", sc.wo.Produced))
+				err = c.emit(sc.lot.ID, LotFinished{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Product: sc.wo.Product, Qty: f.Qty})
+			}
+		case routing.RouteCompleted:
+			err = c.emit(sc.lot.ID, LotCompleted{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Finished: f.Finished})
+		case routing.Backflush:
+			err = c.backflush(sc, f)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// splitOff moves qty of a lot into a new sublot that starts at step `to` of the same
+// routing (rework) — the genealogy records the split, the books stay balanced.
+func (c *command) splitOff(sc *stepContext, qty units.Quantity, from, to, tag string) (*Lot, error) {
+	sc.lot.Children++
+	id := fmt.Sprintf("%s-%s%d", sc.lot.ID, tag, sc.lot.Children)
+	ch, err := genealogy.Split(sc.lot.Lot, []genealogy.Part{{ID: id, Qty: qty}}, c.op(sc.wo.ID, from))
+	if err != nil {
+		return nil, genealogyErr(err)
+	}
+	exec, _, err := sc.rt.StartAt(to, qty, c.now)
+	if err != nil {
+		return nil, routingErr(err)
+	}
+	sc.lot.Lot = ch.Lots[0]
+	child := &Lot{WorkOrder: sc.wo.ID, Execution: &exec, QueuedSince: map[string]time.Time{to: c.now}}
+	if _, err := c.applyChange(genealogy.Change{Lots: ch.Lots[1:], Edges: ch.Edges}, map[string]*Lot{id: child}); err != nil {
+		return nil, err
+	}
+	if err := c.saveLot(sc.lot); err != nil {
+		return nil, err
+	}
+	if err := c.emit(sc.lot.ID, LotSplit{Lot: sc.lot.ID, Parts: []genealogy.Part{{ID: id, Qty: qty}}}); err != nil {
+		return nil, err
+	}
+	return child, c.emit(id, LotStarted{Lot: id, WorkOrder: sc.wo.ID, Routing: sc.rt.ID, Revision: sc.rt.Revision, Step: to, Qty: qty})
+}
+
+// backflush consumes a back-flushed component from the site's available lots of it, oldest
+// first (FIFO), into the lot.
+func (c *command) backflush(sc *stepContext, b routing.Backflush) error {
+	need := b.Qty
+	recs, err := c.tx.List(c.ctx, store.Query{Kind: lotKind, Site: sc.lot.Site, Index: "material", Value: b.Component})
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if !need.IsPositive() {
+			break
+		}
+		src := &Lot{}
+		if err := decode(rec, src); err != nil {
+			return err
+		}
+		src.Version = rec.Version
+		if src.Status != genealogy.Available || !src.OnHand.IsPositive() {
+			continue
+		}
+		if err := checkHolds(c.ctx, c.tx, src.Site, quality.Subject{Lot: src.ID, Material: src.Material, SupplierLot: src.SupplierLot}); err != nil {
+			continue
+		}
+		take := need
+		if more, err := need.Cmp(src.OnHand); err != nil {
+			return fmt.Errorf("%w: back-flush of %s from lot %s: %w", ErrInvalid, need, src.ID, err)
+		} else if more > 0 {
+			take = src.OnHand
+		}
+		if err := c.consume(src, sc.lot, take, sc.wo.ID, b.Step); err != nil {
+			if errors.Is(err, genealogy.ErrExpired) {
+				continue
+			}
+			return err
+		}
+		if need, err = need.Sub(take); err != nil {
+			return err
+		}
+	}
+	if need.IsPositive() {
+		return fmt.Errorf("%w: back-flush of %s at step %s of %s: %s of %s is short (no available, unheld lot covers it); receive material first", ErrInvalid, b.Qty, b.Step, sc.lot.ref(), need, b.Component)
+	}
+	return nil
+}
+
+// consume moves qty of lot from into lot into and records the edge.
+func (c *command) consume(from, into *Lot, qty units.Quantity, workOrder, step string) error {
+	ch, err := genealogy.Consume(from.Lot, into.Lot, qty, c.op(workOrder, step))
+	if err != nil {
+		return genealogyErr(err)
+	}
+	from.Lot, into.Lot = ch.Lots[0], ch.Lots[1]
+	if err := c.saveLot(from); err != nil {
+		return err
+	}
+	c.record(objectRef(lotKind, from.ID), change("on_hand", "", from.OnHand))
+	if err := c.tx.AddEdges(c.ctx, ch.Edges...); err != nil {
+		return err
+	}
+	return c.emit(from.ID, MaterialConsumed{From: from.ID, Into: into.ID, WorkOrder: workOrder, Step: step, Qty: qty})
+}

@@ -1,0 +1,255 @@
+package mes_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/taktmes/takt/genealogy"
+	"github.com/taktmes/takt/mes"
+	"github.com/taktmes/takt/quality"
+	"github.com/taktmes/takt/routing"
+	"github.com/taktmes/takt/units"
+)
+
+func qty(s string) units.Quantity { return units.MustParse(s) }
+
+// overlapPlant publishes GEAR: 10 (CNC) passes good parts on in batches of 10, 20 (QC), 30
+// (ASSY).
+func overlapPlant(t *testing.T) (fixture, mes.Lot) {
+	t.Helper()
+	f := plantWithPump(t)
+	p := f.plant
+	require.NoError(t, p.DefineMaterial(ctx, genealogy.Material{ID: "GEAR", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct}, admin))
+	rt, err := routing.New("GEAR", "A").
+		Step("10", "Hob", routing.At("CNC"), routing.Transfer("10 ea"), routing.Run(30*time.Second)).
+		Step("20", "Check", routing.At("QC"), routing.Transfer("10 ea")).
+		Step("30", "Pack", routing.At("ASSY")).
+		Build()
+	require.NoError(t, err)
+	_, err = p.PublishRouting(ctx, "PLANT-1", rt, admin)
+	require.NoError(t, err)
+	in := newOrder("G-1")
+	in.Product, in.Qty = "GEAR", qty("100 ea")
+	wo, err := p.CreateWorkOrder(ctx, in, erp)
+	require.NoError(t, err)
+	_, err = p.ReleaseWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	lot, err := p.StartLot(ctx, wo.ID, qty("100 ea"), planner)
+	require.NoError(t, err)
+	return f, lot
+}
+
+func TestOverlapTransferBatches(t *testing.T) {
+	f, lot := overlapPlant(t)
+	p := f.plant
+	_, err := p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	lot, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("25 ea")}, operator)
+	require.NoError(t, err)
+	assert.Equal(t, "20 ea", books(t, lot, "20").Waiting.String(), "two full batches of 10 passed; 5 wait for the third")
+	_, err = p.TrackIn(ctx, lot.ID, "20", units.Quantity{}, operator)
+	require.NoError(t, err, "step 20 starts while step 10 still runs")
+	lot, err = p.TrackOut(ctx, lot.ID, "20", routing.Outcome{Good: qty("19 ea"), Scrap: []routing.ScrapLine{{Qty: qty("1 ea"), Reason: "DENT"}}}, operator)
+	require.NoError(t, err)
+	assert.Equal(t, "10 ea", books(t, lot, "30").Waiting.String())
+
+	wip, err := p.WorkInProcess(ctx, "PLANT-1")
+	require.NoError(t, err)
+	byStep := map[string]mes.StepWIP{}
+	for _, w := range wip {
+		if w.Routing == "GEAR" {
+			byStep[w.Step] = w
+		}
+	}
+	assert.Equal(t, "75 ea", byStep["10"].InProcess.String())
+	assert.Equal(t, "25 ea", byStep["10"].Good.String(), "good so far, 20 of it passed on")
+	assert.Equal(t, "0 ea", byStep["20"].InProcess.String())
+	assert.Equal(t, "10 ea", byStep["30"].Waiting.String())
+	require.NoError(t, lot.Execution.CheckBooks())
+}
+
+func TestPauseResumeAndPartialTrackOutsAddUp(t *testing.T) {
+	f, lot := overlapPlant(t)
+	p := f.plant
+	_, err := p.TrackIn(ctx, lot.ID, "10", qty("60 ea"), operator)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("20 ea")}, operator)
+	require.NoError(t, err)
+	_, err = p.PauseLot(ctx, lot.ID, "10", operator)
+	assert.ErrorIs(t, err, mes.ErrInvalid, "a pause needs a reason")
+	lot, err = p.PauseLot(ctx, lot.ID, "10", operator, mes.Reason("shift end"))
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("5 ea")}, operator)
+	assert.ErrorIs(t, err, mes.ErrWrongState, "paused work cannot be tracked out")
+	f.clock.Advance(8 * time.Hour)
+	_, err = p.ResumeLot(ctx, lot.ID, "10", operator)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("38 ea"), Scrap: []routing.ScrapLine{{Qty: qty("2 ea"), Reason: "BURR"}}}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	lot, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("40 ea")}, operator)
+	require.NoError(t, err)
+	b := books(t, lot, "10")
+	assert.Equal(t, "98 ea", b.Good.String(), "20 + 38 + 40, nothing counted twice across the pause")
+	assert.Equal(t, "2 ea", b.Scrap.String())
+	assert.True(t, b.InProcess.IsZero())
+	assert.True(t, b.Waiting.IsZero())
+	require.NoError(t, lot.Execution.CheckBooks())
+}
+
+func TestSplitAndMergeLotMidRoute(t *testing.T) {
+	f, lot := overlapPlant(t)
+	p := f.plant
+	_, err := p.TrackIn(ctx, lot.ID, "10", qty("40 ea"), operator)
+	require.NoError(t, err)
+	child, err := p.SplitLot(ctx, lot.ID, "10", qty("30 ea"), planner, mes.Reason("urgent partial"))
+	require.NoError(t, err)
+	parent, err := p.Lot(ctx, lot.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "30 ea", child.OnHand.String())
+	assert.Equal(t, "70 ea", parent.OnHand.String())
+	assert.Equal(t, "30 ea", books(t, child, "10").Waiting.String(), "the split takes waiting quantity first")
+	assert.Equal(t, "30 ea", books(t, parent, "10").Waiting.String())
+	assert.Equal(t, "40 ea", books(t, parent, "10").InProcess.String())
+	require.NoError(t, child.Execution.CheckBooks())
+	require.NoError(t, parent.Execution.CheckBooks())
+
+	// A mistaken split is reversed by merging the parent into the sublot: a new, audited act.
+	merged, err := p.MergeLots(ctx, child.ID, parent.ID, planner, mes.Reason("split by mistake"))
+	require.NoError(t, err)
+	assert.Equal(t, "100 ea", merged.OnHand.String())
+	assert.Equal(t, "60 ea", books(t, merged, "10").Waiting.String())
+	assert.Equal(t, "40 ea", books(t, merged, "10").InProcess.String())
+	require.NoError(t, merged.Execution.CheckBooks())
+	old, err := p.Lot(ctx, parent.ID)
+	require.NoError(t, err)
+	assert.Equal(t, genealogy.Consumed, old.Status)
+	_, err = p.TrackIn(ctx, old.ID, "10", units.Quantity{}, operator)
+	assert.ErrorIs(t, err, mes.ErrWrongState, "the merged-away lot cannot move")
+	_, err = p.MergeLots(ctx, old.ID, merged.ID, planner)
+	assert.Error(t, err)
+}
+
+func TestSkipOptionalAndRequiredSteps(t *testing.T) {
+	roles := mes.Roles{"admin": {"*"}, "planner": {"workorder.*", "lot.start"}, "erp": {"workorder.create"}, "operator": {"lot.track_in", "lot.track_out", "lot.skip"}}
+	f := newPlant(t, mes.WithAuthorizer(roles))
+	p := f.plant
+	require.NoError(t, p.DefineMaterial(ctx, genealogy.Material{ID: "PUMP-100", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct}, admin))
+	rt, err := routing.New("PUMP-100", "A").
+		Step("10", "Deburr", routing.At("CNC"), routing.Optional()).
+		Step("20", "Machine", routing.At("CNC")).
+		Build()
+	require.NoError(t, err)
+	_, err = p.PublishRouting(ctx, "PLANT-1", rt, admin)
+	require.NoError(t, err)
+	wo := releasedOrder(t, f, "4711")
+	lot, err := p.StartLot(ctx, wo.ID, qty("5 ea"), planner)
+	require.NoError(t, err)
+	lot, err = p.SkipStep(ctx, lot.ID, "10", operator, mes.Reason("no burrs"))
+	require.NoError(t, err)
+	assert.Equal(t, "5 ea", books(t, lot, "20").Waiting.String())
+	before := takeSnapshot(t, f.store)
+	_, err = p.SkipStep(ctx, lot.ID, "20", operator, mes.Reason("in a hurry"))
+	assert.ErrorIs(t, err, mes.ErrUnauthorized, "a required step needs lot.skip_required")
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+	lot, err = p.SkipStep(ctx, lot.ID, "20", admin, mes.Reason("engineering deviation 12"))
+	require.NoError(t, err)
+	assert.False(t, lot.Execution.Running())
+}
+
+func TestTraceAndRecallThroughTheEngine(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	wo := releasedOrder(t, f, "4711")
+	lot, err := p.StartLot(ctx, wo.ID, qty("20 ea"), planner)
+	require.NoError(t, err)
+	for _, step := range []string{"10", "20", "30"} {
+		_, err = p.TrackIn(ctx, lot.ID, step, units.Quantity{}, operator, mes.On(map[string]string{"10": "CNC-1", "20": "QC", "30": "ASSY"}[step]))
+		require.NoError(t, err)
+		_, err = p.TrackOut(ctx, lot.ID, step, routing.Outcome{Good: qty("20 ea"), Results: map[string]float64{"bore": 10}}, operator)
+		require.NoError(t, err)
+	}
+	_, err = p.ShipLot(ctx, lot.ID, genealogy.Shipment{ID: "SH-1", Customer: "Globex", Order: "PO-9"}, qty("15 ea"), planner)
+	require.NoError(t, err)
+
+	back, err := p.TraceBackward(ctx, genealogy.LotNode(lot.ID), genealogy.TraceOptions{})
+	require.NoError(t, err)
+	var nodes []string
+	for _, n := range back.Nodes {
+		nodes = append(nodes, n.Node.String())
+	}
+	assert.Contains(t, nodes, genealogy.LotNode("SK-1").String())
+	assert.Contains(t, nodes, genealogy.SupplierLotNode("SEAL-KIT", "ACME", "A-77").String())
+	for _, e := range back.Edges {
+		if e.Kind == genealogy.EdgeConsume {
+			assert.Equal(t, "30", e.Step)
+			assert.Equal(t, wo.ID, e.WorkOrder)
+			assert.Equal(t, "olga", e.Operator)
+		}
+	}
+
+	rep, err := p.Recall(ctx, genealogy.SupplierLotNode("SEAL-KIT", "ACME", "A-77"))
+	require.NoError(t, err)
+	shipped := false
+	for _, it := range rep.Items {
+		for _, s := range it.Shipped {
+			if s.Shipment == "SH-1" {
+				shipped = true
+				assert.Equal(t, "15 ea", s.Qty.String())
+			}
+		}
+	}
+	assert.True(t, shipped, "the recall reaches the customer shipment: %+v", rep)
+
+	use, err := p.AtEquipment(ctx, "ASSY", f.clock.Now().Add(-time.Hour), f.clock.Now().Add(time.Hour))
+	require.NoError(t, err)
+	assert.NotEmpty(t, use.Consumed)
+
+	held, err := p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnLot, ID: lot.ID}, "complaint", planner)
+	require.NoError(t, err)
+	_, err = p.ShipLot(ctx, lot.ID, genealogy.Shipment{ID: "SH-2", Customer: "Globex"}, qty("1 ea"), planner)
+	assert.ErrorIs(t, err, mes.ErrOnHold, "held material is not shipped")
+	_, err = p.ReleaseHold(ctx, held.ID, planner, mes.Reason("ok"))
+	require.NoError(t, err)
+}
+
+func TestReadinessShowsWhyWorkIsNotMoving(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	wo := releasedOrder(t, f, "4711")
+	lot, err := p.StartLot(ctx, wo.ID, qty("50 ea"), planner)
+	require.NoError(t, err)
+	for _, step := range []string{"10", "20"} {
+		_, err = p.TrackIn(ctx, lot.ID, step, units.Quantity{}, operator)
+		require.NoError(t, err)
+		_, err = p.TrackOut(ctx, lot.ID, step, routing.Outcome{Good: qty("50 ea"), Results: map[string]float64{"bore": 10}}, operator)
+		require.NoError(t, err)
+	}
+	_, err = p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnMaterial, ID: "SEAL-KIT", SupplierLot: "A-78"}, "supplier notice", planner)
+	require.NoError(t, err)
+	ready, err := p.LotReadiness(ctx, lot.ID)
+	require.NoError(t, err)
+	states := map[string]mes.StepReadiness{}
+	for _, r := range ready {
+		states[r.Step] = r
+	}
+	assert.Equal(t, routing.Done, states["10"].State)
+	assert.Equal(t, routing.WaitingForMaterial, states["30"].State, "30 seal kits of lot A-77 do not cover 50")
+	assert.Contains(t, states["30"].Why, "SEAL-KIT")
+
+	_, err = p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnEquipment, ID: "ASSY"}, "calibration due", planner)
+	require.NoError(t, err)
+	_, err = p.AdjustLot(ctx, "SK-1", qty("20 ea"), planner, mes.Reason("found in cycle count"))
+	require.NoError(t, err)
+	ready, err = p.LotReadiness(ctx, lot.ID)
+	require.NoError(t, err)
+	for _, r := range ready {
+		if r.Step == "30" {
+			assert.Equal(t, routing.WaitingForEquipment, r.State)
+		}
+	}
+}

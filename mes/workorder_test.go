@@ -1,0 +1,493 @@
+package mes_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/taktmes/takt/mes"
+	"github.com/taktmes/takt/quality"
+	"github.com/taktmes/takt/store"
+	"github.com/taktmes/takt/units"
+)
+
+func TestWorkOrderLifecycle(t *testing.T) {
+	f := newPlant(t)
+	p := f.plant
+	wo, err := p.CreateWorkOrder(ctx, newOrder("4711"), erp)
+	require.NoError(t, err)
+	assert.Equal(t, mes.StatusCreated, wo.Status)
+	assert.Equal(t, "0 ea", wo.Produced.String())
+
+	f.clock.Advance(1)
+	wo, err = p.ReleaseWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	assert.Equal(t, mes.StatusReleased, wo.Status)
+	assert.Equal(t, f.clock.Now(), wo.ReleasedAt)
+
+	wo, err = p.StartWorkOrder(ctx, wo.ID, operator)
+	require.NoError(t, err)
+	assert.Equal(t, mes.StatusRunning, wo.Status)
+	wo, err = p.CompleteWorkOrder(ctx, wo.ID, operator)
+	require.NoError(t, err)
+	assert.Equal(t, mes.StatusCompleted, wo.Status)
+	wo, err = p.CloseWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	assert.Equal(t, mes.StatusClosed, wo.Status)
+
+	got, err := p.WorkOrder(ctx, wo.ID)
+	require.NoError(t, err)
+	assert.Equal(t, wo.Status, got.Status)
+	assert.Equal(t, wo.Version, got.Version)
+
+	evs, err := p.ReadEvents(ctx, 0, 0)
+	require.NoError(t, err)
+	var types []string
+	for _, e := range evs {
+		if e.Subject == wo.ID {
+			types = append(types, e.Type)
+			require.NotNil(t, e.Payload, e.Type)
+		}
+	}
+	assert.Equal(t, []string{"workorder.created", "workorder.released", "workorder.started", "workorder.completed", "workorder.closed"}, types)
+	released := evs[len(evs)-4].Payload.(*mes.WorkOrderReleased)
+	assert.Equal(t, "4711", released.Number)
+
+	n, err := p.VerifyAudit(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(5+1+5), n, "5 equipment definitions, a routing and 5 work order commands")
+}
+
+func TestWorkOrderQueries(t *testing.T) {
+	f := newPlant(t)
+	p := f.plant
+	a, err := p.CreateWorkOrder(ctx, newOrder("A"), erp)
+	require.NoError(t, err)
+	_, err = p.CreateWorkOrder(ctx, newOrder("B"), erp)
+	require.NoError(t, err)
+	other := newOrder("A")
+	other.Site = "PLANT-2"
+	_, err = p.CreateWorkOrder(ctx, other, erp) // the same number in another site is fine
+	require.NoError(t, err)
+	_, err = p.ReleaseWorkOrder(ctx, a.ID, planner)
+	require.NoError(t, err)
+
+	byNumber, err := p.WorkOrderByNumber(ctx, "PLANT-1", "A")
+	require.NoError(t, err)
+	assert.Equal(t, a.ID, byNumber.ID)
+	released, err := p.WorkOrders(ctx, "PLANT-1", mes.StatusReleased)
+	require.NoError(t, err)
+	require.Len(t, released, 1)
+	assert.Equal(t, "A", released[0].Number)
+	all, err := p.WorkOrders(ctx, "PLANT-1", "")
+	require.NoError(t, err)
+	assert.Len(t, all, 2)
+	site2, err := p.WorkOrders(ctx, "PLANT-2", "")
+	require.NoError(t, err)
+	assert.Len(t, site2, 1)
+	_, err = p.WorkOrderByNumber(ctx, "PLANT-2", "B")
+	assert.ErrorIs(t, err, mes.ErrNotFound)
+}
+
+// TestBadInputChangesNothing: every bad input returns a typed error and leaves the store
+// exactly as it was.
+func TestBadInputChangesNothing(t *testing.T) {
+	f := newPlant(t)
+	p := f.plant
+	created, err := p.CreateWorkOrder(ctx, newOrder("4711"), erp)
+	require.NoError(t, err)
+	withExt := newOrder("4712")
+	withExt.ExternalID = "SAP-1"
+	_, err = p.CreateWorkOrder(ctx, withExt, erp)
+	require.NoError(t, err)
+
+	badQty := newOrder("X1")
+	badQty.Qty = units.MustParse("-5 ea")
+	noUnit := newOrder("X2")
+	noUnit.Qty = units.Quantity{}
+	multi := mes.NewWorkOrder{}
+	dupExt := newOrder("X3")
+	dupExt.ExternalID = "SAP-1"
+	unknownSite := newOrder("X4")
+	unknownSite.Site = "MARS"
+	areaAsSite := newOrder("X5")
+	areaAsSite.Site = "MACHINING"
+
+	cases := []struct {
+		name string
+		run  func() error
+		want error
+	}{
+		{"negative quantity", func() error { _, err := p.CreateWorkOrder(ctx, badQty, erp); return err }, mes.ErrInvalid},
+		{"missing quantity", func() error { _, err := p.CreateWorkOrder(ctx, noUnit, erp); return err }, mes.ErrInvalid},
+		{"everything missing", func() error { _, err := p.CreateWorkOrder(ctx, multi, erp); return err }, mes.ErrInvalid},
+		{"duplicate number", func() error { _, err := p.CreateWorkOrder(ctx, newOrder("4711"), erp); return err }, mes.ErrDuplicate},
+		{"duplicate external id", func() error { _, err := p.CreateWorkOrder(ctx, dupExt, erp); return err }, mes.ErrDuplicate},
+		{"unknown site", func() error { _, err := p.CreateWorkOrder(ctx, unknownSite, erp); return err }, mes.ErrNotFound},
+		{"site that is an area", func() error { _, err := p.CreateWorkOrder(ctx, areaAsSite, erp); return err }, mes.ErrNotFound},
+		{"missing actor", func() error { _, err := p.CreateWorkOrder(ctx, newOrder("X6")); return err }, mes.ErrMissingActor},
+		{"unknown id", func() error { _, err := p.ReleaseWorkOrder(ctx, "nope", planner); return err }, mes.ErrNotFound},
+		{"wrong state: start before release", func() error { _, err := p.StartWorkOrder(ctx, created.ID, operator); return err }, mes.ErrWrongState},
+		{"wrong state: close before completion", func() error { _, err := p.CloseWorkOrder(ctx, created.ID, planner); return err }, mes.ErrWrongState},
+		{"cancel without reason", func() error { _, err := p.CancelWorkOrder(ctx, created.ID, planner); return err }, mes.ErrInvalid},
+		{"priority out of range", func() error { _, err := p.SetWorkOrderPriority(ctx, created.ID, 5000, planner); return err }, mes.ErrInvalid},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := takeSnapshot(t, f.store)
+			err := c.run()
+			require.Error(t, err)
+			assert.ErrorIs(t, err, c.want, err.Error())
+			assert.Equal(t, before, takeSnapshot(t, f.store), "a failed command must change nothing")
+		})
+	}
+
+	_, err = p.CreateWorkOrder(ctx, multi, erp)
+	var verr *mes.ValidationError
+	require.ErrorAs(t, err, &verr)
+	assert.Len(t, verr.Problems, 4, "every problem is listed: %v", err)
+}
+
+func TestTransitionErrorNamesBothStates(t *testing.T) {
+	f := newPlant(t)
+	wo, err := f.plant.CreateWorkOrder(ctx, newOrder("4711"), erp)
+	require.NoError(t, err)
+	_, err = f.plant.CompleteWorkOrder(ctx, wo.ID, operator)
+	var te *mes.TransitionError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "created", te.State)
+	assert.Equal(t, "complete", te.Command)
+	assert.Contains(t, err.Error(), "work order 4711")
+	assert.Contains(t, err.Error(), "running")
+}
+
+func TestIdempotentRetryReturnsFirstResult(t *testing.T) {
+	f := newPlant(t)
+	p := f.plant
+	first, err := p.CreateWorkOrder(ctx, newOrder("4711"), erp, mes.IdempotencyKey("erp-4711"))
+	require.NoError(t, err)
+	before := takeSnapshot(t, f.store)
+	f.clock.Advance(5)
+	again, err := p.CreateWorkOrder(ctx, newOrder("4711"), erp, mes.IdempotencyKey("erp-4711"))
+	require.NoError(t, err, "a retry is not a duplicate")
+	assert.Equal(t, first.ID, again.ID)
+	assert.Equal(t, first.CreatedAt, again.CreatedAt)
+	assert.Equal(t, before, takeSnapshot(t, f.store), "a retry changes nothing")
+
+	_, err = p.ReleaseWorkOrder(ctx, first.ID, erp, mes.IdempotencyKey("erp-4711"))
+	assert.ErrorIs(t, err, mes.ErrIdempotencyKeyReused)
+
+	rel1, err := p.ReleaseWorkOrder(ctx, first.ID, planner, mes.IdempotencyKey("rel-1"))
+	require.NoError(t, err)
+	rel2, err := p.ReleaseWorkOrder(ctx, first.ID, planner, mes.IdempotencyKey("rel-1"))
+	require.NoError(t, err, "a retried release succeeds although the order is no longer created")
+	assert.Equal(t, rel1.Version, rel2.Version)
+}
+
+func TestIdempotencyUnderConcurrentRetries(t *testing.T) {
+	f := newPlant(t)
+	var wg sync.WaitGroup
+	ids := make([]string, 8)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wo, err := f.plant.CreateWorkOrder(ctx, newOrder("4711"), erp, mes.IdempotencyKey("k"))
+			assert.NoError(t, err)
+			ids[i] = wo.ID
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		assert.Equal(t, ids[0], id)
+	}
+	all, err := f.plant.WorkOrders(ctx, "PLANT-1", "")
+	require.NoError(t, err)
+	assert.Len(t, all, 1)
+}
+
+func TestAuthorization(t *testing.T) {
+	roles := mes.Roles{
+		"admin":    {"*"},
+		"planner":  {"workorder.*"},
+		"operator": {"workorder.start", "workorder.complete"},
+		"erp":      {"workorder.create"},
+	}
+	f := newPlant(t, mes.WithAuthorizer(roles))
+	p := f.plant
+	wo, err := p.CreateWorkOrder(ctx, newOrder("4711"), erp)
+	require.NoError(t, err)
+	before := takeSnapshot(t, f.store)
+	_, err = p.ReleaseWorkOrder(ctx, wo.ID, operator)
+	require.ErrorIs(t, err, mes.ErrUnauthorized)
+	assert.Contains(t, err.Error(), "olga")
+	assert.Contains(t, err.Error(), "workorder.release")
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+	_, err = p.ReleaseWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+
+	scoped := mes.By(mes.Actor{ID: "sam", Kind: mes.Person, Roles: []string{"planner@PLANT-2"}})
+	_, err = p.StartWorkOrder(ctx, wo.ID, scoped)
+	assert.ErrorIs(t, err, mes.ErrUnauthorized, "a role scoped to PLANT-2 does not reach PLANT-1")
+}
+
+// verifier accepts the password "secret-<id>" for each known person.
+type verifier map[string]mes.Signer
+
+func (v verifier) VerifySignature(_ context.Context, c mes.Credentials) (mes.Signer, error) {
+	s, ok := v[c.SignerID]
+	if !ok || c.Secret != "secret-"+c.SignerID {
+		return mes.Signer{}, errors.New("unknown signer or wrong password")
+	}
+	return s, nil
+}
+
+func TestElectronicSignatures(t *testing.T) {
+	roles := mes.Roles{"admin": {"*"}, "planner": {"workorder.*"}, "erp": {"workorder.create"}, "qa": {"workorder.release"}}
+	v := verifier{
+		"quinn": {ID: "quinn", Name: "Quinn QA", Roles: []string{"qa"}},
+		"eve":   {ID: "eve", Name: "Eve Erp", Roles: []string{"erp"}},
+	}
+	f := newPlant(t, mes.WithAuthorizer(roles), mes.WithSignatureVerifier(v), mes.WithSignatureRequired("workorder.release", mes.Approval))
+	p := f.plant
+	wo, err := p.CreateWorkOrder(ctx, newOrder("4711"), erp)
+	require.NoError(t, err)
+
+	for name, tc := range map[string]struct {
+		opts []mes.CommandOption
+		want error
+	}{
+		"no signature":       {nil, mes.ErrSignatureRequired},
+		"wrong password":     {[]mes.CommandOption{mes.SignedBy(mes.Credentials{SignerID: "quinn", Secret: "guess", Meaning: mes.Approval})}, mes.ErrSignatureInvalid},
+		"wrong meaning":      {[]mes.CommandOption{mes.SignedBy(mes.Credentials{SignerID: "quinn", Secret: "secret-quinn", Meaning: mes.Review})}, mes.ErrSignatureRequired},
+		"signer lacks right": {[]mes.CommandOption{mes.SignedBy(mes.Credentials{SignerID: "eve", Secret: "secret-eve", Meaning: mes.Approval})}, mes.ErrSignatureInvalid},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := takeSnapshot(t, f.store)
+			_, err := p.ReleaseWorkOrder(ctx, wo.ID, append([]mes.CommandOption{planner}, tc.opts...)...)
+			assert.ErrorIs(t, err, tc.want)
+			assert.Equal(t, before, takeSnapshot(t, f.store))
+		})
+	}
+
+	_, err = p.ReleaseWorkOrder(ctx, wo.ID, planner, mes.Reason("material arrived"),
+		mes.SignedBy(mes.Credentials{SignerID: "quinn", Secret: "secret-quinn", Meaning: mes.Approval}))
+	require.NoError(t, err)
+	trail, err := p.AuditTrail(ctx, 0, 0)
+	require.NoError(t, err)
+	last := trail[len(trail)-1]
+	assert.Equal(t, "workorder.release", last.Action)
+	assert.Equal(t, "pat", last.Actor)
+	assert.Equal(t, "material arrived", last.Reason)
+	require.Len(t, last.Signatures, 1)
+	sig := last.Signatures[0]
+	assert.Equal(t, "Quinn QA", sig.SignerName)
+	assert.Equal(t, "approval", sig.Meaning)
+	assert.Equal(t, f.clock.Now(), sig.Time)
+	assert.Equal(t, last.Content(), sig.Digest, "the signature is bound to the record's content")
+	_, err = p.VerifyAudit(ctx)
+	require.NoError(t, err)
+}
+
+func TestOpenNeedsVerifierForRequiredSignatures(t *testing.T) {
+	_, err := mes.Open(ctx, newPlant(t).store, mes.WithSignatureRequired("workorder.release", mes.Approval))
+	assert.ErrorIs(t, err, mes.ErrInvalid)
+}
+
+// tamperingStore returns audit records changed by tamper, as a database edited behind
+// Takt's back would.
+type tamperingStore struct {
+	store.Store
+	tamper func([]store.AuditRecord) []store.AuditRecord
+}
+
+func (s tamperingStore) ReadAudit(ctx context.Context, after uint64, limit int) ([]store.AuditRecord, error) {
+	recs, err := s.Store.ReadAudit(ctx, after, 0)
+	if err != nil || after > 0 {
+		return nil, err
+	}
+	return s.tamper(recs), nil
+}
+
+func TestVerifyAuditDetectsTampering(t *testing.T) {
+	f := newPlant(t)
+	wo, err := f.plant.CreateWorkOrder(ctx, newOrder("4711"), erp)
+	require.NoError(t, err)
+	_, err = f.plant.ReleaseWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	_, err = f.plant.StartWorkOrder(ctx, wo.ID, operator)
+	require.NoError(t, err)
+	// records 1-5 define equipment, 6 publishes the routing; 7 create, 8 release, 9 start.
+	cases := map[string]struct {
+		tamper func([]store.AuditRecord) []store.AuditRecord
+		want   string
+	}{
+		"modified": {func(r []store.AuditRecord) []store.AuditRecord { r[7].Actor = "mallory"; return r }, "record 8"},
+		"deleted":  {func(r []store.AuditRecord) []store.AuditRecord { return append(r[:7:7], r[8:]...) }, "record 9"},
+		"reordered": {func(r []store.AuditRecord) []store.AuditRecord {
+			r[7], r[8] = r[8], r[7]
+			return r
+		}, "record 9"},
+		"modified and resealed": {func(r []store.AuditRecord) []store.AuditRecord {
+			r[7].Reason = "covered up"
+			store.Seal(&r[7], r[7].Seq, r[7].PrevHash)
+			return r
+		}, "record 9"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			p, err := mes.Open(ctx, tamperingStore{Store: f.store, tamper: c.tamper})
+			require.NoError(t, err)
+			_, err = p.VerifyAudit(ctx)
+			require.ErrorIs(t, err, store.ErrTampered)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+	n, err := f.plant.VerifyAudit(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(9), n)
+}
+
+func TestEventsFollowAndCheckpoint(t *testing.T) {
+	f := newPlant(t)
+	p := f.plant
+	start, err := p.ReadEvents(ctx, 0, 0)
+	require.NoError(t, err)
+	from := start[len(start)-1].Position
+
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	got := make(chan mes.Event, 10)
+	go func() {
+		for ev, err := range p.Events(cctx, from) {
+			if err != nil {
+				close(got)
+				return
+			}
+			got <- ev
+		}
+	}()
+	wo, err := p.CreateWorkOrder(ctx, newOrder("4711"), erp, mes.IdempotencyKey("erp-1"))
+	require.NoError(t, err)
+	ev := <-got
+	assert.Equal(t, "workorder.created", ev.Type)
+	assert.Equal(t, from+1, ev.Position)
+	assert.Equal(t, "erp-1", ev.Command)
+	assert.Equal(t, wo.ID, ev.Payload.(*mes.WorkOrderCreated).WorkOrder.ID)
+
+	require.NoError(t, p.SaveCheckpoint(ctx, "erp-feed", ev.Position))
+	require.NoError(t, p.SaveCheckpoint(ctx, "erp-feed", ev.Position-1), "an older checkpoint is ignored")
+	cp, err := p.Checkpoint(ctx, "erp-feed")
+	require.NoError(t, err)
+	assert.Equal(t, ev.Position, cp)
+	none, err := p.Checkpoint(ctx, "new-consumer")
+	require.NoError(t, err)
+	assert.Zero(t, none)
+	cancel()
+	for range got {
+	}
+}
+
+func TestConcurrentCommandsOnOneOrder(t *testing.T) {
+	f := newPlant(t)
+	wo, err := f.plant.CreateWorkOrder(ctx, newOrder("4711"), erp)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.plant.SetWorkOrderPriority(ctx, wo.ID, i, planner)
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	got, err := f.plant.WorkOrder(ctx, wo.ID)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(17), got.Version, "every update applied, none lost")
+	evs, err := f.plant.ReadEvents(ctx, 0, 0)
+	require.NoError(t, err)
+	changes := 0
+	for _, e := range evs {
+		if e.Type == "workorder.priority_changed" {
+			changes++
+		}
+	}
+	assert.Equal(t, 16, changes)
+}
+
+func TestCancelHeldOrder(t *testing.T) {
+	f := newPlant(t)
+	wo, err := f.plant.CreateWorkOrder(ctx, newOrder("4711"), erp)
+	require.NoError(t, err)
+	wo, err = f.plant.CancelWorkOrder(ctx, wo.ID, planner, mes.Reason("customer cancelled"))
+	require.NoError(t, err)
+	assert.Equal(t, mes.StatusCancelled, wo.Status)
+	_, err = f.plant.ReleaseWorkOrder(ctx, wo.ID, planner)
+	assert.ErrorIs(t, err, mes.ErrWrongState)
+	assert.Contains(t, fmt.Sprint(err), "cancelled")
+}
+
+func TestHoldOverlaysWorkOrder(t *testing.T) {
+	f := newPlant(t)
+	p := f.plant
+	wo, err := p.CreateWorkOrder(ctx, newOrder("4711"), erp)
+	require.NoError(t, err)
+	h, err := p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnWorkOrder, ID: wo.ID}, "engineering change pending", planner)
+	require.NoError(t, err)
+	before := takeSnapshot(t, f.store)
+	_, err = p.ReleaseWorkOrder(ctx, wo.ID, planner)
+	require.ErrorIs(t, err, mes.ErrOnHold)
+	var onHold *quality.OnHoldError
+	require.ErrorAs(t, err, &onHold)
+	assert.Equal(t, h.ID, onHold.Holds[0].ID)
+	assert.Contains(t, err.Error(), "engineering change pending")
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+
+	_, err = p.ReleaseHold(ctx, h.ID, planner)
+	assert.ErrorIs(t, err, mes.ErrInvalid, "a release needs a reason")
+	released, err := p.ReleaseHold(ctx, h.ID, planner, mes.Reason("change approved"))
+	require.NoError(t, err)
+	assert.False(t, released.Active())
+	_, err = p.ReleaseHold(ctx, h.ID, planner, mes.Reason("again"))
+	assert.ErrorIs(t, err, mes.ErrWrongState)
+	wo, err = p.ReleaseWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	assert.Equal(t, mes.StatusReleased, wo.Status)
+
+	holds, err := p.HoldsOn(ctx, "PLANT-1", quality.Target{Kind: quality.OnWorkOrder, ID: wo.ID})
+	require.NoError(t, err)
+	require.Len(t, holds, 1)
+	assert.Equal(t, "pat", holds[0].ReleasedBy)
+	active, err := p.ActiveHolds(ctx, "PLANT-1")
+	require.NoError(t, err)
+	assert.Empty(t, active)
+
+	_, err = p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnWorkOrder, ID: "ghost"}, "x", planner)
+	assert.ErrorIs(t, err, mes.ErrNotFound)
+	_, err = p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnWorkOrder, ID: wo.ID}, "", planner)
+	assert.ErrorIs(t, err, mes.ErrInvalid)
+}
+
+func TestHoldReleaseNeedsSignatureWhenConfigured(t *testing.T) {
+	v := verifier{"quinn": {ID: "quinn", Name: "Quinn QA"}}
+	f := newPlant(t, mes.WithSignatureVerifier(v), mes.WithSignatureRequired("hold.release", mes.Approval))
+	wo, err := f.plant.CreateWorkOrder(ctx, newOrder("4711"), erp)
+	require.NoError(t, err)
+	h, err := f.plant.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnWorkOrder, ID: wo.ID}, "suspect material", planner)
+	require.NoError(t, err)
+	_, err = f.plant.ReleaseHold(ctx, h.ID, planner, mes.Reason("retested OK"))
+	require.ErrorIs(t, err, mes.ErrSignatureRequired)
+	_, err = f.plant.ReleaseHold(ctx, h.ID, planner, mes.Reason("retested OK"), mes.SignedBy(mes.Credentials{SignerID: "quinn", Secret: "secret-quinn", Meaning: mes.Approval}))
+	require.NoError(t, err)
+	trail, err := f.plant.AuditTrail(ctx, 0, 0)
+	require.NoError(t, err)
+	last := trail[len(trail)-1]
+	assert.Equal(t, "hold.release", last.Action)
+	assert.Equal(t, "Quinn QA", last.Signatures[0].SignerName)
+}

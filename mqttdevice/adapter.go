@@ -1,0 +1,310 @@
+package mqttdevice
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/taktmes/takt/equipment"
+	"github.com/taktmes/takt/mes"
+)
+
+// Sink is where signals go: *mes.Plant implements it.
+type Sink interface {
+	IngestSignals(ctx context.Context, signals []equipment.Signal, opts ...mes.CommandOption) ([]mes.IngestResult, error)
+}
+
+// Config configures an Adapter. Broker, ClientID and Site are required.
+type Config struct {
+	// Broker is the broker's URL, for example "tcp://127.0.0.1:1883".
+	Broker string
+	// ClientID identifies the adapter to the broker. Keep it stable: with it the broker
+	// keeps the subscription and queues QoS 1 signals while the adapter is away.
+	ClientID string
+	// Username and Password authenticate to the broker, if it requires it.
+	Username, Password string
+	// Site is the site whose signals the adapter subscribes to (takt/<Site>/+/signals).
+	// Run one adapter per site.
+	Site string
+	// Actor is the device actor signals are ingested as; default {ID: ClientID, Kind:
+	// mes.Device}.
+	Actor mes.Actor
+	// BufferSize is how many signals are kept while the engine cannot take them; when
+	// full, the oldest are dropped and counted in Stats.Dropped. Default 100,000.
+	BufferSize int
+	// BatchSize is the most signals passed to the sink in one call. Default 500.
+	BatchSize int
+	// RetryInterval is the first wait before retrying a sink that failed; it doubles up to
+	// MaxRetryInterval. Defaults 200 ms and 10 s.
+	RetryInterval, MaxRetryInterval time.Duration
+	// MaxReconnectInterval bounds the wait between reconnection attempts. Default 10 s.
+	MaxReconnectInterval time.Duration
+	// PublishTimeout is how long SendCommand waits for the broker's acknowledgement.
+	// Default 5 s.
+	PublishTimeout time.Duration
+	// Logger receives diagnostics. Default: discard.
+	Logger *slog.Logger
+}
+
+func (c *Config) defaults() error {
+	var missing []string
+	if c.Broker == "" {
+		missing = append(missing, "Broker")
+	}
+	if c.ClientID == "" {
+		missing = append(missing, "ClientID")
+	}
+	if _, err := SignalTopic(c.Site, "x"); err != nil {
+		missing = append(missing, "Site")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %v missing or invalid; set Broker (tcp://host:1883), a stable ClientID and the Site to serve", ErrInvalidConfig, missing)
+	}
+	if c.Actor.ID == "" {
+		c.Actor = mes.Actor{ID: c.ClientID, Kind: mes.Device}
+	}
+	setDefault(&c.BufferSize, 100_000)
+	setDefault(&c.BatchSize, 500)
+	setDefault(&c.RetryInterval, 200*time.Millisecond)
+	setDefault(&c.MaxRetryInterval, 10*time.Second)
+	setDefault(&c.MaxReconnectInterval, 10*time.Second)
+	setDefault(&c.PublishTimeout, 5*time.Second)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return nil
+}
+
+func setDefault[T int | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
+// ErrInvalidConfig is returned by New for an incomplete Config.
+var ErrInvalidConfig = errors.New("mqttdevice: invalid config")
+
+// ErrNotAcknowledged is returned by SendCommand when the broker did not acknowledge a
+// command within PublishTimeout. The client keeps it and delivers it once connected.
+var ErrNotAcknowledged = errors.New("mqttdevice: command not acknowledged yet")
+
+// Stats counts what the adapter did since it was created.
+type Stats struct {
+	// Received is the number of valid signals decoded from messages.
+	Received uint64
+	// Invalid is the number of signals refused: bad payload elements, signals published
+	// on another equipment's topic, and signals the engine rejected as invalid.
+	Invalid uint64
+	// Delivered is the number of signals the engine accepted (applied or recognised as
+	// duplicates); Duplicates counts the latter.
+	Delivered, Duplicates uint64
+	// Dropped is the number of signals dropped because the buffer was full (the oldest go
+	// first).
+	Dropped uint64
+	// Buffered is the number of signals waiting for the engine now.
+	Buffered int
+}
+
+// Adapter connects a site's devices on an MQTT broker to the engine: it subscribes to
+// takt/<site>/+/signals, decodes each message into signals, keeps them in a bounded
+// buffer and feeds them to the Sink in batches, retrying while the engine is unavailable;
+// and it implements mes.DeviceCommander by publishing commands to
+// takt/<site>/<equipment>/commands. It reconnects to the broker by itself. Create it with
+// New, run it with Run; it is safe for concurrent use.
+type Adapter struct {
+	cfg    Config
+	sink   Sink
+	client mqtt.Client
+	buf    *buffer
+
+	received, invalid, delivered, duplicates atomic.Uint64
+
+	runMu   sync.Mutex
+	running bool
+}
+
+// New returns an adapter for cfg feeding sink. It does not connect; Run does.
+func New(sink Sink, cfg Config) (*Adapter, error) {
+	if sink == nil {
+		return nil, fmt.Errorf("%w: a Sink (the *mes.Plant) is required", ErrInvalidConfig)
+	}
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	a := &Adapter{cfg: cfg, sink: sink, buf: newBuffer(cfg.BufferSize)}
+	filter := TopicRoot + "/" + cfg.Site + "/+/" + SignalsLevel
+	opts := mqtt.NewClientOptions().AddBroker(cfg.Broker).SetClientID(cfg.ClientID).
+		SetUsername(cfg.Username).SetPassword(cfg.Password).
+		SetCleanSession(false).SetAutoReconnect(true).SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(cfg.MaxReconnectInterval).
+		SetOnConnectHandler(func(c mqtt.Client) {
+			// Subscribe on every connection: a broker that lost its state (restarted
+			// without persistence) forgets the subscription.
+			tok := c.Subscribe(filter, 1, a.onMessage)
+			if tok.WaitTimeout(cfg.PublishTimeout) && tok.Error() != nil {
+				cfg.Logger.Error("subscribe failed", "filter", filter, "err", tok.Error())
+			}
+			cfg.Logger.Info("connected to the MQTT broker", "broker", cfg.Broker, "filter", filter)
+		}).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			cfg.Logger.Warn("lost the MQTT broker; reconnecting", "broker", cfg.Broker, "err", err)
+		})
+	a.client = mqtt.NewClient(opts)
+	return a, nil
+}
+
+// onMessage decodes a signals message into the buffer.
+func (a *Adapter) onMessage(_ mqtt.Client, m mqtt.Message) {
+	_, eq, err := parseSignalTopic(m.Topic())
+	if err != nil {
+		a.invalid.Add(1)
+		a.cfg.Logger.Warn("message on an unexpected topic ignored", "err", err)
+		return
+	}
+	sigs, err := DecodePayload(m.Payload())
+	if err != nil {
+		var pe *PayloadError
+		n := uint64(1)
+		if errors.As(err, &pe) {
+			n = uint64(len(pe.Problems))
+		}
+		a.invalid.Add(n)
+		a.cfg.Logger.Warn("invalid signals refused", "topic", m.Topic(), "err", err)
+	}
+	kept := sigs[:0]
+	for _, s := range sigs {
+		if s.Equipment != eq {
+			a.invalid.Add(1)
+			a.cfg.Logger.Warn("signal about another equipment refused; publish it on its own topic", "topic", m.Topic(), "equipment", s.Equipment)
+			continue
+		}
+		kept = append(kept, s)
+	}
+	a.received.Add(uint64(len(kept)))
+	if dropped := a.buf.add(kept); dropped > 0 {
+		a.cfg.Logger.Error("signal buffer full: oldest signals dropped", "dropped", dropped, "capacity", a.cfg.BufferSize)
+	}
+}
+
+// Run connects to the broker (retrying until it answers), subscribes and delivers
+// buffered signals to the sink until ctx is done; then it disconnects and returns
+// ctx.Err(). Signals still buffered then are lost with the process; the devices' sequence
+// numbers and a persistent broker session bring back what was not acknowledged.
+func (a *Adapter) Run(ctx context.Context) error {
+	a.runMu.Lock()
+	if a.running {
+		a.runMu.Unlock()
+		return fmt.Errorf("%w: Run is already running", ErrInvalidConfig)
+	}
+	a.running = true
+	a.runMu.Unlock()
+	defer func() { a.runMu.Lock(); a.running = false; a.runMu.Unlock() }()
+
+	a.client.Connect() // with ConnectRetry it keeps trying in the background
+	defer a.client.Disconnect(250)
+	wait := a.cfg.RetryInterval
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-a.buf.ready:
+		}
+		for {
+			batch, first := a.buf.peek(a.cfg.BatchSize)
+			if len(batch) == 0 {
+				break
+			}
+			if err := a.deliver(ctx, batch); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				a.cfg.Logger.Warn("engine unavailable; signals stay buffered", "buffered", len(batch), "retry_in", wait, "err", err)
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(wait):
+				}
+				wait = min(2*wait, a.cfg.MaxRetryInterval)
+				continue
+			}
+			wait = a.cfg.RetryInterval
+			a.buf.remove(first + uint64(len(batch)))
+		}
+	}
+}
+
+// deliver passes a batch to the sink. A batch the engine refuses as invalid is split into
+// single signals so that one bad signal does not hold back the rest; bad ones are
+// counted and dropped. Any other error leaves the batch buffered.
+func (a *Adapter) deliver(ctx context.Context, batch []equipment.Signal) error {
+	res, err := a.sink.IngestSignals(ctx, batch, mes.By(a.cfg.Actor))
+	if errors.Is(err, mes.ErrInvalid) && len(batch) > 1 {
+		for i := range batch {
+			if err := a.deliver(ctx, batch[i:i+1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if errors.Is(err, mes.ErrInvalid) {
+		a.invalid.Add(1)
+		a.cfg.Logger.Warn("engine refused a signal", "source", batch[0].Source, "seq", batch[0].Seq, "err", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	a.delivered.Add(uint64(len(res)))
+	for _, r := range res {
+		if r.Outcome == equipment.Duplicate {
+			a.duplicates.Add(1)
+		}
+	}
+	return nil
+}
+
+// SendCommand implements mes.DeviceCommander: it publishes cmd as JSON (QoS 1, not
+// retained) to takt/<site>/<equipment>/commands and waits up to PublishTimeout for the
+// broker's acknowledgement. While the broker is away the client keeps QoS 1 commands and
+// sends them after reconnecting; SendCommand then returns ErrNotAcknowledged.
+func (a *Adapter) SendCommand(ctx context.Context, cmd mes.DeviceCommand) error {
+	t, err := CommandTopic(cmd.Site, cmd.Equipment)
+	if err != nil {
+		return err
+	}
+	payload, err := json.Marshal(cmd)
+	if err != nil {
+		return fmt.Errorf("mqttdevice: encoding command for %s: %w", cmd.Equipment, err)
+	}
+	tok := a.client.Publish(t, 1, false, payload)
+	timer := time.NewTimer(a.cfg.PublishTimeout)
+	defer timer.Stop()
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return fmt.Errorf("%w: %s to %s after %s; it is delivered when the broker is back", ErrNotAcknowledged, cmd.Kind, t, a.cfg.PublishTimeout)
+	}
+}
+
+// Stats returns the adapter's counters.
+func (a *Adapter) Stats() Stats {
+	buffered, dropped := a.buf.stats()
+	return Stats{
+		Received: a.received.Load(), Invalid: a.invalid.Load(), Delivered: a.delivered.Load(),
+		Duplicates: a.duplicates.Load(), Dropped: dropped, Buffered: buffered,
+	}
+}
+
+// Connected reports whether the adapter is connected to the broker now.
+func (a *Adapter) Connected() bool { return a.client.IsConnectionOpen() }

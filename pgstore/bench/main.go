@@ -1,0 +1,158 @@
+// Command bench measures the PostgreSQL store's performance figures and prints one line per
+// figure, in the format of Takt's main bench program: a stable dotted name, the value and
+// its unit, and where a baseline is measured in the same run, the baseline and the ratio
+// value/baseline.
+//
+//	TAKT_POSTGRES_DSN=postgres://... go run ./bench              # every figure
+//	TAKT_POSTGRES_DSN=postgres://... go run ./bench -only pg.cmds # the command figures
+//	TAKT_POSTGRES_DSN=postgres://... go run ./bench -json         # a JSON array
+//
+// Every figure runs in a schema of its own, dropped at the end. The command figures need
+// the pgbench program (PostgreSQL's client tools) for their baseline; it runs on a scratch
+// database, takt_pgbench, which the program creates when missing.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"crypto/rand"
+	"encoding/hex"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// result is one measured figure.
+type result struct {
+	Name     string   `json:"name"`
+	Value    float64  `json:"value"`
+	Unit     string   `json:"unit"`
+	Baseline *float64 `json:"baseline,omitempty"`
+	Ratio    *float64 `json:"ratio,omitempty"`
+}
+
+// withBaseline sets the baseline and the ratio value/baseline.
+func (r result) withBaseline(b float64) result {
+	r.Baseline = &b
+	if b != 0 {
+		ratio := r.Value / b
+		r.Ratio = &ratio
+	}
+	return r
+}
+
+// suite is a group of figures measured together; names lists them so -only can skip it.
+type suite struct {
+	names []string
+	run   func(cfg config, report func(result))
+}
+
+// config is what every suite gets from the command line.
+type config struct {
+	dsn      string
+	duration time.Duration // of each throughput run
+	lots     int           // of the genealogy graph
+}
+
+var suites = []suite{
+	{[]string{"pg.cmds_per_s.c1", "pg.cmds_per_s.c8"}, benchCommands},
+	{[]string{"pg.trace_back_ms.1m", "pg.trace_back_nodewise_ms.1m"}, benchTrace},
+}
+
+func main() {
+	only := flag.String("only", "", "run only the figures whose name starts with this prefix")
+	asJSON := flag.Bool("json", false, "print a JSON array instead of lines")
+	duration := flag.Duration("duration", 10*time.Second, "how long each throughput figure (and pgbench) runs")
+	lots := flag.Int("lots", 1_000_000, "lots in the generated genealogy graph (the figure names say 1m)")
+	flag.Parse()
+	cfg := config{dsn: os.Getenv("TAKT_POSTGRES_DSN"), duration: *duration, lots: *lots}
+	if cfg.dsn == "" {
+		fmt.Fprintln(os.Stderr, "bench: set TAKT_POSTGRES_DSN=postgres://... to the database to measure")
+		os.Exit(2)
+	}
+
+	var all []result
+	report := func(r result) {
+		if !strings.HasPrefix(r.Name, *only) {
+			return
+		}
+		all = append(all, r)
+		if !*asJSON {
+			fmt.Println(format(r))
+		}
+	}
+	ran := 0
+	for _, s := range suites {
+		if !wanted(s.names, *only) {
+			continue
+		}
+		ran++
+		s.run(cfg, report)
+	}
+	if ran == 0 {
+		fmt.Fprintf(os.Stderr, "bench: no figure starts with %q\n", *only)
+		os.Exit(2)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(all); err != nil {
+			fail(err)
+		}
+	}
+}
+
+func wanted(names []string, prefix string) bool {
+	for _, n := range names {
+		if strings.HasPrefix(n, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func format(r result) string {
+	s := fmt.Sprintf("%-44s %14.3f %s", r.Name, r.Value, r.Unit)
+	if r.Baseline != nil {
+		s += fmt.Sprintf("  baseline %.3f", *r.Baseline)
+		if r.Ratio != nil {
+			s += fmt.Sprintf("  ratio %.3f", *r.Ratio)
+		}
+	}
+	return s
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
+
+func must(err error) {
+	if err != nil {
+		fail(err)
+	}
+}
+
+// scratchSchema returns a new schema name and a function that drops it.
+func scratchSchema(dsn, what string) (string, func()) {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	schema := "takt_bench_" + what + "_" + hex.EncodeToString(b)
+	return schema, func() {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: dropping", schema+":", err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: dropping", schema+":", err)
+		}
+	}
+}

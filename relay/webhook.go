@@ -1,0 +1,57 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/taktmes/takt/mes"
+)
+
+// Webhook is a Publisher that POSTs each batch to URL as one CloudEvents JSON batch (the
+// HTTP binding's batched content mode: a JSON array, Content-Type
+// application/cloudevents-batch+json). Any 2xx answer acknowledges the batch; any other
+// answer, or no answer, is an error and Run sends the batch again after a backoff. The
+// receiver de-duplicates by the events' (source, id).
+type Webhook struct {
+	URL    string
+	Source string       // names the event log; see CloudEvent
+	Client *http.Client // nil means http.DefaultClient
+}
+
+// Publish implements Publisher.
+func (w *Webhook) Publish(ctx context.Context, batch []mes.Event) error {
+	body := []byte{'['}
+	for i, e := range batch {
+		ce, err := CloudEvent(e, w.Source)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, ce...)
+	}
+	body = append(body, ']')
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%w: webhook URL %q: %v", ErrInvalid, w.URL, err)
+	}
+	req.Header.Set("Content-Type", "application/cloudevents-batch+json")
+	client := w.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("relay: webhook %s: %w", w.URL, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("%w: webhook %s answered %s", ErrNotAcknowledged, w.URL, resp.Status)
+	}
+	return nil
+}

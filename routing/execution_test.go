@@ -1,0 +1,518 @@
+package routing
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/taktmes/takt/units"
+)
+
+// lot drives one execution in tests and checks the books after every move.
+type lot struct {
+	t  *testing.T
+	r  *Routing
+	e  Execution
+	fx []Effect
+}
+
+func start(t *testing.T, r *Routing, qty string) *lot {
+	t.Helper()
+	e, fx, err := r.Start(q(qty), t0)
+	require.NoError(t, err)
+	l := &lot{t: t, r: r, e: e, fx: fx}
+	l.check()
+	return l
+}
+
+func (l *lot) check() {
+	l.t.Helper()
+	require.NoError(l.t, l.e.CheckBooks())
+}
+
+func (l *lot) apply(e Execution, fx []Effect, err error) *lot {
+	l.t.Helper()
+	require.NoError(l.t, err)
+	l.e, l.fx = e, fx
+	l.check()
+	return l
+}
+
+func (l *lot) in(step, qty string) *lot {
+	l.t.Helper()
+	var n units.Quantity
+	if qty != "" {
+		n = q(qty)
+	}
+	return l.apply(l.r.TrackIn(l.e, step, n, t0))
+}
+
+func (l *lot) out(step string, o Outcome) *lot {
+	l.t.Helper()
+	return l.apply(l.r.TrackOut(l.e, step, o, t0))
+}
+
+func (l *lot) good(step, qty string) *lot { l.t.Helper(); return l.out(step, Outcome{Good: q(qty)}) }
+
+func (l *lot) books(step string) Books {
+	l.t.Helper()
+	p, err := l.e.Progress(step)
+	require.NoError(l.t, err)
+	return p.Books
+}
+
+func (l *lot) state(step string) StepState {
+	l.t.Helper()
+	p, err := l.e.Progress(step)
+	require.NoError(l.t, err)
+	return p.State()
+}
+
+// qtyIs asserts a quantity by value and unit.
+func qtyIs(t *testing.T, want string, got units.Quantity, msg ...any) {
+	t.Helper()
+	w := q(want)
+	assert.True(t, w.Equal(got) && w.Unit() == got.Unit(), "want %s, got %s %v", want, got, msg)
+}
+
+func effectsOf[T Effect](fx []Effect) []T {
+	var out []T
+	for _, f := range fx {
+		if x, ok := f.(T); ok {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func build(t *testing.T, b *Builder) *Routing {
+	t.Helper()
+	r, err := b.Build()
+	require.NoError(t, err)
+	return r
+}
+
+func TestSequenceDownstreamGetsWhatUpstreamProduced(t *testing.T) {
+	r := build(t, New("P", "A").Step("10", "a").Step("20", "b").Step("30", "c"))
+	l := start(t, r, "10 ea")
+	assert.Equal(t, StateQueued, l.state("10"))
+	assert.Equal(t, StateWaitingForPrevious, l.state("20"))
+	l.in("10", "").good("10", "4 ea")
+	qtyIs(t, "0 ea", l.books("20").Received, "without a transfer batch the next step waits for completion")
+	l.out("10", Outcome{Good: q("5 ea"), Scrap: []ScrapLine{{q("1 ea"), "CHATTER"}}})
+	assert.Equal(t, StateCompleted, l.state("10"))
+	qtyIs(t, "9 ea", l.books("20").Received, "not the order quantity")
+	qtyIs(t, "9 ea", l.books("10").Good)
+	qtyIs(t, "1 ea", l.books("10").ScrapByReason["CHATTER"])
+	require.Len(t, effectsOf[StepCompleted](l.fx), 1)
+	qtyIs(t, "9 ea", effectsOf[StepCompleted](l.fx)[0].Books.Good)
+	l.in("20", "").good("20", "9 ea").in("30", "").good("30", "9 ea")
+	require.Len(t, effectsOf[Finished](l.fx), 1)
+	qtyIs(t, "9 ea", effectsOf[Finished](l.fx)[0].Qty)
+	require.Len(t, effectsOf[RouteCompleted](l.fx), 1)
+	assert.False(t, l.e.Running())
+	assert.Equal(t, t0, l.e.Completed)
+	_, _, err := r.TrackIn(l.e, "30", units.Quantity{}, t0)
+	require.ErrorIs(t, err, ErrWrongState)
+}
+
+func TestParallelSplitAndJoin(t *testing.T) {
+	r := build(t, New("P", "A").
+		Step("10", "cut", Then("20A", "20B")).
+		Step("20A", "drill", Transfer("1 ea"), Then("30")).
+		Step("20B", "paint", Transfer("1 ea"), Then("30")).
+		Step("30", "assemble", Join()))
+	l := start(t, r, "10 ea").in("10", "").good("10", "10 ea")
+	qtyIs(t, "10 ea", l.books("20A").Received, "each branch receives all the quantity")
+	qtyIs(t, "10 ea", l.books("20B").Received)
+	l.in("20A", "").good("20A", "6 ea")
+	qtyIs(t, "0 ea", l.books("30").Received, "nothing has passed branch B yet")
+	l.in("20B", "").good("20B", "4 ea")
+	qtyIs(t, "4 ea", l.books("30").Received, "the join receives what passed all branches")
+	l.good("20A", "4 ea")
+	qtyIs(t, "4 ea", l.books("30").Received)
+	l.out("20B", Outcome{Good: q("5 ea"), Scrap: []ScrapLine{{q("1 ea"), "RUN"}}})
+	qtyIs(t, "9 ea", l.books("30").Received)
+	l.in("30", "").good("30", "9 ea")
+	qtyIs(t, "9 ea", l.e.Finished)
+	assert.False(t, l.e.Running())
+}
+
+func TestAlternateWorkCentersInReadiness(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "5 ea")
+	up := map[string]bool{}
+	facts := Facts{EquipmentAvailable: func(wc string) bool { return up[wc] }}
+	rd, err := r.Readiness(l.e, "10", facts)
+	require.NoError(t, err)
+	assert.Equal(t, WaitingForEquipment, rd.State)
+	assert.Contains(t, rd.Why, "CNC-OLD")
+	up["CNC-OLD"] = true
+	rd, err = r.Readiness(l.e, "10", facts)
+	require.NoError(t, err)
+	assert.Equal(t, Ready, rd.State, "the alternate work center can run the step")
+}
+
+func TestReadiness(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "5 ea")
+	stock := q("3 ea")
+	facts := Facts{MaterialAvailable: func(c string, need units.Quantity) bool {
+		ok, _ := stock.Cmp(need)
+		return c == "SEAL-KIT" && ok >= 0
+	}}
+	for step, want := range map[string]ReadyState{"10": Ready, "20": WaitingForPrevious, "30": WaitingForPrevious} {
+		rd, err := r.Readiness(l.e, step, facts)
+		require.NoError(t, err)
+		assert.Equal(t, want, rd.State, step)
+	}
+	l.in("10", "").good("10", "5 ea").in("20", "").out("20", Outcome{Good: q("5 ea"), InSpec: map[string]bool{"bore": true}})
+	rd, err := r.Readiness(l.e, "30", facts)
+	require.NoError(t, err)
+	assert.Equal(t, WaitingForMaterial, rd.State)
+	assert.Contains(t, rd.Why, "SEAL-KIT: 5 ea")
+	stock = q("5 ea")
+	rd, _ = r.Readiness(l.e, "30", facts)
+	assert.Equal(t, Ready, rd.State)
+	rd, _ = r.Readiness(l.e, "10", facts)
+	assert.Equal(t, Done, rd.State)
+	l.in("30", "2 ea")
+	rd, _ = r.Readiness(l.e, "30", facts)
+	assert.Equal(t, Ready, rd.State, "3 still waiting")
+	l.in("30", "")
+	rd, _ = r.Readiness(l.e, "30", facts)
+	assert.Equal(t, Running, rd.State)
+	l.apply(r.Pause(l.e, "30", "break", t0))
+	rd, _ = r.Readiness(l.e, "30", facts)
+	assert.Equal(t, Paused, rd.State)
+	_, err = r.Readiness(l.e, "99", facts)
+	require.ErrorIs(t, err, ErrUnknownStep)
+}
+
+func TestOptionalStepSkipped(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "4 ea")
+	_, _, err := r.Skip(l.e, "40", "", t0)
+	require.ErrorIs(t, err, ErrWrongState, "a skip needs a reason")
+	l.apply(r.Skip(l.e, "40", "customer packs", t0))
+	_, _, err = r.Skip(l.e, "40", "again", t0)
+	require.ErrorIs(t, err, ErrWrongState)
+	l.in("10", "").good("10", "4 ea").in("20", "").out("20", Outcome{Good: q("4 ea"), InSpec: map[string]bool{"bore": true}})
+	l.in("30", "").good("30", "4 ea")
+	assert.Equal(t, StateSkipped, l.state("40"))
+	qtyIs(t, "4 ea", l.books("40").Skipped)
+	qtyIs(t, "4 ea", l.e.Finished)
+	assert.False(t, l.e.Running())
+	require.Len(t, effectsOf[Backflush](l.fx), 1)
+	qtyIs(t, "4 ea", effectsOf[Backflush](l.fx)[0].Qty)
+}
+
+func TestSkipNeedsNothingInProcess(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "4 ea").in("10", "1 ea")
+	_, _, err := r.Skip(l.e, "10", "no machine", t0)
+	require.ErrorIs(t, err, ErrWrongState)
+	l.good("10", "1 ea")
+	l.apply(r.Skip(l.e, "10", "no machine", t0))
+	qtyIs(t, "3 ea", l.books("10").Skipped)
+	qtyIs(t, "4 ea", l.books("20").Received, "the tracked-out 1 and the skipped 3")
+}
+
+func TestConditionalReworkLoop(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "10 ea").in("10", "").good("10", "10 ea").in("20", "")
+	l.out("20", Outcome{Good: q("3 ea"), InSpec: map[string]bool{"bore": false}})
+	l.out("20", Outcome{Good: q("7 ea"), InSpec: map[string]bool{"bore": true}})
+	qtyIs(t, "3 ea", l.books("RW").Received)
+	qtyIs(t, "7 ea", l.books("30").Received)
+	l.in("RW", "").good("RW", "3 ea")
+	qtyIs(t, "13 ea", l.books("20").Received, "the reworked 3 come back to inspection")
+	assert.Equal(t, StateQueued, l.state("20"))
+	l.in("20", "").out("20", Outcome{Good: q("3 ea"), InSpec: map[string]bool{"bore": true}})
+	qtyIs(t, "10 ea", l.books("30").Received)
+	l.in("30", "").good("30", "10 ea").in("40", "").good("40", "10 ea")
+	qtyIs(t, "10 ea", l.e.Finished)
+	assert.False(t, l.e.Running())
+}
+
+func TestConditionalBranchUsesMeasuredResults(t *testing.T) {
+	r := build(t, New("P", "A").
+		Step("10", "bore", Next(`result.bore > 10.02 ? "RW" : good > 5 ? "30" : "20"`)).
+		Step("20", "small lot").
+		Step("30", "main", Then(End)).
+		Step("RW", "rework", Then("10")))
+	for _, tc := range []struct {
+		bore float64
+		good string
+		to   string
+	}{{10.05, "6 ea", "RW"}, {10.0, "6 ea", "30"}, {10.0, "2 ea", "20"}} {
+		l := start(t, r, tc.good).in("10", "").out("10", Outcome{Good: q(tc.good), Results: map[string]float64{"bore": tc.bore}})
+		qtyIs(t, tc.good, l.books(tc.to).Received, tc)
+	}
+	l := start(t, r, "6 ea").in("10", "").out("10", Outcome{Good: q("6 ea")})
+	qtyIs(t, "6 ea", l.books("30").Received, "an unmeasured result reads as 0")
+}
+
+func TestReworkSplitStartsNewLot(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "100 ea").in("10", "")
+	l.out("10", Outcome{Good: q("95 ea"), Scrap: []ScrapLine{{q("3 ea"), "CHATTER"}}, Rework: ReworkLine{Qty: q("2 ea"), To: "RW", Reason: "burr"}})
+	splits := effectsOf[ReworkSplit](l.fx)
+	require.Len(t, splits, 1)
+	assert.Equal(t, ReworkSplit{From: "10", To: "RW", Qty: splits[0].Qty, Reason: "burr"}, splits[0])
+	qtyIs(t, "2 ea", splits[0].Qty)
+	qtyIs(t, "2 ea", l.books("10").Rework)
+	qtyIs(t, "95 ea", l.books("20").Received)
+
+	rw, fx, err := r.StartAt(splits[0].To, splits[0].Qty, t0)
+	require.NoError(t, err)
+	require.Equal(t, []Effect{Arrived{Step: "RW", Qty: splits[0].Qty}}, fx)
+	rl := &lot{t: t, r: r, e: rw}
+	rl.in("RW", "").good("RW", "2 ea")
+	qtyIs(t, "2 ea", rl.books("20").Received, "the rework lot follows the rework path")
+	_, _, err = r.TrackOut(l.e, "10", Outcome{Rework: ReworkLine{Qty: q("1 ea"), To: "NOPE"}}, t0)
+	require.ErrorIs(t, err, ErrWrongState, "nothing in process")
+}
+
+func TestOverlapTransferBatches(t *testing.T) {
+	r := build(t, New("P", "A").Step("10", "a", Transfer("10 ea")).Step("20", "b", Transfer("10 ea")).Step("30", "c"))
+	l := start(t, r, "25 ea").in("10", "")
+	l.good("10", "9 ea")
+	qtyIs(t, "0 ea", l.books("20").Received, "less than a batch has passed")
+	l.good("10", "3 ea")
+	qtyIs(t, "10 ea", l.books("20").Received, "one batch of 10")
+	l.in("20", "").good("20", "10 ea")
+	qtyIs(t, "10 ea", l.books("30").Received, "three steps run at once")
+	assert.Equal(t, StateInProcess, l.state("10"))
+	l.good("10", "13 ea")
+	qtyIs(t, "25 ea", l.books("20").Received, "the rest goes when the step completes")
+	assert.Equal(t, StateCompleted, l.state("10"))
+	l.in("20", "").good("20", "15 ea").in("30", "").good("30", "25 ea")
+	qtyIs(t, "25 ea", l.e.Finished)
+}
+
+func TestPauseResumeAndPartialTrackOutsAddUp(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "100 ea").in("10", "60 ea")
+	l.apply(r.Pause(l.e, "10", "break", t0))
+	assert.Equal(t, StatePaused, l.state("10"))
+	for _, err := range []error{
+		func() error { _, _, err := r.TrackOut(l.e, "10", Outcome{Good: q("1 ea")}, t0); return err }(),
+		func() error { _, _, err := r.TrackIn(l.e, "10", units.Quantity{}, t0); return err }(),
+		func() error { _, _, err := r.Pause(l.e, "10", "again", t0); return err }(),
+	} {
+		require.ErrorIs(t, err, ErrWrongState)
+	}
+	l.apply(r.Resume(l.e, "10", t0))
+	_, _, err := r.Resume(l.e, "10", t0)
+	require.ErrorIs(t, err, ErrWrongState)
+	l.good("10", "30 ea").in("10", "40 ea").good("10", "30 ea")
+	l.apply(r.Pause(l.e, "10", "shift end", t0))
+	l.apply(r.Resume(l.e, "10", t0))
+	l.out("10", Outcome{Good: q("38 ea"), Scrap: []ScrapLine{{q("1 ea"), "A"}, {q("1 ea"), "B"}}})
+	b := l.books("10")
+	qtyIs(t, "98 ea", b.Good, "partial track-outs add up, nothing counted twice")
+	qtyIs(t, "2 ea", b.Scrap)
+	qtyIs(t, "0 ea", b.InProcess)
+	qtyIs(t, "98 ea", l.books("20").Received)
+}
+
+func TestYieldVariance(t *testing.T) {
+	r := build(t, New("P", "A").Step("10", "a", Yield(0.98, 0.01)).Step("20", "b"))
+	l := start(t, r, "100 ea").in("10", "")
+	o := Outcome{Good: q("96 ea"), Scrap: []ScrapLine{{q("4 ea"), "X"}}}
+	before := l.e
+	_, _, err := r.TrackOut(l.e, "10", o, t0)
+	require.ErrorIs(t, err, ErrYieldReasonRequired)
+	var ye *YieldError
+	require.ErrorAs(t, err, &ye)
+	assert.Equal(t, "0.96", ye.Variance.Actual.String())
+	assert.Equal(t, "-0.02", ye.Variance.Variance.String())
+	assert.Equal(t, before, l.e)
+	o.Reason = "TOOL-WEAR"
+	l.out("10", o)
+	v := effectsOf[YieldVariance](l.fx)
+	require.Len(t, v, 1)
+	assert.Equal(t, "TOOL-WEAR", v[0].Reason)
+
+	// exactly on the tolerance edge: no variance
+	l = start(t, r, "100 ea").in("10", "").out("10", Outcome{Good: q("97 ea"), Scrap: []ScrapLine{{q("3 ea"), "X"}}})
+	assert.Empty(t, effectsOf[YieldVariance](l.fx))
+	// a partial track-out that does not close the step is not checked
+	l = start(t, r, "100 ea").in("10", "").good("10", "50 ea")
+	assert.Empty(t, effectsOf[YieldVariance](l.fx))
+}
+
+func TestFinalTrackOutBooksLossAndGain(t *testing.T) {
+	r := build(t, New("P", "A").Step("10", "mix", Yield(1, 0.05)).Step("20", "fill"))
+	l := start(t, r, "100 kg").in("10", "").out("10", Outcome{Good: q("103 kg"), Final: true})
+	qtyIs(t, "-3 kg", l.books("10").Loss, "over-production within tolerance is a gain")
+	qtyIs(t, "103 kg", l.books("20").Received, "and flows on")
+	assert.Empty(t, effectsOf[YieldVariance](l.fx))
+	l = start(t, r, "100 kg").in("10", "").out("10", Outcome{Good: q("96000 g"), Final: true})
+	qtyIs(t, "4 kg", l.books("10").Loss, "process loss, converted into the lot unit")
+	_, _, err := r.TrackOut(start(t, r, "100 kg").in("10", "").e, "10", Outcome{Good: q("101 kg")}, t0)
+	require.ErrorIs(t, err, ErrQuantity, "more than in process needs a final track-out")
+}
+
+func TestMoveBack(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "10 ea").in("10", "").good("10", "10 ea")
+	_, _, err := r.MoveBack(l.e, "10", "20", units.Quantity{}, t0)
+	require.ErrorIs(t, err, ErrWrongState, "20 is not earlier than 10")
+	l.apply(r.MoveBack(l.e, "20", "10", q("4 ea"), t0))
+	qtyIs(t, "4 ea", l.books("20").MovedBack)
+	qtyIs(t, "14 ea", l.books("10").Received)
+	assert.Equal(t, StateQueued, l.state("10"))
+	_, _, err = r.MoveBack(l.e, "20", "10", q("7 ea"), t0)
+	require.ErrorIs(t, err, ErrQuantity)
+}
+
+func TestAbort(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "10 ea").in("10", "")
+	_, _, err := r.Abort(l.e, "", t0)
+	require.ErrorIs(t, err, ErrWrongState)
+	l.apply(r.Abort(l.e, "order cancelled", t0))
+	assert.False(t, l.e.Running())
+	qtyIs(t, "10 ea", l.books("10").InProcess, "the books stay as they were")
+	_, _, err = r.TrackOut(l.e, "10", Outcome{Good: q("1 ea")}, t0)
+	require.ErrorIs(t, err, ErrWrongState)
+	rd, err := r.Readiness(l.e, "10", Facts{})
+	require.NoError(t, err)
+	assert.Equal(t, Done, rd.State)
+}
+
+func TestIllegalMovesLeaveTheExecutionUnchanged(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "10 ea").in("10", "6 ea").good("10", "2 ea")
+	snapshot, err := json.Marshal(l.e)
+	require.NoError(t, err)
+	other := pump(t)
+	other.Revision = "Z"
+	moves := []struct {
+		name string
+		err  error
+		move func() error
+	}{
+		{"track-in more than waiting", ErrQuantity, func() error { _, _, err := r.TrackIn(l.e, "10", q("5 ea"), t0); return err }},
+		{"track-in nothing waiting", ErrWrongState, func() error { _, _, err := r.TrackIn(l.e, "30", units.Quantity{}, t0); return err }},
+		{"track-in negative", ErrQuantity, func() error { _, _, err := r.TrackIn(l.e, "10", q("-1 ea"), t0); return err }},
+		{"track-in wrong unit", ErrQuantity, func() error { _, _, err := r.TrackIn(l.e, "10", q("1 kg"), t0); return err }},
+		{"track-in unknown step", ErrUnknownStep, func() error { _, _, err := r.TrackIn(l.e, "99", units.Quantity{}, t0); return err }},
+		{"track-out more than in process", ErrQuantity, func() error { _, _, err := r.TrackOut(l.e, "10", Outcome{Good: q("5 ea")}, t0); return err }},
+		{"track-out nothing", ErrQuantity, func() error { _, _, err := r.TrackOut(l.e, "10", Outcome{}, t0); return err }},
+		{"track-out negative good", ErrQuantity, func() error { _, _, err := r.TrackOut(l.e, "10", Outcome{Good: q("-1 ea")}, t0); return err }},
+		{"scrap without reason", ErrQuantity, func() error {
+			_, _, err := r.TrackOut(l.e, "10", Outcome{Scrap: []ScrapLine{{Qty: q("1 ea")}}}, t0)
+			return err
+		}},
+		{"rework to unknown step", ErrUnknownStep, func() error {
+			_, _, err := r.TrackOut(l.e, "10", Outcome{Rework: ReworkLine{Qty: q("1 ea"), To: "X"}}, t0)
+			return err
+		}},
+		{"track-out where nothing runs", ErrWrongState, func() error { _, _, err := r.TrackOut(l.e, "20", Outcome{Good: q("1 ea")}, t0); return err }},
+		{"resume running", ErrWrongState, func() error { _, _, err := r.Resume(l.e, "10", t0); return err }},
+		{"pause idle step", ErrWrongState, func() error { _, _, err := r.Pause(l.e, "20", "x", t0); return err }},
+		{"skip in process", ErrWrongState, func() error { _, _, err := r.Skip(l.e, "10", "x", t0); return err }},
+		{"move back forward", ErrWrongState, func() error { _, _, err := r.MoveBack(l.e, "10", "30", units.Quantity{}, t0); return err }},
+		{"split too much", ErrQuantity, func() error { _, _, _, err := r.Split(l.e, "10", q("9 ea"), t0); return err }},
+		{"other revision", ErrMismatch, func() error { _, _, err := other.TrackIn(l.e, "10", units.Quantity{}, t0); return err }},
+	}
+	for _, m := range moves {
+		t.Run(m.name, func(t *testing.T) {
+			require.ErrorIs(t, m.move(), m.err)
+			after, err := json.Marshal(l.e)
+			require.NoError(t, err)
+			assert.JSONEq(t, string(snapshot), string(after))
+		})
+	}
+}
+
+func TestSplitAndMerge(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "100 ea").in("10", "60 ea")
+	l.apply(r.Pause(l.e, "10", "break", t0))
+	rest, part, _, err := r.Split(l.e, "10", q("50 ea"), t0)
+	require.NoError(t, err)
+	require.NoError(t, rest.CheckBooks())
+	require.NoError(t, part.CheckBooks())
+	pb, _ := part.Progress("10")
+	qtyIs(t, "40 ea", pb.Waiting, "waiting first")
+	qtyIs(t, "10 ea", pb.InProcess, "then in process")
+	assert.Equal(t, StatePaused, pb.State(), "same step, same state")
+	qtyIs(t, "50 ea", rest.Started)
+	for i := range l.e.Steps {
+		a, b, o := rest.Steps[i].Books, part.Steps[i].Books, l.e.Steps[i].Books
+		assert.True(t, add(a.Received, b.Received).Equal(o.Received), "books add up at %s", o)
+		assert.True(t, add(a.Waiting, b.Waiting).Equal(o.Waiting))
+		assert.True(t, add(a.InProcess, b.InProcess).Equal(o.InProcess))
+	}
+	merged, _, err := r.Merge(rest, part, t0)
+	require.NoError(t, err)
+	require.NoError(t, merged.CheckBooks())
+	for i := range l.e.Steps {
+		assert.True(t, merged.Steps[i].Received.Equal(l.e.Steps[i].Received))
+		assert.True(t, merged.Steps[i].Waiting.Equal(l.e.Steps[i].Waiting))
+		assert.True(t, merged.Steps[i].InProcess.Equal(l.e.Steps[i].InProcess))
+	}
+	assert.True(t, merged.Started.Equal(l.e.Started))
+
+	// a lot that moved on cannot be merged back at a step it left
+	l2 := &lot{t: t, r: r, e: part}
+	l2.apply(r.Resume(l2.e, "10", t0)).in("10", "").good("10", "50 ea")
+	_, _, err = r.Merge(rest, l2.e, t0)
+	require.ErrorIs(t, err, ErrWrongState)
+}
+
+func TestExecutionJSONRoundTrip(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "100 ea").in("10", "").out("10", Outcome{Good: q("97 ea"), Scrap: []ScrapLine{{q("3 ea"), "X"}}})
+	l.in("20", "50 ea").out("20", Outcome{Good: q("10 ea"), InSpec: map[string]bool{"bore": false}})
+	l.apply(r.Skip(l.e, "40", "no packing", t0))
+	b, err := json.Marshal(l.e)
+	require.NoError(t, err)
+	var back Execution
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.NoError(t, back.CheckBooks())
+	b2, err := json.Marshal(back)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(b), string(b2))
+	// both continue identically
+	a, _, err1 := r.TrackOut(l.e, "20", Outcome{Good: q("40 ea"), InSpec: map[string]bool{"bore": true}}, t0)
+	c, _, err2 := r.TrackOut(back, "20", Outcome{Good: q("40 ea"), InSpec: map[string]bool{"bore": true}}, t0)
+	require.NoError(t, err1)
+	require.NoError(t, err2)
+	ja, _ := json.Marshal(a)
+	jc, _ := json.Marshal(c)
+	assert.JSONEq(t, string(ja), string(jc))
+}
+
+func TestCheckBooksFindsImbalance(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "10 ea")
+	bad := l.e.clone()
+	bad.Steps[0].Waiting = q("9 ea")
+	bad.Steps[1].Good = q("-1 ea")
+	err := bad.CheckBooks()
+	require.ErrorIs(t, err, ErrBooks)
+	assert.Contains(t, err.Error(), "step 10")
+	assert.Contains(t, err.Error(), "step 20")
+}
+
+func TestSkippedStepsThatCircleAreRefused(t *testing.T) {
+	r := build(t, New("P", "A").
+		Step("10", "a").
+		Step("20", "b", Next(`skipped ? "RW" : "30"`)).
+		Step("30", "c", Then(End)).
+		Step("RW", "rw", Then("20")))
+	l := start(t, r, "5 ea")
+	l.apply(r.Skip(l.e, "20", "x", t0))
+	l.apply(r.Skip(l.e, "RW", "x", t0))
+	l.in("10", "")
+	_, _, err := r.TrackOut(l.e, "10", Outcome{Good: q("5 ea")}, t0)
+	require.ErrorIs(t, err, ErrWrongState)
+	assert.Contains(t, err.Error(), "circling")
+}

@@ -1,0 +1,205 @@
+package routing
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/taktmes/takt/units"
+)
+
+// Errors returned by this package; test for them with errors.Is.
+var (
+	// ErrInvalid means a routing definition has problems; the error is a Problems list.
+	ErrInvalid = errors.New("routing: invalid routing")
+	// ErrNotValidated means a routing was used before Build, Parse or Validate compiled it.
+	ErrNotValidated = errors.New("routing: routing not validated")
+	// ErrStatus means a lifecycle transition is not allowed from the routing's status.
+	ErrStatus = errors.New("routing: wrong routing status")
+	// ErrMismatch means an execution does not belong to the routing revision it is used with.
+	ErrMismatch = errors.New("routing: execution does not match routing")
+	// ErrUnknownStep means a step id is not in the routing.
+	ErrUnknownStep = errors.New("routing: unknown step")
+	// ErrWrongState means a move is not allowed in the current state of the step or lot.
+	ErrWrongState = errors.New("routing: move not allowed in this state")
+	// ErrQuantity means a quantity is negative, zero where it must be positive, in the wrong
+	// unit, or more than is available.
+	ErrQuantity = errors.New("routing: invalid quantity")
+	// ErrYieldReasonRequired means a step's yield is beyond its tolerance and the track-out
+	// carries no reason; the error is a *YieldError holding the variance.
+	ErrYieldReasonRequired = errors.New("routing: yield beyond tolerance needs a reason")
+	// ErrCondition means a branch condition failed to run or chose a step that is not in the
+	// routing.
+	ErrCondition = errors.New("routing: branch condition failed")
+	// ErrBooks means an execution's books do not balance (returned by CheckBooks).
+	ErrBooks = errors.New("routing: books do not balance")
+)
+
+// End is the successor id that means "the end of the routing": quantity sent there is
+// finished good.
+const End = "END"
+
+// Status is the lifecycle status of a routing revision.
+type Status string
+
+// Routing statuses: Draft (editable) → Released (immutable, may be executed) → Obsolete.
+const (
+	Draft    Status = "draft"
+	Released Status = "released"
+	Obsolete Status = "obsolete"
+)
+
+// Routing is one revision of the process definition of a product: its steps (operations) and
+// how quantity flows between them.
+type Routing struct {
+	ID       string `json:"id"`
+	Product  string `json:"product"`
+	Revision string `json:"revision"`
+	Status   Status `json:"status"`
+	Steps    []Step `json:"steps"`
+	// Digest is the SHA-256 of the definition, set by Release. Validate refuses a released
+	// or obsolete routing whose steps no longer match it.
+	Digest string `json:"digest,omitempty"`
+
+	c *compiled // set by Validate; nil until then
+}
+
+// Step is one operation of a routing.
+type Step struct {
+	ID              string            `json:"id"` // sequence such as "10"
+	Name            string            `json:"name"`
+	WorkCenter      string            `json:"work_center,omitempty"`
+	Alternates      []string          `json:"alternates,omitempty"` // other work centers that can run the step
+	EquipmentClass  string            `json:"equipment_class,omitempty"`
+	Setup           time.Duration     `json:"setup,omitempty"`
+	RunPerUnit      time.Duration     `json:"run_per_unit,omitempty"`
+	Qualification   string            `json:"qualification,omitempty"` // required qualification id; "" = none
+	Materials       []Material        `json:"materials,omitempty"`
+	InspectionPlan  string            `json:"inspection_plan,omitempty"`
+	Instructions    string            `json:"instructions,omitempty"`
+	InstructionsURL string            `json:"instructions_url,omitempty"`
+	Parameters      map[string]string `json:"parameters,omitempty"`
+	SetupFamily     string            `json:"setup_family,omitempty"`
+	// Optional steps may be skipped without special authority.
+	Optional bool `json:"optional,omitempty"`
+	// TransferQty zero: the next step receives this step's good quantity when this step is
+	// complete. Non-zero: the next step receives good quantity in batches of this size as it
+	// passes (overlap).
+	TransferQty units.Quantity `json:"transfer_qty,omitzero"`
+	// ExpectedYield (good / processed, e.g. 0.98) and YieldTolerance (e.g. 0.01); zero
+	// ExpectedYield means no yield check.
+	ExpectedYield  decimal.Decimal `json:"expected_yield,omitzero"`
+	YieldTolerance decimal.Decimal `json:"yield_tolerance,omitzero"`
+
+	// Flow. With neither Successors nor Condition the step is followed by the next step in
+	// list order (the last step by End). Steps of a rework path listed after the main line
+	// therefore need the last main-line step to say Then(End).
+	//
+	// Successors are explicit next steps; several successors are a parallel split (each
+	// receives all the good quantity). Use End to end the routing here.
+	Successors []string `json:"successors,omitempty"`
+	// Condition is an expr expression over the track-out (see Env) that returns the id of
+	// the next step (or End), e.g. `result.bore > 10.02 ? "REWORK-10" : "30"`. Every value it
+	// can return must be written as a string literal.
+	Condition string `json:"condition,omitempty"`
+	// Join makes the step an AND join: it receives the quantity that has arrived over every
+	// one of its incoming edges.
+	Join bool `json:"join,omitempty"`
+	// ReworkEntry marks the first step of a rework path: it is reached by rework (track-out
+	// rework or MoveBack), not by the normal flow.
+	ReworkEntry bool `json:"rework_entry,omitempty"`
+}
+
+// Material is a component consumed at a step.
+type Material struct {
+	Component  string         `json:"component"`
+	PerUnit    units.Quantity `json:"per_unit"`
+	LotTracked bool           `json:"lot_tracked,omitempty"`
+	// Backflush consumes PerUnit × good quantity at track-out (see the Backflush effect)
+	// instead of the consumption being recorded as it happens.
+	Backflush bool `json:"backflush,omitempty"`
+}
+
+// Parse reads a routing from JSON and validates it. The error lists every problem.
+func Parse(data []byte) (*Routing, error) {
+	var r Routing
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%w: not valid routing JSON: %v", ErrInvalid, err)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Step returns the step with the given id.
+func (r *Routing) Step(id string) (Step, bool) {
+	for _, s := range r.Steps {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return Step{}, false
+}
+
+// Release moves a valid draft to Released and seals its definition with a Digest. Whether a
+// signature is needed is the engine's policy.
+func (r *Routing) Release() error {
+	if r.Status != Draft {
+		return fmt.Errorf("%w: routing %s rev %s is %s; only a draft can be released (use NewRevision for a new draft)", ErrStatus, r.ID, r.Revision, r.Status)
+	}
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	r.Digest = r.digest()
+	r.Status = Released
+	return nil
+}
+
+// Obsolete moves a released routing to Obsolete: no new work may start on it.
+func (r *Routing) Obsolete() error {
+	if r.Status != Released {
+		return fmt.Errorf("%w: routing %s rev %s is %s; only a released routing can be made obsolete", ErrStatus, r.ID, r.Revision, r.Status)
+	}
+	r.Status = Obsolete
+	return nil
+}
+
+// NewRevision returns a validated draft copy of r with the given revision; r is unchanged.
+func (r *Routing) NewRevision(revision string) (*Routing, error) {
+	if revision == "" || revision == r.Revision {
+		return nil, fmt.Errorf("%w: new revision %q must be non-empty and differ from %q", ErrStatus, revision, r.Revision)
+	}
+	n := &Routing{ID: r.ID, Product: r.Product, Revision: revision, Status: Draft, Steps: make([]Step, len(r.Steps))}
+	for i, s := range r.Steps {
+		s.Alternates = slices.Clone(s.Alternates)
+		s.Materials = slices.Clone(s.Materials)
+		s.Parameters = maps.Clone(s.Parameters)
+		s.Successors = slices.Clone(s.Successors)
+		n.Steps[i] = s
+	}
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// digest is the SHA-256 of the definition without status and digest.
+func (r *Routing) digest() string {
+	b, err := json.Marshal(struct {
+		ID, Product, Revision string
+		Steps                 []Step
+	}{r.ID, r.Product, r.Revision, r.Steps})
+	if err != nil { // cannot happen: every field marshals
+		return ""
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}

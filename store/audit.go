@@ -1,0 +1,123 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// AuditRecord answers who, what, when, where and why for one change. Records are never
+// edited: a correction is a new record. Each record is sealed into a hash chain (PrevHash,
+// Hash) so that altering, removing or reordering one is detected by VerifyChain.
+type AuditRecord struct {
+	Seq        uint64      `json:"seq"`
+	Time       time.Time   `json:"time"`
+	Actor      string      `json:"actor"`
+	ActorKind  string      `json:"actor_kind"`
+	Action     string      `json:"action"` // the command, e.g. "workorder.release"
+	Site       string      `json:"site"`
+	Object     string      `json:"object"` // kind/id of the changed record
+	Where      string      `json:"where,omitempty"`
+	Reason     string      `json:"reason,omitempty"`
+	Command    string      `json:"command,omitempty"` // idempotency key or command id
+	Changes    []Change    `json:"changes,omitempty"`
+	Signatures []Signature `json:"signatures,omitempty"`
+	PrevHash   string      `json:"prev_hash"`
+	Hash       string      `json:"hash"`
+}
+
+// Change is the before and after value of one governed field.
+type Change struct {
+	Field  string `json:"field"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// Signature is an electronic signature bound to an audit record (21 CFR Part 11 §11.50):
+// the signer's name, the date and time, and the meaning of the signing. Digest is the hash
+// of the record content the signer signed (Content), so the signature cannot be moved to
+// another record.
+type Signature struct {
+	SignerID   string    `json:"signer_id"`
+	SignerName string    `json:"signer_name"`
+	Meaning    string    `json:"meaning"`
+	Time       time.Time `json:"time"`
+	Digest     string    `json:"digest"`
+}
+
+// Content returns the hash of what a signer signs: the record without its sequence,
+// chain hashes and signatures.
+func (r AuditRecord) Content() string {
+	r.Seq, r.PrevHash, r.Hash, r.Signatures = 0, "", "", nil
+	return digest(r)
+}
+
+// Seal sets r's Seq and PrevHash and computes its Hash. Drivers call it at commit, in
+// commit order, with the previous record's Hash ("" for the first record).
+func Seal(r *AuditRecord, seq uint64, prevHash string) {
+	r.Seq, r.PrevHash, r.Hash = seq, prevHash, ""
+	r.Hash = digest(*r)
+}
+
+func digest(r AuditRecord) string {
+	r.Time = r.Time.UTC()
+	r.Signatures = append([]Signature(nil), r.Signatures...)
+	for i := range r.Signatures {
+		r.Signatures[i].Time = r.Signatures[i].Time.UTC()
+	}
+	b, err := json.Marshal(r)
+	if err != nil { // cannot happen: the record holds only strings, numbers and times
+		panic(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// ErrTampered is wrapped by VerifyChain's error.
+var ErrTampered = errors.New("store: audit chain broken")
+
+// ChainVerifier checks audit records one at a time, in the order a store returns them.
+// The zero value expects the first record of the chain.
+type ChainVerifier struct {
+	next     uint64
+	prevHash string
+}
+
+// Check verifies the next record and returns an error naming it if it was altered, or if a
+// record before it was removed or the order changed.
+func (v *ChainVerifier) Check(r AuditRecord) error {
+	if v.next == 0 {
+		v.next = 1
+	}
+	if r.Seq != v.next {
+		return fmt.Errorf("%w at record %d: expected sequence %d (a record was removed or reordered)", ErrTampered, r.Seq, v.next)
+	}
+	if r.PrevHash != v.prevHash {
+		return fmt.Errorf("%w at record %d: it does not follow record %d (a record was removed, inserted or reordered)", ErrTampered, r.Seq, r.Seq-1)
+	}
+	want := r.Hash
+	sealed := r
+	Seal(&sealed, r.Seq, r.PrevHash)
+	if sealed.Hash != want {
+		return fmt.Errorf("%w at record %d: its content does not match its hash (the record was altered)", ErrTampered, r.Seq)
+	}
+	for _, s := range r.Signatures {
+		if s.Digest != r.Content() {
+			return fmt.Errorf("%w at record %d: signature of %s is not bound to this record's content", ErrTampered, r.Seq, s.SignerID)
+		}
+	}
+	v.next++
+	v.prevHash = r.Hash
+	return nil
+}
+
+// Count returns how many records were verified.
+func (v *ChainVerifier) Count() uint64 {
+	if v.next == 0 {
+		return 0
+	}
+	return v.next - 1
+}

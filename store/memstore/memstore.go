@@ -1,0 +1,452 @@
+// Package memstore is the in-memory Store: the embedded default and the reference
+// implementation of the store contract. Writers are serialised by one lock, so its
+// transactions are serialisable; readers run concurrently with each other.
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/taktmes/takt/genealogy"
+	"github.com/taktmes/takt/store"
+)
+
+// Store keeps records, events and audit records in memory. The zero value is not usable;
+// call New.
+type Store struct {
+	mu      sync.RWMutex
+	records map[string]map[string]*store.Record // kind -> id -> record
+	keys    map[string]map[string]string        // kind -> unique key -> id
+	index   map[indexKey]map[string]struct{}    // (kind, site, name, value) -> ids
+	events  log[store.Event]
+	audit   log[store.AuditRecord]
+	graph   genealogy.Index
+	// changed is closed and replaced at every commit that adds events.
+	changed chan struct{}
+	closed  bool
+}
+
+type indexKey struct{ kind, site, name, value string }
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		records: map[string]map[string]*store.Record{},
+		keys:    map[string]map[string]string{},
+		index:   map[indexKey]map[string]struct{}{},
+		changed: make(chan struct{}),
+	}
+}
+
+var errClosed = fmt.Errorf("memstore: store is closed")
+
+// Update implements store.Store.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	tx := &tx{s: s, writes: map[recKey]*store.Record{}}
+	if err := fn(tx); err != nil { // a panic unwinds past here and nothing was applied
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.commit(tx)
+	return nil
+}
+
+// View implements store.Store.
+func (s *Store) View(ctx context.Context, fn func(store.ReadTx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return errClosed
+	}
+	return fn(&tx{s: s, readOnly: true})
+}
+
+// ReadEvents implements store.Store.
+func (s *Store) ReadEvents(ctx context.Context, after uint64, limit int) ([]store.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := s.events.read(after, limit)
+	for i := range out {
+		out[i].Data = slices.Clone(out[i].Data)
+	}
+	return out, nil
+}
+
+// Head implements store.Store.
+func (s *Store) Head(ctx context.Context) (uint64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return uint64(s.events.len()), nil
+}
+
+// WaitEvents implements store.Store.
+func (s *Store) WaitEvents(ctx context.Context, after uint64) error {
+	for {
+		s.mu.RLock()
+		n, ch, closed := uint64(s.events.len()), s.changed, s.closed
+		s.mu.RUnlock()
+		if closed {
+			return errClosed
+		}
+		if n > after {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// ReadAudit implements store.Store.
+func (s *Store) ReadAudit(ctx context.Context, after uint64, limit int) ([]store.AuditRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := s.audit.read(after, limit)
+	for i := range out {
+		out[i].Changes = slices.Clone(out[i].Changes)
+		out[i].Signatures = slices.Clone(out[i].Signatures)
+	}
+	return out, nil
+}
+
+// Close implements store.Store. Waiters in WaitEvents return an error.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		close(s.changed)
+	}
+	return nil
+}
+
+func (s *Store) commit(t *tx) {
+	for _, k := range t.order {
+		rec := t.writes[k]
+		old, existed := s.records[k.kind][k.id]
+		reindex := !existed || old.Site != rec.Site || !slices.Equal(old.Keys, rec.Keys) || !maps.Equal(old.Index, rec.Index)
+		if existed && reindex {
+			s.unindex(old)
+		}
+		byID := s.records[k.kind]
+		if byID == nil {
+			byID = map[string]*store.Record{}
+			s.records[k.kind] = byID
+		}
+		byID[k.id] = rec
+		if reindex {
+			s.indexRecord(rec)
+		}
+	}
+	for _, e := range t.events {
+		e.Position = uint64(s.events.len()) + 1
+		s.events.append(e)
+	}
+	for _, r := range t.audit {
+		prev := ""
+		if n := s.audit.len(); n > 0 {
+			prev = s.audit.at(n - 1).Hash
+		}
+		store.Seal(&r, uint64(s.audit.len())+1, prev)
+		s.audit.append(r)
+	}
+	if err := s.graph.Append(t.edges...); err != nil {
+		panic(fmt.Sprintf("memstore: edges validated in AddEdges failed to append: %v", err))
+	}
+	if len(t.events) > 0 {
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}
+}
+
+func (s *Store) unindex(r *store.Record) {
+	for _, k := range r.Keys {
+		delete(s.keys[r.Kind], k)
+	}
+	for name, value := range r.Index {
+		delete(s.index[indexKey{r.Kind, r.Site, name, value}], r.ID)
+	}
+}
+
+func (s *Store) indexRecord(r *store.Record) {
+	if len(r.Keys) > 0 && s.keys[r.Kind] == nil {
+		s.keys[r.Kind] = map[string]string{}
+	}
+	for _, k := range r.Keys {
+		s.keys[r.Kind][k] = r.ID
+	}
+	for name, value := range r.Index {
+		ik := indexKey{r.Kind, r.Site, name, value}
+		ids := s.index[ik]
+		if ids == nil {
+			ids = map[string]struct{}{}
+			s.index[ik] = ids
+		}
+		ids[r.ID] = struct{}{}
+	}
+}
+
+// TraceBackward implements genealogy.Tracer over the committed graph.
+func (s *Store) TraceBackward(ctx context.Context, from genealogy.Node, opts genealogy.TraceOptions) (genealogy.Trace, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.graph.TraceBackward(ctx, from, opts)
+}
+
+// TraceForward implements genealogy.Tracer over the committed graph.
+func (s *Store) TraceForward(ctx context.Context, from genealogy.Node, opts genealogy.TraceOptions) (genealogy.Trace, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.graph.TraceForward(ctx, from, opts)
+}
+
+// EdgesAt implements genealogy.EquipmentLog over the committed graph.
+func (s *Store) EdgesAt(ctx context.Context, equipment string, from, to time.Time) ([]genealogy.Edge, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.graph.EdgesAt(ctx, equipment, from, to)
+}
+
+type recKey struct{ kind, id string }
+
+// tx is a transaction: writes are buffered until commit; reads see them first.
+type tx struct {
+	s        *Store
+	readOnly bool
+	writes   map[recKey]*store.Record
+	order    []recKey
+	events   []store.Event
+	audit    []store.AuditRecord
+	edges    []genealogy.Edge
+}
+
+func (t *tx) current(kind, id string) *store.Record {
+	if r, ok := t.writes[recKey{kind, id}]; ok {
+		return r
+	}
+	return t.s.records[kind][id]
+}
+
+func cloneRecord(r *store.Record) store.Record {
+	c := *r
+	c.Keys = slices.Clone(r.Keys)
+	if r.Index != nil {
+		c.Index = make(map[string]string, len(r.Index))
+		for k, v := range r.Index {
+			c.Index[k] = v
+		}
+	}
+	c.Data = slices.Clone(r.Data) // Value is immutable by contract and shared
+	return c
+}
+
+func (t *tx) Get(ctx context.Context, kind, id string) (store.Record, error) {
+	if r := t.current(kind, id); r != nil {
+		return cloneRecord(r), nil
+	}
+	return store.Record{}, fmt.Errorf("%s %q: %w", kind, id, store.ErrNotFound)
+}
+
+func (t *tx) Lookup(ctx context.Context, kind, key string) (store.Record, error) {
+	// The transaction's own writes take precedence over committed keys.
+	for _, k := range t.order {
+		if r := t.writes[k]; r.Kind == kind && slices.Contains(r.Keys, key) {
+			return cloneRecord(r), nil
+		}
+	}
+	if id, ok := t.s.keys[kind][key]; ok {
+		if r := t.current(kind, id); r != nil && slices.Contains(r.Keys, key) {
+			return cloneRecord(r), nil
+		}
+	}
+	return store.Record{}, fmt.Errorf("%s with key %q: %w", kind, key, store.ErrNotFound)
+}
+
+func (t *tx) List(ctx context.Context, q store.Query) ([]store.Record, error) {
+	ids := map[string]struct{}{}
+	if q.Index == "" {
+		for id, r := range t.s.records[q.Kind] {
+			if r.Site == q.Site {
+				ids[id] = struct{}{}
+			}
+		}
+	} else {
+		for id := range t.s.index[indexKey{q.Kind, q.Site, q.Index, q.Value}] {
+			ids[id] = struct{}{}
+		}
+	}
+	for k, r := range t.writes { // the transaction's own writes may add or remove matches
+		if k.kind != q.Kind {
+			continue
+		}
+		if r.Site == q.Site && (q.Index == "" || r.Index[q.Index] == q.Value) {
+			ids[k.id] = struct{}{}
+		} else {
+			delete(ids, k.id)
+		}
+	}
+	sorted := make([]string, 0, len(ids))
+	for id := range ids {
+		if id > q.After {
+			sorted = append(sorted, id)
+		}
+	}
+	sort.Strings(sorted)
+	if q.Limit > 0 && len(sorted) > q.Limit {
+		sorted = sorted[:q.Limit]
+	}
+	out := make([]store.Record, len(sorted))
+	for i, id := range sorted {
+		out[i] = cloneRecord(t.current(q.Kind, id))
+	}
+	return out, nil
+}
+
+func (t *tx) Put(ctx context.Context, rec store.Record) (uint64, error) {
+	if t.readOnly {
+		return 0, store.ErrReadOnly
+	}
+	if rec.Kind == "" || rec.ID == "" {
+		return 0, fmt.Errorf("memstore: record needs a kind and an id (got %q/%q)", rec.Kind, rec.ID)
+	}
+	cur := t.current(rec.Kind, rec.ID)
+	var curVersion uint64
+	if cur != nil {
+		curVersion = cur.Version
+	}
+	if rec.Version != curVersion {
+		return 0, fmt.Errorf("%s %q: put with version %d, current is %d: %w", rec.Kind, rec.ID, rec.Version, curVersion, store.ErrConflict)
+	}
+	for _, key := range rec.Keys {
+		if owner, err := t.Lookup(ctx, rec.Kind, key); err == nil && owner.ID != rec.ID {
+			return 0, fmt.Errorf("%s %q: key %q is held by %q: %w", rec.Kind, rec.ID, key, owner.ID, store.ErrDuplicateKey)
+		}
+	}
+	c := cloneRecord(&rec)
+	c.Version = curVersion + 1
+	k := recKey{rec.Kind, rec.ID}
+	if _, ok := t.writes[k]; !ok {
+		t.order = append(t.order, k)
+	}
+	t.writes[k] = &c
+	return c.Version, nil
+}
+
+func (t *tx) AppendEvents(ctx context.Context, events ...store.Event) error {
+	if t.readOnly {
+		return store.ErrReadOnly
+	}
+	for _, e := range events {
+		e.Position = 0
+		e.Data = slices.Clone(e.Data)
+		t.events = append(t.events, e)
+	}
+	return nil
+}
+
+func (t *tx) AppendAudit(ctx context.Context, rec store.AuditRecord) error {
+	if t.readOnly {
+		return store.ErrReadOnly
+	}
+	rec.Changes = slices.Clone(rec.Changes)
+	rec.Signatures = slices.Clone(rec.Signatures)
+	t.audit = append(t.audit, rec)
+	return nil
+}
+
+func (t *tx) AddEdges(ctx context.Context, edges ...genealogy.Edge) error {
+	if t.readOnly {
+		return store.ErrReadOnly
+	}
+	if err := genealogy.ValidateEdges(edges...); err != nil {
+		return err
+	}
+	t.edges = append(t.edges, edges...)
+	return nil
+}
+
+// Inputs implements genealogy.Reader, seeing the transaction's own edges.
+func (t *tx) Inputs(ctx context.Context, n genealogy.Node) ([]genealogy.Edge, error) {
+	out, err := t.s.graph.Inputs(ctx, n)
+	for _, e := range t.edges {
+		if e.To == n {
+			out = append(out, e)
+		}
+	}
+	return out, err
+}
+
+// Outputs implements genealogy.Reader, seeing the transaction's own edges.
+func (t *tx) Outputs(ctx context.Context, n genealogy.Node) ([]genealogy.Edge, error) {
+	out, err := t.s.graph.Outputs(ctx, n)
+	for _, e := range t.edges {
+		if e.From == n {
+			out = append(out, e)
+		}
+	}
+	return out, err
+}
+
+// log is an append-only sequence kept in fixed-size chunks, so appending never copies what
+// is already there.
+type log[T any] struct {
+	chunks [][]T
+	n      int
+}
+
+const chunkSize = 4096
+
+func (l *log[T]) len() int { return l.n }
+
+func (l *log[T]) append(v T) {
+	if l.n%chunkSize == 0 {
+		l.chunks = append(l.chunks, make([]T, 0, chunkSize))
+	}
+	last := &l.chunks[len(l.chunks)-1]
+	*last = append(*last, v)
+	l.n++
+}
+
+func (l *log[T]) at(i int) T { return l.chunks[i/chunkSize][i%chunkSize] }
+
+// read copies up to limit entries after position after (1-based positions; limit <= 0: all).
+func (l *log[T]) read(after uint64, limit int) []T {
+	if after >= uint64(l.n) {
+		return nil
+	}
+	end := l.n
+	if limit > 0 && int(after)+limit < end {
+		end = int(after) + limit
+	}
+	out := make([]T, 0, end-int(after))
+	for i := int(after); i < end; i++ {
+		out = append(out, l.at(i))
+	}
+	return out
+}

@@ -1,0 +1,83 @@
+package units
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/shopspring/decimal"
+)
+
+// Conversions holds per-material conversions across dimensions, such as "1 ea of SEAL-KIT
+// weighs 0.12 kg". Within a dimension (g and kg) the global table already converts. The zero
+// value is ready to use and safe for concurrent use.
+type Conversions struct {
+	mu    sync.RWMutex
+	rates map[convKey]decimal.Decimal
+}
+
+type convKey struct {
+	material string
+	from, to Unit
+}
+
+// Set records that one `from` of material equals factor `to`, for example
+// Set("SEAL-KIT", "ea", "kg", decimal.RequireFromString("0.12")). The reverse direction is
+// derived.
+func (c *Conversions) Set(material string, from, to Unit, factor decimal.Decimal) error {
+	if material == "" {
+		return fmt.Errorf("units: conversion needs a material id")
+	}
+	if _, err := lookup(from); err != nil {
+		return err
+	}
+	if _, err := lookup(to); err != nil {
+		return err
+	}
+	if !factor.IsPositive() {
+		return fmt.Errorf("%w: conversion factor %s for %s %s->%s", ErrNotPositive, factor, material, from, to)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rates == nil {
+		c.rates = map[convKey]decimal.Decimal{}
+	}
+	c.rates[convKey{material, from, to}] = factor
+	c.rates[convKey{material, to, from}] = decimal.NewFromInt(1).DivRound(factor, 16)
+	return nil
+}
+
+// Convert expresses q (a quantity of material) in unit to: within a dimension by the global
+// table, across dimensions by a conversion Set for that material (the units on either side
+// may differ from the ones Set was given within their dimensions: g to ea works when kg to ea
+// is known).
+func (c *Conversions) Convert(material string, q Quantity, to Unit) (Quantity, error) {
+	if r, err := q.In(to); err == nil {
+		return r, nil
+	}
+	fromDim, err := DimensionOf(q.unit)
+	if err != nil {
+		return Quantity{}, err
+	}
+	toDim, err := DimensionOf(to)
+	if err != nil {
+		return Quantity{}, err
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for k, f := range c.rates {
+		if k.material != material {
+			continue
+		}
+		kd1, _ := DimensionOf(k.from)
+		kd2, _ := DimensionOf(k.to)
+		if kd1 != fromDim || kd2 != toDim {
+			continue
+		}
+		inFrom, err := q.In(k.from)
+		if err != nil {
+			continue
+		}
+		return Quantity{value: inFrom.value.Mul(f), unit: k.to}.In(to)
+	}
+	return Quantity{}, fmt.Errorf("%w: no conversion from %s to %s is set for material %q", ErrIncompatible, q.unit, to, material)
+}
