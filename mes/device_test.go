@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -164,7 +165,9 @@ func observe(t *testing.T, f fixture, lotID string) deviceState {
 			st.Measured = append(st.Measured, m.At.Format(time.RFC3339)+" "+m.Value.String()+" "+m.Lot)
 		}
 	}
-	// The number of count events depends on how signals were batched; the parts do not.
+	// Events follow arrival order and count events depend on the batching; what they
+	// report does not.
+	slices.Sort(st.Measured)
 	delete(st.Events, "equipment.counts_recorded")
 	return st
 }
