@@ -414,8 +414,12 @@ func (c *command) ingest(site string, g signalGroup, signals []equipment.Signal,
 	if _, err := c.save(equipmentStateKind, g.equipment, site, version, &head, nil, nil); err != nil {
 		return 0, err
 	}
-	c.record(objectRef(equipmentStateKind, g.equipment), change("signals applied", "", len(newSignals)))
-	return len(newSignals), c.signalEffects(site, g.equipment, newSignals)
+	changes, err := c.signalEffects(site, g.equipment, newSignals)
+	if err != nil {
+		return 0, err
+	}
+	c.record(objectRef(equipmentStateKind, g.equipment), append([]store.Change{change("signals applied", "", len(newSignals))}, changes...)...)
+	return len(newSignals), nil
 }
 
 // writeSegments files the applied signals under the hours they happened in.
@@ -439,11 +443,12 @@ func (c *command) writeSegments(site, equipmentID string, head *equipmentHead, s
 	return nil
 }
 
-// signalEffects books counts on operations and emits the events of applied signals.
-func (c *command) signalEffects(site, equipmentID string, sigs []equipment.Signal) error {
+// signalEffects books counts on operations and emits the events of applied signals. It
+// returns the audited changes of the operations' machine counts.
+func (c *command) signalEffects(site, equipmentID string, sigs []equipment.Signal) ([]store.Change, error) {
 	ld, _, err := c.equipmentLoad(equipmentID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	type opKey struct{ lot, workOrder, step string }
 	counts := map[opKey]*MachineCountsRecorded{}
@@ -481,21 +486,24 @@ func (c *command) signalEffects(site, equipmentID string, sigs []equipment.Signa
 			err = c.emit(equipmentID, EquipmentAlarm{Equipment: equipmentID, Source: s.Source, Seq: s.Seq, At: s.At, Code: a.Code, Text: a.Text, Active: a.Active})
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
+	var changes []store.Change
 	for _, k := range order {
 		m := counts[k]
 		if k.lot != "" {
-			if err := c.addMachineCounts(site, m); err != nil {
-				return err
+			ch, err := c.addMachineCounts(site, m)
+			if err != nil {
+				return nil, err
 			}
+			changes = append(changes, ch)
 		}
 		if err := c.emit(equipmentID, *m); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return changes, nil
 }
 
 // equipmentLoad reads what is tracked in on an equipment and the record's version; a
@@ -513,13 +521,14 @@ func machineCountsID(lot, step, equipmentID string) string {
 	return lot + "|" + step + "|" + equipmentID
 }
 
-// addMachineCounts adds a command's counts to the operation's machine counts.
-func (c *command) addMachineCounts(site string, m *MachineCountsRecorded) error {
+// addMachineCounts adds a command's counts to the operation's machine counts and returns
+// the change for the audit record.
+func (c *command) addMachineCounts(site string, m *MachineCountsRecorded) (store.Change, error) {
 	id := machineCountsID(m.Lot, m.Step, m.Equipment)
 	mc := MachineCount{Lot: m.Lot, WorkOrder: m.WorkOrder, Step: m.Step, Equipment: m.Equipment, First: m.From, Last: m.To}
 	v, err := load(c.ctx, c.tx, machineCountsKind, id, &mc)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return err
+		return store.Change{}, err
 	}
 	before := fmt.Sprintf("good %d reject %d", mc.Good, mc.Reject)
 	mc.Good += m.Good
@@ -531,10 +540,9 @@ func (c *command) addMachineCounts(site string, m *MachineCountsRecorded) error 
 		mc.Last = m.To
 	}
 	if _, err := c.save(machineCountsKind, id, site, v, &mc, nil, map[string]string{"lot": m.Lot}); err != nil {
-		return err
+		return store.Change{}, err
 	}
-	c.record(objectRef(machineCountsKind, id), change("machine counts", before, fmt.Sprintf("good %d reject %d", mc.Good, mc.Reject)))
-	return nil
+	return change("machine counts of "+objectRef(machineCountsKind, id), before, fmt.Sprintf("good %d reject %d", mc.Good, mc.Reject)), nil
 }
 
 // MachineCounts returns what machines counted for a lot, per step and equipment, ordered

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -581,4 +582,30 @@ func deviceSnapshot(t *testing.T, s store.Store) string {
 	b, err := json.Marshal(recs)
 	require.NoError(t, err)
 	return takeSnapshot(t, s) + string(b)
+}
+
+// BenchmarkIngestSignals measures signals through the engine on the memory store, one
+// count per second of machine time, in batches of 1 and 100 (b.N counts signals).
+func BenchmarkIngestSignals(b *testing.B) {
+	for _, size := range []int{1, 100} {
+		b.Run("batch"+strconv.Itoa(size), func(b *testing.B) {
+			f, lot := devicePlant(&testing.T{})
+			if _, err := f.plant.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator, mes.On("CNC-1")); err != nil {
+				b.Fatal(err)
+			}
+			batch := make([]equipment.Signal, 0, size)
+			seq := uint64(0)
+			b.ReportAllocs()
+			for b.Loop() {
+				seq++
+				batch = append(batch, countSignal(seq, shiftStart.Add(time.Duration(seq)*time.Second), 1, 0))
+				if len(batch) == size {
+					if _, err := f.plant.IngestSignals(ctx, batch, plc); err != nil {
+						b.Fatal(err)
+					}
+					batch = batch[:0]
+				}
+			}
+		})
+	}
 }

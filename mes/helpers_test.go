@@ -3,6 +3,7 @@ package mes_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -111,3 +112,5 @@ func takeSnapshot(t *testing.T, s store.Store) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

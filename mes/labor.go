@@ -244,6 +244,8 @@ func (sp *storedPerson) detach() {
 
 func userKey(user string) string { return "user:" + user }
 
+func attendanceKey(person string, seq uint64) string { return fmt.Sprintf("%s/%d", person, seq) }
+
 func laborRecordID(person string, seq uint64) string { return fmt.Sprintf("%s/%012d", person, seq) }
 
 // laborSeq returns the sequence number of a labor record id.
@@ -593,39 +595,45 @@ func (c *command) subject(person string) (*ledger, error) {
 			return nil, fmt.Errorf("%s may book only their own time, not %q's: %w", c.opts.actor.ID, sp.ID, err)
 		}
 	}
-	l, err := c.replayLedger(sp)
+	l, err := replayFrom(c.ctx, c.tx, sp, time.Time{})
 	if err != nil {
 		return nil, err
 	}
 	return &ledger{sp: sp, l: l}, nil
 }
 
-// replayLedger rebuilds a person's ledger from the records of the correction window.
-func (c *command) replayLedger(sp *storedPerson) (labor.Ledger, error) {
-	recs, err := laborRecords(c.ctx, c.tx, sp, sp.Ledger.first().Seq)
-	if err != nil {
-		return labor.Ledger{}, err
+// windowRecords reads a person's records of the attendances in the correction window, in
+// applied order: one small index look-up per attendance.
+func windowRecords(ctx context.Context, tx store.ReadTx, sp *storedPerson) ([]labor.Record, error) {
+	var out []labor.Record
+	for _, a := range sp.Ledger.Open {
+		rs, err := tx.List(ctx, store.Query{Kind: laborKind, Site: sp.Site, Index: "attendance", Value: attendanceKey(sp.ID, a.Seq)})
+		if err != nil {
+			return nil, err
+		}
+		if out, err = appendRecords(out, rs); err != nil {
+			return nil, err
+		}
 	}
-	l, err := labor.Replay(sp.ID, recs)
-	if err != nil {
-		return labor.Ledger{}, fmt.Errorf("%w: %w", ErrInternal, err)
-	}
-	return l, nil
+	return out, nil
 }
 
-// laborRecords reads a person's records from sequence number from on, in applied order.
-func laborRecords(ctx context.Context, tx store.ReadTx, sp *storedPerson, from uint64) ([]labor.Record, error) {
-	rs, err := tx.List(ctx, store.Query{Kind: laborKind, Site: sp.Site, Index: "person", Value: sp.ID, After: laborRecordID(sp.ID, from-1)})
+// historyRecords reads all of a person's records, in applied order.
+func historyRecords(ctx context.Context, tx store.ReadTx, sp *storedPerson) ([]labor.Record, error) {
+	rs, err := tx.List(ctx, store.Query{Kind: laborKind, Site: sp.Site, Index: "person", Value: sp.ID})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]labor.Record, len(rs))
-	for i, r := range rs {
+	return appendRecords(nil, rs)
+}
+
+func appendRecords(out []labor.Record, rs []store.Record) ([]labor.Record, error) {
+	for _, r := range rs {
 		var e laborEntry
 		if err := decode(r, &e); err != nil {
 			return nil, err
 		}
-		out[i] = e.Record
+		out = append(out, e.Record)
 	}
 	return out, nil
 }
@@ -644,16 +652,18 @@ func (c *command) book(lg *ledger, recs ...labor.Record) (Booking, error) {
 	if err != nil {
 		return Booking{}, c.explain(sp, recs, err)
 	}
+	opened := false // a clock-in opened a new attendance
 	for _, r := range recs {
-		ix := map[string]string{"person": sp.ID}
+		if len(head.Open) == 0 || (r.Kind == labor.ClockIn && r.Correction == nil && !wasIn) {
+			head.Open = append(slices.Clip(head.Open), attendance{Seq: laborSeq(r.ID), At: r.At})
+			opened = true
+		}
+		ix := map[string]string{"person": sp.ID, "attendance": attendanceKey(sp.ID, head.Open[len(head.Open)-1].Seq)}
 		if r.Op.WorkOrder != "" {
 			ix["workorder"] = r.Op.WorkOrder
 		}
 		if _, err := c.save(laborKind, r.ID, sp.Site, 0, &laborEntry{Record: r}, nil, ix); err != nil {
 			return Booking{}, err
-		}
-		if r.Kind == labor.ClockIn && r.Correction == nil && !wasIn {
-			head.Open = c.pruneAttendances(sp, next, append(slices.Clip(head.Open), attendance{Seq: laborSeq(r.ID), At: r.At}))
 		}
 		c.record(objectRef(laborKind, r.ID), laborChanges(lg.l, r)...)
 		if err := c.emit(sp.ID, LaborBooked{Site: sp.Site, Record: r}); err != nil {
@@ -664,6 +674,9 @@ func (c *command) book(lg *ledger, recs ...labor.Record) (Booking, error) {
 		if err := c.emit(sp.ID, LaborTimerStopped{Site: sp.Site, Person: sp.ID, By: recs[len(recs)-1].ID, Timer: t, At: c.now}); err != nil {
 			return Booking{}, err
 		}
+	}
+	if opened {
+		head.Open = c.pruneAttendances(sp, next, head.Open)
 	}
 	sp.Ledger = head
 	if err := c.savePerson(sp); err != nil {
@@ -781,15 +794,27 @@ func (c *command) startedBy(site string, op labor.Operation) []string {
 	return who
 }
 
-// bookSimple books a record without an operation for person, at the command's instant.
-func (p *Plant) bookSimple(ctx context.Context, action, person string, r labor.Record, opts []CommandOption) (Booking, error) {
+// bookFor runs a labor command for person: records builds what it books from the person's
+// ledger.
+func (p *Plant) bookFor(ctx context.Context, action, person string, opts []CommandOption, records func(c *command, lg *ledger) ([]labor.Record, error)) (Booking, error) {
 	return execute(ctx, p, action, opts, func(c *command) (Booking, error) {
 		lg, err := c.subject(person)
 		if err != nil {
 			return Booking{}, err
 		}
+		recs, err := records(c, lg)
+		if err != nil {
+			return Booking{}, err
+		}
+		return c.book(lg, recs...)
+	})
+}
+
+// bookSimple books a record of kind at the command's instant.
+func (p *Plant) bookSimple(ctx context.Context, action, person string, r labor.Record, opts []CommandOption) (Booking, error) {
+	return p.bookFor(ctx, action, person, opts, func(c *command, _ *ledger) ([]labor.Record, error) {
 		r.At = c.now
-		return c.book(lg, r)
+		return []labor.Record{r}, nil
 	})
 }
 
@@ -821,16 +846,12 @@ func (p *Plant) EndBreak(ctx context.Context, person string, opts ...CommandOpti
 
 // LogOn logs person on to a work center of their site.
 func (p *Plant) LogOn(ctx context.Context, person, workCenter string, opts ...CommandOption) (Booking, error) {
-	return execute(ctx, p, "labor.log_on", opts, func(c *command) (Booking, error) {
-		lg, err := c.subject(person)
-		if err != nil {
-			return Booking{}, err
-		}
+	return p.bookFor(ctx, "labor.log_on", person, opts, func(c *command, lg *ledger) ([]labor.Record, error) {
 		var se storedEquipment
 		if _, err := load(c.ctx, c.tx, equipmentKind, workCenter, &se); err != nil || se.Site != lg.sp.Site {
-			return Booking{}, fmt.Errorf("%w: work center %q is not equipment of site %s; define it with DefineEquipment", ErrNotFound, workCenter, lg.sp.Site)
+			return nil, fmt.Errorf("%w: work center %q is not equipment of site %s; define it with DefineEquipment", ErrNotFound, workCenter, lg.sp.Site)
 		}
-		return c.book(lg, labor.Record{Kind: labor.LogOn, At: c.now, WorkCenter: workCenter})
+		return []labor.Record{{Kind: labor.LogOn, At: c.now, WorkCenter: workCenter}}, nil
 	})
 }
 
@@ -866,16 +887,9 @@ func (c *command) operation(site string, w Work) (labor.Operation, error) {
 // reason code. A person may run several operations at once: the time is split among them
 // (by Work.Weight). The person must be clocked in and not on break.
 func (p *Plant) StartLabor(ctx context.Context, person string, w Work, opts ...CommandOption) (Booking, error) {
-	return execute(ctx, p, "labor.start", opts, func(c *command) (Booking, error) {
-		lg, err := c.subject(person)
-		if err != nil {
-			return Booking{}, err
-		}
+	return p.bookFor(ctx, "labor.start", person, opts, func(c *command, lg *ledger) ([]labor.Record, error) {
 		op, err := c.operation(lg.sp.Site, w)
-		if err != nil {
-			return Booking{}, err
-		}
-		return c.book(lg, labor.Record{Kind: labor.StartLabor, At: c.now, Op: op, Activity: w.Activity, Reason: w.Reason, WorkCenter: w.WorkCenter, Weight: w.Weight})
+		return []labor.Record{{Kind: labor.StartLabor, At: c.now, Op: op, Activity: w.Activity, Reason: w.Reason, WorkCenter: w.WorkCenter, Weight: w.Weight}}, err
 	})
 }
 
@@ -884,16 +898,9 @@ func (p *Plant) StartLabor(ctx context.Context, person string, w Work, opts ...C
 // for someone else fails (ErrWrongState wrapping labor.ErrNotRunning, naming who started
 // it), so a timer is never closed for the wrong person.
 func (p *Plant) StopLabor(ctx context.Context, person string, w Work, opts ...CommandOption) (Booking, error) {
-	return execute(ctx, p, "labor.stop", opts, func(c *command) (Booking, error) {
-		lg, err := c.subject(person)
-		if err != nil {
-			return Booking{}, err
-		}
+	return p.bookFor(ctx, "labor.stop", person, opts, func(c *command, lg *ledger) ([]labor.Record, error) {
 		op, err := c.operation(lg.sp.Site, w)
-		if err != nil {
-			return Booking{}, err
-		}
-		return c.book(lg, labor.Record{Kind: labor.StopLabor, At: c.now, Op: op, Reason: w.Reason})
+		return []labor.Record{{Kind: labor.StopLabor, At: c.now, Op: op, Reason: w.Reason}}, err
 	})
 }
 
@@ -912,11 +919,7 @@ type LaborCorrection struct {
 // of late entries); an inconsistent history is refused. Records older than the correction
 // window (WithLaborCorrectionWindow) cannot be corrected.
 func (p *Plant) CorrectLabor(ctx context.Context, person string, fixes []LaborCorrection, opts ...CommandOption) (Booking, error) {
-	return execute(ctx, p, "labor.correct", opts, func(c *command) (Booking, error) {
-		lg, err := c.subject(person)
-		if err != nil {
-			return Booking{}, err
-		}
+	return p.bookFor(ctx, "labor.correct", person, opts, func(c *command, lg *ledger) ([]labor.Record, error) {
 		ps := problems{what: "labor correction"}
 		if len(fixes) == 0 {
 			ps.add("fixes", "", "name at least one correction")
@@ -943,10 +946,7 @@ func (p *Plant) CorrectLabor(ctx context.Context, person string, fixes []LaborCo
 			r.Correction = &labor.Correction{Of: f.Of, Reason: c.opts.reason, Actor: c.opts.actor.ID, At: c.now}
 			recs[i] = r
 		}
-		if err := ps.err(); err != nil {
-			return Booking{}, err
-		}
-		return c.book(lg, recs...)
+		return recs, ps.err()
 	})
 }
 
@@ -969,8 +969,8 @@ func (p *Plant) Timesheet(ctx context.Context, person string, from, to time.Time
 	return ts, laborErr(err)
 }
 
-// ledgerFrom replays a person's ledger covering the instant from: the correction window
-// when it starts at or before from (or from is zero), else the whole history.
+// ledgerFrom loads a person and replays their ledger covering the instant from (see
+// replayFrom).
 func (p *Plant) ledgerFrom(ctx context.Context, person string, from time.Time) (labor.Ledger, error) {
 	var l labor.Ledger
 	err := p.view(ctx, func(tx store.ReadTx) error {
@@ -985,13 +985,15 @@ func (p *Plant) ledgerFrom(ctx context.Context, person string, from time.Time) (
 	return l, err
 }
 
+// replayFrom rebuilds a person's ledger so that it covers the instant from: from the records
+// of the correction window when it starts at or before from (or from is zero, as for every
+// booking), else from the whole history.
 func replayFrom(ctx context.Context, tx store.ReadTx, sp *storedPerson, from time.Time) (labor.Ledger, error) {
-	first := sp.Ledger.first()
-	seq := first.Seq
-	if !from.IsZero() && from.Before(first.At) {
-		seq = 1
+	read := windowRecords
+	if !from.IsZero() && from.Before(sp.Ledger.first().At) {
+		read = historyRecords
 	}
-	recs, err := laborRecords(ctx, tx, sp, seq)
+	recs, err := read(ctx, tx, sp)
 	if err != nil {
 		return labor.Ledger{}, err
 	}
@@ -1110,7 +1112,7 @@ func (c *command) actorLedger(site string) (*ledger, error) {
 	if err != nil || sp == nil || sp.Site != site {
 		return nil, err
 	}
-	l, err := c.replayLedger(sp)
+	l, err := replayFrom(c.ctx, c.tx, sp, time.Time{})
 	if err != nil {
 		return nil, err
 	}

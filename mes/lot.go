@@ -247,10 +247,11 @@ func (p *Plant) DefineMaterial(ctx context.Context, m genealogy.Material, opts .
 
 func (c *command) loadMaterial(id string) (genealogy.Material, error) {
 	var m genealogy.Material
-	if _, err := load(c.ctx, c.tx, materialKind, id, &m); err != nil {
-		return m, fmt.Errorf("material %q (define it with DefineMaterial): %w", id, err)
+	_, err := load(c.ctx, c.tx, materialKind, id, &m)
+	if errors.Is(err, ErrNotFound) {
+		return m, fmt.Errorf("%w: material %q is not defined; define it with DefineMaterial", ErrNotFound, id)
 	}
-	return m, nil
+	return m, err
 }
 
 // Receipt is the input of ReceiveLot.

@@ -344,10 +344,11 @@ func (c *command) restartInspections(lot *Lot) error {
 		return err
 	}
 	for _, rec := range recs {
-		li := &lotInspection{stored: rec.Version}
+		li := &lotInspection{}
 		if err := decode(rec, li); err != nil {
 			return err
 		}
+		li.stored = rec.Version
 		round := li.Round + 1
 		if err := c.beginInspection(li, li.Plan); err != nil {
 			return err
@@ -847,6 +848,8 @@ type ControlChart struct {
 	Recent []float64 `json:"recent,omitempty"`
 }
 
+func (ch *ControlChart) detach() { ch.Recent = slices.Clone(ch.Recent) }
+
 func chartID(site, characteristic, equipment string) string {
 	return site + "/" + characteristic + "@" + equipment
 }
@@ -962,7 +965,7 @@ func (c *command) checkSPC(sc *stepContext, results []quality.Result, out *Inspe
 			value := r.Value.Decimal.InexactFloat64()
 			ch.Recent = append(ch.Recent, value)
 			if n := len(ch.Recent); n > spcWindow {
-				ch.Recent = slices.Clone(ch.Recent[n-spcWindow:])
+				ch.Recent = ch.Recent[n-spcWindow:]
 			}
 			if _, err := c.save(chartKind, id, site, v, &ch, nil, nil); err != nil {
 				return err

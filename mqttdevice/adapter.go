@@ -121,7 +121,6 @@ type Stats struct {
 // New, run it with Run; it is safe for concurrent use.
 type Adapter struct {
 	cfg    Config
-	sink   Sink
 	client mqtt.Client
 	buf    *buffer
 
@@ -131,15 +130,13 @@ type Adapter struct {
 	running bool
 }
 
-// New returns an adapter for cfg feeding sink. It does not connect; Run does.
-func New(sink Sink, cfg Config) (*Adapter, error) {
-	if sink == nil {
-		return nil, fmt.Errorf("%w: a Sink (the *mes.Plant) is required", ErrInvalidConfig)
-	}
+// New returns an adapter for cfg. It does not connect; Run does. Pass the adapter to
+// mes.WithDeviceCommander when opening the plant, then run it with the plant as its sink.
+func New(cfg Config) (*Adapter, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	a := &Adapter{cfg: cfg, sink: sink, buf: newBuffer(cfg.BufferSize)}
+	a := &Adapter{cfg: cfg, buf: newBuffer(cfg.BufferSize)}
 	filter := TopicRoot + "/" + cfg.Site + "/+/" + SignalsLevel
 	opts := mqtt.NewClientOptions().AddBroker(cfg.Broker).SetClientID(cfg.ClientID).
 		SetUsername(cfg.Username).SetPassword(cfg.Password).
@@ -195,10 +192,12 @@ func (a *Adapter) onMessage(_ mqtt.Client, m mqtt.Message) {
 }
 
 // Run connects to the broker (retrying until it answers), subscribes and delivers
-// buffered signals to the sink until ctx is done; then it disconnects and returns
-// ctx.Err(). Signals still buffered then are lost with the process; the devices' sequence
-// numbers and a persistent broker session bring back what was not acknowledged.
-func (a *Adapter) Run(ctx context.Context) error {
+// buffered signals to sink (the *mes.Plant) until ctx is done; then it disconnects and
+// returns ctx.Err(). Signals still buffered then are lost with the process.
+func (a *Adapter) Run(ctx context.Context, sink Sink) error {
+	if sink == nil {
+		return fmt.Errorf("%w: Run needs a Sink (the *mes.Plant)", ErrInvalidConfig)
+	}
 	a.runMu.Lock()
 	if a.running {
 		a.runMu.Unlock()
@@ -222,7 +221,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 			if len(batch) == 0 {
 				break
 			}
-			if err := a.deliver(ctx, batch); err != nil {
+			if err := a.deliver(ctx, sink, batch); err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
@@ -244,11 +243,11 @@ func (a *Adapter) Run(ctx context.Context) error {
 // deliver passes a batch to the sink. A batch the engine refuses as invalid is split into
 // single signals so that one bad signal does not hold back the rest; bad ones are
 // counted and dropped. Any other error leaves the batch buffered.
-func (a *Adapter) deliver(ctx context.Context, batch []equipment.Signal) error {
-	res, err := a.sink.IngestSignals(ctx, batch, mes.By(a.cfg.Actor))
+func (a *Adapter) deliver(ctx context.Context, sink Sink, batch []equipment.Signal) error {
+	res, err := sink.IngestSignals(ctx, batch, mes.By(a.cfg.Actor))
 	if errors.Is(err, mes.ErrInvalid) && len(batch) > 1 {
 		for i := range batch {
-			if err := a.deliver(ctx, batch[i:i+1]); err != nil {
+			if err := a.deliver(ctx, sink, batch[i:i+1]); err != nil {
 				return err
 			}
 		}

@@ -38,8 +38,8 @@
 // off, stable ClientID), so the broker queues QoS 1 signals while the adapter is away,
 // and commands published during an outage are sent after reconnecting.
 //
-//	plant, _ := mes.Open(ctx, st, mes.WithDeviceCommander(adapter)) // see the example
-//	adapter, _ := mqttdevice.New(plant, mqttdevice.Config{Broker: "tcp://127.0.0.1:1883",
+//	adapter, err := mqttdevice.New(mqttdevice.Config{Broker: "tcp://127.0.0.1:1883",
 //		ClientID: "takt-plant-1", Site: "PLANT-1"})
-//	go adapter.Run(ctx)
+//	plant, err := mes.Open(ctx, st, mes.WithDeviceCommander(adapter))
+//	go adapter.Run(ctx, plant)
 package mqttdevice

@@ -111,7 +111,9 @@ const (
 )
 
 // SignalTopic returns the topic the equipment's device publishes signals to.
-func SignalTopic(site, equipmentID string) (string, error) { return topic(site, equipmentID, SignalsLevel) }
+func SignalTopic(site, equipmentID string) (string, error) {
+	return topic(site, equipmentID, SignalsLevel)
+}
 
 // CommandTopic returns the topic commands for the equipment are published to.
 func CommandTopic(site, equipmentID string) (string, error) {

@@ -108,7 +108,7 @@ func TestRelaySurvivesSIGKILL(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
 	kills, aheadOfCheckpoint := 0, 0
-	for round := 0; round < 30 && (kills < 4 || aheadOfCheckpoint == 0); round++ {
+	for round := 0; round < 30 && (kills < 6 || aheadOfCheckpoint == 0); round++ {
 		before := checkpoint()
 		cmd := start()
 		require.Eventually(t, func() bool { return checkpoint() > before }, 2*time.Minute, time.Millisecond, "the relay made no progress")

@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 	"github.com/taktmes/takt/units"
 )
 
-// printer is the smallest Publisher: it prints each event as a CloudEvent and
+// printer is the smallest Publisher: it prints each event's CloudEvents id and type and
 // acknowledges the batch. After the last event it cancels the relay.
 type printer struct {
 	last   uint64
@@ -25,7 +26,11 @@ func (p *printer) Publish(_ context.Context, batch []mes.Event) error {
 		if err != nil {
 			return err
 		}
-		fmt.Println(string(ce))
+		var attrs struct{ ID, Type string }
+		if err := json.Unmarshal(ce, &attrs); err != nil {
+			return err
+		}
+		fmt.Println(attrs.ID, attrs.Type)
 		if e.Position == p.last {
 			p.cancel()
 		}
@@ -45,4 +50,17 @@ func Example() {
 	err := relay.Run(ctx, plant, "printer", &printer{last: 3, cancel: cancel}, relay.WithBackoff(time.Second, time.Minute))
 	fmt.Println(err)
 	// Output:
+	// 1 io.takt.equipment.defined
+	// 2 io.takt.workorder.created
+	// 3 io.takt.workorder.priority_changed
+	// context canceled
+}
+
+func ExampleCloudEvent() {
+	e := mes.Event{Position: 3, Type: "workorder.priority_changed", Site: "PLANT-1", Subject: "wo-1", Actor: "erp",
+		Time: time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC), Data: json.RawMessage(`{"ID":"wo-1","Number":"4711","From":0,"To":7}`)}
+	ce, err := relay.CloudEvent(e, "urn:takt:plant-a")
+	fmt.Println(string(ce), err)
+	// Output:
+	// {"specversion":"1.0","id":"3","source":"urn:takt:plant-a","type":"io.takt.workorder.priority_changed","subject":"wo-1","time":"2026-11-23T06:00:00Z","datacontenttype":"application/json","taktsite":"PLANT-1","taktactor":"erp","data":{"ID":"wo-1","Number":"4711","From":0,"To":7}} <nil>
 }

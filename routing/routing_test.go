@@ -214,3 +214,16 @@ func TestConditionMemoryBudget(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "memory budget")
 }
+
+func TestMainLineMustNotFallIntoRework(t *testing.T) {
+	_, err := New("P", "A").
+		Step("10", "Machine", At("CNC")).
+		Step("20", "Assemble", At("ASSY")).
+		Step("R10", "Re-machine", At("CNC"), ReworkEntry(), Then("20")).
+		Build()
+	var ps Problems
+	require.ErrorAs(t, err, &ps)
+	require.Len(t, ps, 1)
+	assert.Equal(t, "R10", ps[0].Value)
+	assert.Contains(t, ps[0].Reason, "fall through")
+}

@@ -113,6 +113,9 @@ func (r *Routing) Validate() error {
 				}
 				seen[t] = true
 			}
+		case i+1 < n && r.Steps[i+1].ReworkEntry && !s.ReworkEntry:
+			add(p+".next", r.Steps[i+1].ID, fmt.Sprintf("the main line would fall through into rework entry %s; end it with Then(%q) or name its successor", r.Steps[i+1].ID, End))
+			continue
 		case i+1 < n:
 			targets = []string{r.Steps[i+1].ID}
 		default:

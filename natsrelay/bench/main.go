@@ -6,7 +6,7 @@
 //	go run ./bench                       # every figure; NATS from TAKT_NATS_URL
 //	go run ./bench -only relay.          # figures whose name starts with "relay."
 //	go run ./bench -json                 # a JSON array of {name, value, unit, baseline, ratio}
-//	go run ./bench -nats nats://host:4222 -events 100000
+//	go run ./bench -nats nats://host:4222 -events 100000 -batch 512
 //
 // relay.events_per_s.nats: events relayed per second from a memory-store plant to a
 // JetStream file stream, acknowledged by the stream (timed from the relay's start to the
@@ -71,12 +71,13 @@ func main() {
 	asJSON := flag.Bool("json", false, "print a JSON array instead of lines")
 	url := flag.String("nats", envOr("TAKT_NATS_URL", "nats://127.0.0.1:4222"), "NATS server with JetStream")
 	events := flag.Int("events", 100_000, "events to relay")
+	batch := flag.Int("batch", 512, "the relay's batch size (relay.WithBatchSize; 512 is its default)")
 	flag.Parse()
 	if !strings.HasPrefix(figure, *only) {
 		fmt.Fprintf(os.Stderr, "bench: no figure starts with %q\n", *only)
 		os.Exit(2)
 	}
-	r, err := measure(*url, *events)
+	r, err := measure(*url, *events, *batch)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -100,7 +101,7 @@ func envOr(name, def string) string {
 	return def
 }
 
-func measure(url string, n int) (result, error) {
+func measure(url string, n, batch int) (result, error) {
 	ctx := context.Background()
 	plant, err := generate(ctx, n)
 	if err != nil {
@@ -116,7 +117,7 @@ func measure(url string, n int) (result, error) {
 		return result{}, err
 	}
 	id := fmt.Sprint(time.Now().UnixNano())
-	relayed, err := timeRelay(ctx, js, plant, "TAKT_BENCH_RELAY_"+id, "taktbench.relay"+id)
+	relayed, err := timeRelay(ctx, js, plant, batch, "TAKT_BENCH_RELAY_"+id, "taktbench.relay"+id)
 	if err != nil {
 		return result{}, fmt.Errorf("relay: %w", err)
 	}
@@ -170,7 +171,7 @@ func (l *lastAck) Publish(ctx context.Context, batch []mes.Event) error {
 	return nil
 }
 
-func timeRelay(ctx context.Context, js jetstream.JetStream, plant *mes.Plant, stream, prefix string) (time.Duration, error) {
+func timeRelay(ctx context.Context, js jetstream.JetStream, plant *mes.Plant, batch int, stream, prefix string) (time.Duration, error) {
 	if _, err := natsrelay.EnsureStream(ctx, js, stream, prefix); err != nil {
 		return 0, err
 	}
@@ -187,7 +188,7 @@ func timeRelay(ctx context.Context, js jetstream.JetStream, plant *mes.Plant, st
 	runCtx, cancel := context.WithCancel(ctx)
 	failed := make(chan error, 1)
 	start := time.Now()
-	go func() { failed <- relay.Run(runCtx, plant, "bench", acked) }()
+	go func() { failed <- relay.Run(runCtx, plant, "bench", acked, relay.WithBatchSize(batch)) }()
 	select {
 	case <-acked.done:
 	case err := <-failed:
