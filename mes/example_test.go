@@ -51,14 +51,14 @@ func Example() {
 
 	evs, _ := plant.ReadEvents(ctx, 0, 0)
 	for _, e := range evs {
-		if c, ok := e.Payload.(*mes.OperationCompleted); ok {
-			fmt.Println("confirmation for the ERP: step", c.Step, "good", c.Books.Good, "scrap", c.Books.ScrapByReason)
+		if c, ok := e.Payload.(*mes.LotTrackedOut); ok {
+			fmt.Println("confirmation for the ERP: step", c.Step, "good", c.Good, "scrap", c.Scrap[0].Qty, c.Scrap[0].Reason)
 		}
 	}
 	// Output:
 	// next at CNC: PLANT-1-4711-1 step 10
 	// routing revision: C | lot on hand: 48 ea | waiting at 20: 48 ea
-	// confirmation for the ERP: step 10 good 48 ea scrap map[CHATTER:2 ea]
+	// confirmation for the ERP: step 10 good 48 ea scrap 2 ea CHATTER
 }
 
 // A hold on a lot blocks track-in; the error names the hold and its reason.

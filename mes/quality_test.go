@@ -288,8 +288,8 @@ func TestBadInspectionResultsRefusedWithNoChange(t *testing.T) {
 	before := qualitySnapshot(t, f)
 
 	_, err := p.RecordInspection(ctx, lot.ID, "20", []quality.Result{
-		bore("10.0011", "S1"), // finer than the gauge
-		{Characteristic: "diameter", Value: dec("1")},                                                                       // not in the plan
+		bore("10.0011", "S1"),                         // finer than the gauge
+		{Characteristic: "diameter", Value: dec("1")}, // not in the plan
 		{Characteristic: "finish", Value: dec("1"), Inspected: 1, Defects: []quality.DefectCount{{Code: "DENT", Count: 1}}}, // value and unknown code
 	}, operator)
 	require.ErrorIs(t, err, mes.ErrInvalid)

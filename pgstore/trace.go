@@ -10,29 +10,32 @@ import (
 	"github.com/taktmes/takt/genealogy"
 )
 
-// Trace queries. Each follows the edges from the root with a recursive CTE and returns every
-// edge of every node it reaches, in the order the edges were added; UNION drops rows it has
-// already produced, so a cycle ends the recursion. The depth-limited form carries the
-// distance of each edge's near node and reads one level past MaxDepth, which is what Walk
-// reads to tell whether the limit truncated the trace; an edge reached at two depths comes
-// twice and traceRows keeps one. %[1]s is the near end ("to" backward), %[2]s the far end.
+// Trace queries. Each collects the nodes reachable from the root with a recursive CTE
+// (UNION drops nodes it has already produced, so a cycle ends the recursion), then returns
+// every edge of those nodes in the order the edges were added. The depth-limited form
+// carries each node's distance and reaches one level past MaxDepth, which is what Walk
+// reads to tell whether the limit truncated the trace; a node reached at two depths
+// brings its edges twice and trace keeps one of each. %[1]s is the end a walk arrives
+// from ("to" backward), %[2]s the end it goes to.
 const (
-	traceSQL = `WITH RECURSIVE walk AS (
-    SELECT ` + edgeSelect + ` FROM edges WHERE %[1]s_kind = $1 AND %[1]s_id = $2
+	traceSQL = `WITH RECURSIVE reach(kind, id) AS (
+    VALUES ($1::smallint, $2::text COLLATE "C")
     UNION
-    SELECT e.seq, e.kind, e.from_kind, e.from_id, e.to_kind, e.to_id, e.qty, e.work_order, e.step, e.equipment, e.operator, e.reason, e.at, e.at_ns
-    FROM walk w JOIN edges e ON e.%[1]s_kind = w.%[2]s_kind AND e.%[1]s_id = w.%[2]s_id
-    WHERE w.%[2]s_kind <> 0
+    SELECT e.%[2]s_kind, e.%[2]s_id FROM edges e JOIN reach r ON e.%[1]s_kind = r.kind AND e.%[1]s_id = r.id
+    WHERE e.%[2]s_kind <> 0
 )
-SELECT * FROM walk ORDER BY seq`
-	traceDepthSQL = `WITH RECURSIVE walk AS (
-    SELECT ` + edgeSelect + `, 0 AS depth FROM edges WHERE %[1]s_kind = $1 AND %[1]s_id = $2
+SELECT e.seq, e.kind, e.from_kind, e.from_id, e.to_kind, e.to_id, e.qty, e.work_order, e.step, e.equipment, e.operator, e.reason, e.at, e.at_ns
+FROM reach r JOIN edges e ON e.%[1]s_kind = r.kind AND e.%[1]s_id = r.id
+ORDER BY e.seq`
+	traceDepthSQL = `WITH RECURSIVE reach(kind, id, depth) AS (
+    VALUES ($1::smallint, $2::text COLLATE "C", 0)
     UNION
-    SELECT e.seq, e.kind, e.from_kind, e.from_id, e.to_kind, e.to_id, e.qty, e.work_order, e.step, e.equipment, e.operator, e.reason, e.at, e.at_ns, w.depth + 1
-    FROM walk w JOIN edges e ON e.%[1]s_kind = w.%[2]s_kind AND e.%[1]s_id = w.%[2]s_id
-    WHERE w.%[2]s_kind <> 0 AND w.depth < $3
+    SELECT e.%[2]s_kind, e.%[2]s_id, r.depth + 1 FROM edges e JOIN reach r ON e.%[1]s_kind = r.kind AND e.%[1]s_id = r.id
+    WHERE e.%[2]s_kind <> 0 AND r.depth < $3
 )
-SELECT ` + edgeSelect + ` FROM walk ORDER BY seq`
+SELECT e.seq, e.kind, e.from_kind, e.from_id, e.to_kind, e.to_id, e.qty, e.work_order, e.step, e.equipment, e.operator, e.reason, e.at, e.at_ns
+FROM reach r JOIN edges e ON e.%[1]s_kind = r.kind AND e.%[1]s_id = r.id
+ORDER BY e.seq`
 )
 
 var (

@@ -1,0 +1,343 @@
+package mqttdevice_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/taktmes/takt/equipment"
+	"github.com/taktmes/takt/genealogy"
+	"github.com/taktmes/takt/mes"
+	"github.com/taktmes/takt/mqttdevice"
+	"github.com/taktmes/takt/routing"
+	"github.com/taktmes/takt/store/memstore"
+	"github.com/taktmes/takt/units"
+)
+
+var (
+	ctx   = context.Background()
+	admin = mes.By(mes.Actor{ID: "admin", Kind: mes.Person})
+	t0    = time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
+)
+
+// waitFor is how long the tests wait for messages to travel through the broker.
+const waitFor = 15 * time.Second
+
+// brokerURL returns the broker to test against, or skips the test.
+func brokerURL(t *testing.T) string {
+	t.Helper()
+	url := os.Getenv("TAKT_MQTT_URL")
+	if url == "" {
+		t.Skip("set TAKT_MQTT_URL=tcp://127.0.0.1:1883 to run the tests against a real MQTT broker")
+	}
+	return url
+}
+
+// unique returns a name no other test run on the shared broker uses.
+func unique(prefix string) string {
+	return fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), time.Now().UnixNano())
+}
+
+// newPlant opens a plant with work unit M1 (ideal cycle 1 s) under site and a lot of
+// 10 ea ready at step 10 (parameter speed=fast) on M1.
+func newPlant(t *testing.T, site string, opts ...mes.Option) (*mes.Plant, mes.Lot) {
+	t.Helper()
+	p, err := mes.Open(ctx, memstore.New(), opts...)
+	require.NoError(t, err)
+	require.NoError(t, p.DefineEquipment(ctx, []equipment.Equipment{
+		{ID: site, Level: equipment.Site},
+		{ID: "WC", Level: equipment.WorkCenter, Parent: site},
+		{ID: "M1", Level: equipment.WorkUnit, Parent: "WC", IdealCycleTime: time.Second},
+	}, admin))
+	require.NoError(t, p.DefineMaterial(ctx, genealogy.Material{ID: "P", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct}, admin))
+	rt, err := routing.New("P", "1").Step("10", "Press", routing.At("WC"), routing.Param("speed", "fast")).Build()
+	require.NoError(t, err)
+	_, err = p.PublishRouting(ctx, site, rt, admin)
+	require.NoError(t, err)
+	wo, err := p.CreateWorkOrder(ctx, mes.NewWorkOrder{Site: site, Number: "1", Product: "P", Qty: units.MustParse("10 ea")}, admin)
+	require.NoError(t, err)
+	_, err = p.ReleaseWorkOrder(ctx, wo.ID, admin)
+	require.NoError(t, err)
+	lot, err := p.StartLot(ctx, wo.ID, units.MustParse("10 ea"), admin)
+	require.NoError(t, err)
+	return p, lot
+}
+
+// start runs an adapter for site against sink until the test ends and waits until it is
+// connected.
+func start(t *testing.T, a *mqttdevice.Adapter, sink mqttdevice.Sink) {
+	t.Helper()
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx, sink) }()
+	t.Cleanup(func() {
+		cancel()
+		assert.ErrorIs(t, <-done, context.Canceled)
+	})
+	require.Eventually(t, a.Connected, waitFor, 10*time.Millisecond, "adapter did not connect")
+}
+
+// client connects a plain MQTT client (a device, or a commands listener).
+func client(t *testing.T, url string) mqtt.Client {
+	t.Helper()
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID(unique("dev")).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).SetMaxReconnectInterval(200 * time.Millisecond))
+	tok := c.Connect()
+	require.True(t, tok.WaitTimeout(waitFor))
+	require.NoError(t, tok.Error())
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
+}
+
+func publish(t *testing.T, c mqtt.Client, topic string, payload any) {
+	t.Helper()
+	b, ok := payload.([]byte)
+	if !ok {
+		var err error
+		b, err = json.Marshal(payload)
+		require.NoError(t, err)
+	}
+	tok := c.Publish(topic, 1, false, b)
+	require.True(t, tok.WaitTimeout(waitFor))
+	require.NoError(t, tok.Error())
+}
+
+func count(seq uint64, good int64) equipment.Signal {
+	return equipment.Signal{Source: "plc-M1", Seq: seq, At: t0.Add(time.Duration(seq) * time.Second), Equipment: "M1", Kind: equipment.KindCount, Count: &equipment.Count{Good: good}}
+}
+
+func goodParts(t *testing.T, p *mes.Plant) int64 {
+	t.Helper()
+	h, err := p.EquipmentHistory(ctx, "M1", t0, t0.Add(time.Hour))
+	require.NoError(t, err)
+	var good int64
+	for _, iv := range h {
+		good += iv.Good
+	}
+	return good
+}
+
+func TestSignalsPublishedReachTheEngineAndCommandsArePublished(t *testing.T) {
+	url := brokerURL(t)
+	site := unique("S")
+	a, err := mqttdevice.New(mqttdevice.Config{Broker: url, ClientID: unique("takt"), Site: site})
+	require.NoError(t, err)
+	plant, lot := newPlant(t, site, mes.WithDeviceCommander(a))
+	start(t, a, plant)
+
+	dev := client(t, url)
+	var mu sync.Mutex
+	var commands []mes.DeviceCommand
+	tok := dev.Subscribe("takt/"+site+"/+/commands", 1, func(_ mqtt.Client, m mqtt.Message) {
+		var cmd mes.DeviceCommand
+		assert.NoError(t, json.Unmarshal(m.Payload(), &cmd))
+		assert.Equal(t, "takt/"+site+"/M1/commands", m.Topic())
+		mu.Lock()
+		commands = append(commands, cmd)
+		mu.Unlock()
+	})
+	require.True(t, tok.WaitTimeout(waitFor))
+	require.NoError(t, tok.Error())
+
+	_, err = plant.TrackIn(ctx, lot.ID, "10", units.Quantity{}, admin, mes.On("M1"))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(commands) == 2 }, waitFor, 10*time.Millisecond)
+	assert.Equal(t, mes.DownloadParameters, commands[0].Kind)
+	assert.Equal(t, map[string]string{"speed": "fast"}, commands[0].Parameters)
+	assert.Equal(t, mes.SetInterlock, commands[1].Kind)
+	assert.False(t, commands[1].Interlock.Block)
+
+	topic, err := mqttdevice.SignalTopic(site, "M1")
+	require.NoError(t, err)
+	running := equipment.Signal{Source: "plc-M1", Seq: 1, At: t0, Equipment: "M1", Kind: equipment.KindState, State: &equipment.StateChange{State: equipment.Running}}
+	publish(t, dev, topic, running)
+	publish(t, dev, topic, []equipment.Signal{count(2, 5), count(3, 7)})
+	publish(t, dev, topic, []equipment.Signal{count(3, 7), count(4, 1)}) // 3 is re-sent
+	publish(t, dev, topic, []byte(`{"not":"a signal"}`))
+	other := count(5, 100)
+	other.Equipment = "M2"
+	publish(t, dev, topic, other) // on M1's topic: refused
+	require.Eventually(t, func() bool { return a.Stats().Delivered == 5 }, waitFor, 10*time.Millisecond)
+	assert.Equal(t, mqttdevice.Stats{Received: 5, Invalid: 2, Delivered: 5, Duplicates: 1}, a.Stats())
+	assert.Equal(t, int64(13), goodParts(t, plant))
+	counts, err := plant.MachineCounts(ctx, lot.ID)
+	require.NoError(t, err)
+	require.Len(t, counts, 1)
+	assert.Equal(t, int64(13), counts[0].Good)
+}
+
+// flakySink stands for an engine that is unavailable for a while; commitThenFail makes
+// the next call apply its signals and still report a failure (a timeout after commit).
+type flakySink struct {
+	plant          *mes.Plant
+	down           atomic.Bool
+	commitThenFail atomic.Bool
+	calls          atomic.Int64
+}
+
+var errDown = errors.New("engine unavailable")
+
+func (s *flakySink) IngestSignals(ctx context.Context, sigs []equipment.Signal, opts ...mes.CommandOption) ([]mes.IngestResult, error) {
+	s.calls.Add(1)
+	if s.down.Load() {
+		return nil, errDown
+	}
+	res, err := s.plant.IngestSignals(ctx, sigs, opts...)
+	if err == nil && s.commitThenFail.CompareAndSwap(true, false) {
+		return nil, errDown
+	}
+	return res, err
+}
+
+func TestEngineOutageBuffersSignalsAndDeliversThemOnce(t *testing.T) {
+	url := brokerURL(t)
+	site := unique("S")
+	plant, _ := newPlant(t, site)
+	sink := &flakySink{plant: plant}
+	sink.down.Store(true)
+	a, err := mqttdevice.New(mqttdevice.Config{Broker: url, ClientID: unique("takt"), Site: site, BufferSize: 6,
+		RetryInterval: 20 * time.Millisecond, MaxRetryInterval: 50 * time.Millisecond})
+	require.NoError(t, err)
+	start(t, a, sink)
+	dev := client(t, url)
+	topic, err := mqttdevice.SignalTopic(site, "M1")
+	require.NoError(t, err)
+
+	// While the engine is down, signals wait in the buffer; beyond its 6 the oldest go.
+	for seq := uint64(1); seq <= 8; seq++ {
+		publish(t, dev, topic, count(seq, int64(seq)))
+	}
+	require.Eventually(t, func() bool { return a.Stats().Received == 8 }, waitFor, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return sink.calls.Load() >= 3 }, waitFor, 10*time.Millisecond, "the adapter keeps retrying")
+	assert.Equal(t, mqttdevice.Stats{Received: 8, Dropped: 2, Buffered: 6}, a.Stats())
+	assert.Equal(t, int64(0), goodParts(t, plant))
+
+	// The engine comes back, but its first answer is lost after it committed: the adapter
+	// sends the batch again and the engine recognises every signal.
+	sink.commitThenFail.Store(true)
+	sink.down.Store(false)
+	require.Eventually(t, func() bool { return a.Stats().Buffered == 0 }, waitFor, 10*time.Millisecond)
+	assert.Equal(t, mqttdevice.Stats{Received: 8, Delivered: 6, Duplicates: 6, Dropped: 2}, a.Stats())
+	assert.Equal(t, int64(3+4+5+6+7+8), goodParts(t, plant), "the newest six signals, each applied once")
+}
+
+// mosquitto runs a private broker on 127.0.0.1 that the test can stop and restart.
+type mosquitto struct {
+	t    *testing.T
+	bin  string
+	conf string
+	port int
+	cmd  *exec.Cmd
+}
+
+func newMosquitto(t *testing.T) *mosquitto {
+	t.Helper()
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		bin = "/usr/sbin/mosquitto"
+		if _, err := os.Stat(bin); err != nil {
+			t.Skip("mosquitto is not installed; the restart test starts its own broker")
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
+	require.NoError(t, os.WriteFile(conf, fmt.Appendf(nil, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port), 0o600))
+	m := &mosquitto{t: t, bin: bin, conf: conf, port: port}
+	m.start()
+	t.Cleanup(m.stop)
+	return m
+}
+
+func (m *mosquitto) url() string { return fmt.Sprintf("tcp://127.0.0.1:%d", m.port) }
+
+func (m *mosquitto) start() {
+	m.cmd = exec.Command(m.bin, "-c", m.conf)
+	require.NoError(m.t, m.cmd.Start())
+	require.Eventually(m.t, func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", m.port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, waitFor, 20*time.Millisecond, "mosquitto did not start")
+}
+
+func (m *mosquitto) stop() {
+	if m.cmd == nil {
+		return
+	}
+	_ = m.cmd.Process.Kill()
+	_ = m.cmd.Wait()
+	m.cmd = nil
+}
+
+func TestAdapterReconnectsAfterBrokerRestart(t *testing.T) {
+	brokerURL(t)
+	broker := newMosquitto(t)
+	site := unique("S")
+	a, err := mqttdevice.New(mqttdevice.Config{Broker: broker.url(), ClientID: unique("takt"), Site: site,
+		MaxReconnectInterval: 200 * time.Millisecond, PublishTimeout: 300 * time.Millisecond})
+	require.NoError(t, err)
+	plant, _ := newPlant(t, site, mes.WithDeviceCommander(a))
+	start(t, a, plant)
+	dev := client(t, broker.url())
+	topic, err := mqttdevice.SignalTopic(site, "M1")
+	require.NoError(t, err)
+	publish(t, dev, topic, count(1, 2))
+	require.Eventually(t, func() bool { return a.Stats().Delivered == 1 }, waitFor, 10*time.Millisecond)
+
+	broker.stop()
+	require.Eventually(t, func() bool { return !a.Connected() }, waitFor, 10*time.Millisecond)
+	// A command during the outage is kept by the client; the engine hears it was not
+	// acknowledged yet.
+	err = a.SendCommand(ctx, mes.DeviceCommand{Kind: mes.SetInterlock, Site: site, Equipment: "M1", Interlock: &equipment.Interlock{Equipment: "M1", Block: true}})
+	require.ErrorIs(t, err, mqttdevice.ErrNotAcknowledged)
+
+	broker.start()
+	require.Eventually(t, a.Connected, waitFor, 10*time.Millisecond, "adapter did not reconnect")
+	require.Eventually(t, dev.IsConnectionOpen, waitFor, 10*time.Millisecond)
+	// The restarted broker lost every subscription; the adapter subscribed again.
+	require.Eventually(t, func() bool {
+		publish(t, dev, topic, count(2, 3))
+		return a.Stats().Delivered >= 2
+	}, waitFor, 200*time.Millisecond)
+	require.Eventually(t, func() bool { return goodParts(t, plant) == 5 }, waitFor, 10*time.Millisecond, "signal 2 applied once however often it was sent")
+
+	got := make(chan mes.DeviceCommand, 4)
+	tok := dev.Subscribe("takt/"+site+"/M1/commands", 1, func(_ mqtt.Client, m mqtt.Message) {
+		var cmd mes.DeviceCommand
+		if json.Unmarshal(m.Payload(), &cmd) == nil {
+			got <- cmd
+		}
+	})
+	require.True(t, tok.WaitTimeout(waitFor))
+	require.NoError(t, a.SendCommand(ctx, mes.DeviceCommand{Kind: mes.SetInterlock, Site: site, Equipment: "M1", Interlock: &equipment.Interlock{Equipment: "M1"}}))
+	select {
+	case cmd := <-got:
+		assert.Equal(t, "M1", cmd.Equipment)
+	case <-time.After(waitFor):
+		t.Fatal("command after reconnect not received")
+	}
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	_, err := mqttdevice.New(mqttdevice.Config{Site: "S/1"})
+	require.ErrorIs(t, err, mqttdevice.ErrInvalidConfig)
+	assert.ErrorContains(t, err, "Broker ClientID Site")
+}
