@@ -283,6 +283,7 @@ func (p *Plant) IngestSignals(ctx context.Context, signals []equipment.Signal, o
 		if c.opts.actor.Kind != Device {
 			return nil, fmt.Errorf("%w: signals come from devices; pass mes.By(mes.Actor{ID: ..., Kind: mes.Device}), not a %s", ErrInvalid, c.opts.actor.Kind)
 		}
+		signals := slices.Clone(signals) // times are made UTC without touching the caller's
 		groups, site, err := c.checkSignals(signals)
 		if err != nil {
 			return nil, err

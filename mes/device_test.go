@@ -94,7 +94,7 @@ func deviceStream() []equipment.Signal {
 		s      equipment.MachineState
 		reason string
 	}{{equipment.Running, ""}, {equipment.Down, "E-STOP"}, {equipment.Running, ""}, {equipment.Setup, "CHANGEOVER"}, {equipment.Running, ""}, {equipment.Idle, "STARVED"}}
-	for at, i := shiftStart, 0; at.Before(shiftStart.Add(150*time.Minute)); at, i = at.Add(20*time.Second), i+1 {
+	for at, i := shiftStart, 0; at.Before(shiftStart.Add(150 * time.Minute)); at, i = at.Add(20*time.Second), i+1 {
 		if i%21 == 0 {
 			st := states[(i/21)%len(states)]
 			out = append(out, stateSignal(next(), at, st.s, st.reason))

@@ -79,10 +79,11 @@ type DispatchOption func(*dispatch.Request)
 // ForEquipment asks for the list of one equipment unit of the work center.
 func ForEquipment(id string) DispatchOption { return func(r *dispatch.Request) { r.Equipment = id } }
 
-// ForPerson asks for the list as a person sees it: candidates the person is not qualified
-// for are ineligible, with the reason.
-func ForPerson(id string, qualifications ...string) DispatchOption {
-	return func(r *dispatch.Request) { r.Person, r.Qualifications = id, qualifications }
+// ForPerson asks for the list as a person sees it: candidates whose step needs a
+// qualification the person holds no valid certification for (Certify) are ineligible, with
+// the reason.
+func ForPerson(id string) DispatchOption {
+	return func(r *dispatch.Request) { r.Person = id }
 }
 
 // DispatchList returns what the work center should run next: every lot queued at a step it
@@ -104,6 +105,17 @@ func (p *Plant) DispatchList(ctx context.Context, site, workCenter string, opts 
 	req := dispatch.Request{WorkCenter: workCenter, Now: p.now()}
 	for _, o := range opts {
 		o(&req)
+	}
+	if req.Person != "" {
+		certs, err := p.Certifications(ctx, req.Person)
+		if err != nil {
+			return dispatch.List{}, err
+		}
+		for _, c := range certs {
+			if c.ValidAt(req.Now) {
+				req.Qualifications = append(req.Qualifications, c.Qualification)
+			}
+		}
 	}
 	err = p.view(ctx, func(tx store.ReadTx) error {
 		if err := b.refreshShortages(ctx, tx); err != nil {

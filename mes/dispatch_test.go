@@ -131,3 +131,18 @@ func TestSetDispatchRuleRejectsBadRules(t *testing.T) {
 	assert.ErrorIs(t, err, mes.ErrNotFound)
 	assert.Equal(t, before, takeSnapshot(t, f.store))
 }
+
+func TestDispatchListForPersonChecksQualification(t *testing.T) {
+	f := laborPlant(t)
+	lot := startLot(t, f, "Q-1", "5 ea")
+	list, err := f.plant.DispatchList(ctx, "PLANT-1", "CNC", mes.ForPerson("bob"))
+	require.NoError(t, err)
+	require.Len(t, list.Ineligible, 1)
+	assert.Equal(t, lot.ID, list.Ineligible[0].Candidate.Lot)
+	assert.Equal(t, dispatch.ReasonQualification, list.Ineligible[0].Reasons[0].Code)
+	assert.Contains(t, list.Ineligible[0].Reasons[0].Text, "CNC-OP")
+
+	list, err = f.plant.DispatchList(ctx, "PLANT-1", "CNC", mes.ForPerson("olga"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{lot.ID}, lotsOf(list))
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -27,7 +28,7 @@ const (
 	// inspectionKind is one recorded result.
 	inspectionKind = "inspection"
 	// inspectionLotKind is a lot's inspection at a step ("lot/step"): the plan version it is
-	// pinned to, its lot index for sampling, its round, the reactions already executed.
+	// pinned to, its lot index for sampling and its round.
 	inspectionLotKind = "inspection_lot"
 	// inspectionCountKind counts the lots an every-nth-lot plan has seen in a site.
 	inspectionCountKind = "inspection_count"
@@ -245,8 +246,7 @@ func (p *Plant) InspectionPlan(ctx context.Context, site, id string, version int
 // ---- a lot's inspection at a step ---------------------------------------------------------
 
 // lotInspection is a lot's inspection at a step: the plan version it uses, its lot index
-// for sampling, its round (a new round starts when rework sends the lot back) and the
-// reactions already executed in the round.
+// for sampling and its round (a new round starts when rework sends the lot back).
 type lotInspection struct {
 	Site     string `json:"site"`
 	Lot      string `json:"lot"`
@@ -305,16 +305,22 @@ func (c *command) inspection(sc *stepContext) (*lotInspection, *quality.Compiled
 	return li, cp, results, nil
 }
 
-// beginInspection pins a new round of li to the latest version of plan and, for skip-lot
-// sampling, gives it the next lot index of the plan in the site.
-func (c *command) beginInspection(li *lotInspection, plan string) error {
+// pinLatest pins li to the latest version of plan.
+func (c *command) pinLatest(li *lotInspection, plan string) (InspectionPlan, error) {
 	var head InspectionPlan
 	if _, err := load(c.ctx, c.tx, inspectionPlanKind, planHeadID(li.Site, plan), &head); err != nil {
-		return fmt.Errorf("step %s of lot %s inspects with plan %q (define it with DefineInspectionPlan): %w", li.Step, li.Lot, plan, err)
+		return head, fmt.Errorf("step %s of lot %s inspects with plan %q (define it with DefineInspectionPlan): %w", li.Step, li.Lot, plan, err)
 	}
-	li.Plan, li.Version, li.LotIndex = plan, head.Version, 0
-	if head.Plan.Sampling.Method != quality.EveryNthLot {
-		return nil
+	li.Plan, li.Version = plan, head.Version
+	return head, nil
+}
+
+// beginInspection pins the lot's first inspection at a step to the latest version of plan
+// and, for skip-lot sampling, gives it the next lot index of the plan in the site.
+func (c *command) beginInspection(li *lotInspection, plan string) error {
+	head, err := c.pinLatest(li, plan)
+	if err != nil || head.Plan.Sampling.Method != quality.EveryNthLot {
+		return err
 	}
 	var count struct {
 		Lots int `json:"lots"`
@@ -337,7 +343,8 @@ func (c *command) saveInspection(li *lotInspection) error {
 }
 
 // restartInspections starts a new round of every inspection of a lot: rework sent it back,
-// so its steps inspect it again, under the latest plan versions.
+// so its steps inspect it again, under the latest plan versions. The lot keeps its lot
+// index, so a lot sampled before is sampled again.
 func (c *command) restartInspections(lot *Lot) error {
 	recs, err := c.tx.List(c.ctx, store.Query{Kind: inspectionLotKind, Site: lot.Site, Index: "lot", Value: lot.ID})
 	if err != nil {
@@ -349,11 +356,10 @@ func (c *command) restartInspections(lot *Lot) error {
 			return err
 		}
 		li.stored = rec.Version
-		round := li.Round + 1
-		if err := c.beginInspection(li, li.Plan); err != nil {
+		if _, err := c.pinLatest(li, li.Plan); err != nil {
 			return err
 		}
-		li.Round = round
+		li.Round++
 		if err := c.saveInspection(li); err != nil {
 			return err
 		}
@@ -693,8 +699,9 @@ func (c *command) checkTrackOut(sc *stepContext, out *routing.Outcome) error {
 }
 
 // fillOutcome adds, for each characteristic the caller did not report, the mean measured
-// value and the in-spec verdict.
+// value and the in-spec verdict (on copies of the caller's maps).
 func fillOutcome(cp *quality.CompiledPlan, results []quality.Result, ev quality.Evaluation, out *routing.Outcome) {
+	out.InSpec, out.Results = maps.Clone(out.InSpec), maps.Clone(out.Results)
 	for _, ch := range cp.Plan().Characteristics {
 		if _, given := out.InSpec[ch.Name]; !given {
 			if out.InSpec == nil {
@@ -814,7 +821,10 @@ func (c *command) bookAtStep(sc *stepContext, out routing.Outcome, qty units.Qua
 	if err := c.emit(sc.lot.ID, LotTrackedOut{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Good: out.Good, Scrap: out.Scrap, Rework: out.Rework}); err != nil {
 		return err
 	}
-	return c.effects(sc, fx)
+	if err := c.effects(sc, fx); err != nil {
+		return err
+	}
+	return c.afterTrackOut(sc)
 }
 
 // ---- statistical process control --------------------------------------------------------------

@@ -656,3 +656,26 @@ func TestCapabilityOverPeriod(t *testing.T) {
 	assert.ErrorIs(t, err, quality.ErrInsufficientData)
 	assert.True(t, errors.Is(err, mes.ErrInvalid))
 }
+
+func TestSkipLotSamplingCountsLotsOfThePlan(t *testing.T) {
+	plan := borePlan()
+	plan.Sampling = quality.SamplingPlan{Method: quality.EveryNthLot, N: 2}
+	f := qualityPlant(t, plan)
+	p := f.plant
+	for i, tc := range []struct {
+		number  string
+		inspect bool
+	}{{"4711", true}, {"4712", false}, {"4713", true}} {
+		lot := lotAtInspection(t, f, tc.number, "4 ea")
+		_, err := p.TrackOut(ctx, lot.ID, "20", routing.Outcome{Good: units.MustParse("4 ea")}, operator)
+		if !tc.inspect {
+			require.NoError(t, err, "lot %d is skipped", i)
+			continue
+		}
+		require.ErrorIs(t, err, mes.ErrInspectionMissing, "lot %d is sampled", i)
+		_, err = p.RecordInspection(ctx, lot.ID, "20", []quality.Result{bore("10.000", "S1")}, operator)
+		require.NoError(t, err)
+		_, err = p.TrackOut(ctx, lot.ID, "20", routing.Outcome{Good: units.MustParse("4 ea")}, operator)
+		require.NoError(t, err)
+	}
+}

@@ -170,7 +170,7 @@ func TestSignalsPublishedReachTheEngineAndCommandsArePublished(t *testing.T) {
 	other := count(5, 100)
 	other.Equipment = "M2"
 	publish(t, dev, topic, other) // on M1's topic: refused
-	require.Eventually(t, func() bool { return a.Stats().Delivered == 5 }, waitFor, 10*time.Millisecond)
+	require.Eventually(t, func() bool { st := a.Stats(); return st.Delivered == 5 && st.Invalid == 2 }, waitFor, 10*time.Millisecond)
 	assert.Equal(t, mqttdevice.Stats{Received: 5, Invalid: 2, Delivered: 5, Duplicates: 1}, a.Stats())
 	assert.Equal(t, int64(13), goodParts(t, plant))
 	counts, err := plant.MachineCounts(ctx, lot.ID)

@@ -60,13 +60,12 @@ func TestRelayChildProcess(t *testing.T) {
 // keeps committing events, restarts it, and checks that the stream finally holds every
 // event exactly once, in order.
 func TestRelaySurvivesSIGKILL(t *testing.T) {
-	js := connect(t)
+	js, stream, prefix := newStream(t)
 	dsn := os.Getenv("TAKT_POSTGRES_DSN")
 	if dsn == "" {
 		t.Skip("set TAKT_POSTGRES_DSN (for example postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the crash test: the relay's child process and the test share a PostgreSQL store")
 	}
 	ctx := context.Background()
-	stream, prefix := uniqueName(t, js)
 	schema := "natsrelay_crash_" + fmt.Sprint(time.Now().UnixNano())
 	t.Cleanup(func() { dropSchema(t, dsn, schema) })
 	s, err := pgstore.Open(ctx, dsn, pgstore.WithSchema(schema))
@@ -74,8 +73,6 @@ func TestRelaySurvivesSIGKILL(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 	plant := openPlant(t, s)
 	addOrders(t, plant, 0, 300)
-	_, err = natsrelay.EnsureStream(ctx, js, stream, prefix)
-	require.NoError(t, err)
 	source := "urn:takt:crash-" + schema
 
 	// Keep committing events while the relay is killed and restarted.

@@ -10,6 +10,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
+
+	"github.com/taktmes/takt/natsrelay"
 )
 
 // connect returns JetStream on the server named by TAKT_NATS_URL, or skips the test.
@@ -35,6 +37,16 @@ func uniqueName(t testing.TB, js jetstream.JetStream) (stream, prefix string) {
 	stream, prefix = "TAKT_TEST_"+id, "takttest."+id
 	t.Cleanup(func() { _ = js.DeleteStream(context.Background(), stream) })
 	return stream, prefix
+}
+
+// newStream connects and creates a stream of its own for the test with EnsureStream.
+func newStream(t testing.TB) (js jetstream.JetStream, stream, prefix string) {
+	t.Helper()
+	js = connect(t)
+	stream, prefix = uniqueName(t, js)
+	_, err := natsrelay.EnsureStream(context.Background(), js, stream, prefix)
+	require.NoError(t, err)
+	return js, stream, prefix
 }
 
 // streamMessages returns every message of stream in order.

@@ -92,12 +92,9 @@ func requireExactlyOnceInOrder(t testing.TB, js jetstream.JetStream, stream, pre
 }
 
 func TestRelayToJetStreamIsExactlyOnceAcrossRepublishing(t *testing.T) {
-	js := connect(t)
-	stream, prefix := uniqueName(t, js)
+	js, stream, prefix := newStream(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_, err := natsrelay.EnsureStream(ctx, js, stream, prefix)
-	require.NoError(t, err)
 	p := openPlant(t, memstore.New())
 	addOrders(t, p, 0, 100)
 	source := "urn:takt:test-" + stream
@@ -129,11 +126,8 @@ func TestRelayToJetStreamIsExactlyOnceAcrossRepublishing(t *testing.T) {
 }
 
 func TestPublishFailsWhenTheStreamDoesNotTakeTheMessages(t *testing.T) {
-	js := connect(t)
-	stream, prefix := uniqueName(t, js)
+	js, stream, prefix := newStream(t)
 	ctx := context.Background()
-	_, err := natsrelay.EnsureStream(ctx, js, stream, prefix)
-	require.NoError(t, err)
 	p := openPlant(t, memstore.New())
 	log := allEvents(t, p)
 
@@ -185,11 +179,8 @@ func ExampleSubject() {
 
 // BenchmarkPublish measures publishing batches of 512 events to JetStream, acknowledged.
 func BenchmarkPublish(b *testing.B) {
-	js := connect(b)
-	stream, prefix := uniqueName(b, js)
+	js, stream, prefix := newStream(b)
 	ctx := context.Background()
-	_, err := natsrelay.EnsureStream(ctx, js, stream, prefix)
-	require.NoError(b, err)
 	p := openPlant(b, memstore.New())
 	addOrders(b, p, 0, 256)
 	batch := allEvents(b, p)[:512]
@@ -205,11 +196,8 @@ func BenchmarkPublish(b *testing.B) {
 // BenchmarkRelay measures relay.Run over a backlog of 10,000 events, from start to the
 // acknowledgement of the last one.
 func BenchmarkRelay(b *testing.B) {
-	js := connect(b)
-	stream, prefix := uniqueName(b, js)
+	js, stream, prefix := newStream(b)
 	ctx := context.Background()
-	_, err := natsrelay.EnsureStream(ctx, js, stream, prefix)
-	require.NoError(b, err)
 	p := openPlant(b, memstore.New())
 	addOrders(b, p, 0, 5000)
 	last := uint64(len(allEvents(b, p)))

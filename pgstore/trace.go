@@ -95,7 +95,7 @@ func trace(ctx context.Context, q querier, root genealogy.Node, dir genealogy.Di
 	if err != nil {
 		return genealogy.Trace{}, &queryError{doing, err}
 	}
-	got, err := pgx.CollectRows(rows, scanEdge)
+	got, err := pgx.CollectRows(rows, quantities{}.scanEdge)
 	if err != nil {
 		return genealogy.Trace{}, &queryError{doing, err}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/taktmes/takt/genealogy"
 	"github.com/taktmes/takt/store"
+	"github.com/taktmes/takt/units"
 )
 
 // querier is what reads need: a pgx transaction, or the pool for one-statement reads.
@@ -121,8 +122,12 @@ ORDER BY x.id LIMIT $6`, q.Kind, q.Site, q.Index, q.Value, q.After, limit)
 // Edge columns in the order scanEdge reads them.
 const edgeSelect = "seq, kind, from_kind, from_id, to_kind, to_id, qty, work_order, step, equipment, operator, reason, at, at_ns"
 
+// quantities parses the quantities of the edges of one query, each distinct text once:
+// edges repeat a few quantities, and parsing is most of the cost of reading an edge.
+type quantities map[string]units.Quantity
+
 // scanEdge reads one edges row and returns its seq and the edge.
-func scanEdge(row pgx.CollectableRow) (seqEdge, error) {
+func (qs quantities) scanEdge(row pgx.CollectableRow) (seqEdge, error) {
 	var e genealogy.Edge
 	var seq int64
 	var kind, fromKind, toKind, atNS int16
@@ -132,9 +137,14 @@ func scanEdge(row pgx.CollectableRow) (seqEdge, error) {
 		return seqEdge{}, err
 	}
 	e.Kind, e.From.Kind, e.To.Kind = genealogy.EdgeKind(kind), genealogy.NodeKind(fromKind), genealogy.NodeKind(toKind)
-	if err := e.Qty.UnmarshalText([]byte(qty)); err != nil {
-		return seqEdge{}, fmt.Errorf("edge %d has quantity %q: %w", seq, qty, err)
+	q, ok := qs[qty]
+	if !ok {
+		if err := q.UnmarshalText([]byte(qty)); err != nil {
+			return seqEdge{}, fmt.Errorf("edge %d has quantity %q: %w", seq, qty, err)
+		}
+		qs[qty] = q
 	}
+	e.Qty = q
 	e.At = joinTime(at, atNS)
 	return seqEdge{seq: seq, edge: e}, nil
 }
@@ -157,7 +167,7 @@ func (t *readTx) edgesOf(ctx context.Context, end string, n genealogy.Node) ([]g
 	if err != nil {
 		return nil, t.fail("reading the edges of "+n.String(), err)
 	}
-	got, err := pgx.CollectRows(rows, scanEdge)
+	got, err := pgx.CollectRows(rows, quantities{}.scanEdge)
 	if err != nil {
 		return nil, t.fail("reading the edges of "+n.String(), err)
 	}

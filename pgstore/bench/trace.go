@@ -66,22 +66,36 @@ func benchTrace(cfg config, report func(result)) {
 	for i := range lots {
 		lots[i] = h.Finished[rng.IntN(len(h.Finished))]
 	}
+	for _, lot := range lots { // the same pages in cache for every contender
+		scanHandWritten(ctx, conn, lot)
+	}
 	var mine, base, nodewise []time.Duration
 	nodes := 0
 	for i, lot := range lots {
-		d, tr := timed(func() genealogy.Trace {
-			tr, err := s.TraceBackward(ctx, lot, genealogy.TraceOptions{})
-			must(err)
-			return tr
-		})
-		mine, nodes = append(mine, d), nodes+len(tr.Nodes)
-		d, _ = timed(func() genealogy.Trace {
-			scanHandWritten(ctx, conn, lot)
-			return genealogy.Trace{}
-		})
-		base = append(base, d)
+		traceMine := func() {
+			d, tr := timed(func() genealogy.Trace {
+				tr, err := s.TraceBackward(ctx, lot, genealogy.TraceOptions{})
+				must(err)
+				return tr
+			})
+			mine, nodes = append(mine, d), nodes+len(tr.Nodes)
+		}
+		traceBase := func() {
+			d, _ := timed(func() genealogy.Trace {
+				scanHandWritten(ctx, conn, lot)
+				return genealogy.Trace{}
+			})
+			base = append(base, d)
+		}
+		if i%2 == 0 { // neither always goes first
+			traceMine()
+			traceBase()
+		} else {
+			traceBase()
+			traceMine()
+		}
 		if i%5 == 0 { // node by node is slow: a sample is enough
-			d, _ = timed(func() genealogy.Trace {
+			d, _ := timed(func() genealogy.Trace {
 				var tr genealogy.Trace
 				must(s.View(ctx, func(tx store.ReadTx) error {
 					var err error
