@@ -77,7 +77,11 @@ func (p *Plant) SkipStep(ctx context.Context, lotID, step string, opts ...Comman
 // same lot for rework. A reason is required.
 func (p *Plant) MoveBack(ctx context.Context, lotID, step, to string, qty units.Quantity, opts ...CommandOption) (Lot, error) {
 	return p.moveLot(ctx, "lot.move_back", lotID, step, "move back to "+to, true, true, opts, func(c *command, sc *stepContext) (routing.Execution, []routing.Effect, error) {
-		return sc.rt.MoveBack(*sc.lot.Execution, step, to, qty, c.now)
+		exec, fx, err := sc.rt.MoveBack(*sc.lot.Execution, step, to, qty, c.now)
+		if err == nil {
+			err = c.restartInspections(sc.lot) // material sent back is inspected again
+		}
+		return exec, fx, err
 	})
 }
 

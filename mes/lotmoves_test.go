@@ -253,3 +253,9 @@ func TestReadinessShowsWhyWorkIsNotMoving(t *testing.T) {
 		}
 	}
 }
+
+func TestTraceOfUnknownLotIsNotFound(t *testing.T) {
+	f := newPlant(t)
+	_, err := f.plant.TraceBackward(ctx, genealogy.LotNode("ghost"), genealogy.TraceOptions{})
+	assert.ErrorIs(t, err, mes.ErrNotFound)
+}

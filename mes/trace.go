@@ -13,10 +13,16 @@ import (
 	"github.com/taktmes/takt/units"
 )
 
-// genealogyReader reads the graph: the store's own Tracer when it has one (one query per
-// trace), else node by node through a read transaction.
-func (p *Plant) withGraph(ctx context.Context, fn func(genealogy.Reader) error) error {
+// withGraph reads the graph: the store's own Tracer when it has one (one query per
+// trace), else node by node through a read transaction. A lot that does not exist is
+// ErrNotFound rather than a trace of one node.
+func (p *Plant) withGraph(ctx context.Context, root genealogy.Node, fn func(genealogy.Reader) error) error {
 	return p.view(ctx, func(tx store.ReadTx) error {
+		if root.Kind == genealogy.NodeLot {
+			if _, err := tx.Get(ctx, lotKind, root.ID); err != nil {
+				return fmt.Errorf("lot %q: %w", root.ID, storeErr(err))
+			}
+		}
 		if t, ok := p.store.(genealogy.Tracer); ok {
 			return fn(tracingReader{ReadTx: tx, Tracer: t})
 		}
@@ -35,7 +41,7 @@ type tracingReader struct {
 // edge (work order, step, equipment, operator, time). MaxDepth 0 means no limit.
 func (p *Plant) TraceBackward(ctx context.Context, from genealogy.Node, opts genealogy.TraceOptions) (genealogy.Trace, error) {
 	var t genealogy.Trace
-	err := p.withGraph(ctx, func(r genealogy.Reader) error {
+	err := p.withGraph(ctx, from, func(r genealogy.Reader) error {
 		var err error
 		t, err = genealogy.TraceBackward(ctx, r, from, opts)
 		return err
@@ -46,7 +52,7 @@ func (p *Plant) TraceBackward(ctx context.Context, from genealogy.Node, opts gen
 // TraceForward returns everything a node went into, up to the shipments.
 func (p *Plant) TraceForward(ctx context.Context, from genealogy.Node, opts genealogy.TraceOptions) (genealogy.Trace, error) {
 	var t genealogy.Trace
-	err := p.withGraph(ctx, func(r genealogy.Reader) error {
+	err := p.withGraph(ctx, from, func(r genealogy.Reader) error {
 		var err error
 		t, err = genealogy.TraceForward(ctx, r, from, opts)
 		return err
@@ -59,7 +65,7 @@ func (p *Plant) TraceForward(ctx context.Context, from genealogy.Node, opts gene
 // the quantity involved.
 func (p *Plant) Recall(ctx context.Context, root genealogy.Node) (genealogy.RecallReport, error) {
 	var rep genealogy.RecallReport
-	err := p.withGraph(ctx, func(r genealogy.Reader) error {
+	err := p.withGraph(ctx, root, func(r genealogy.Reader) error {
 		var err error
 		rep, err = genealogy.Recall(ctx, r, root, genealogy.TraceOptions{})
 		return err
@@ -71,7 +77,7 @@ func (p *Plant) Recall(ctx context.Context, root genealogy.Node) (genealogy.Reca
 // in it, with step, work order, equipment, operator and time.
 func (p *Plant) AsBuilt(ctx context.Context, serial string) (genealogy.AsBuilt, error) {
 	var ab genealogy.AsBuilt
-	err := p.withGraph(ctx, func(r genealogy.Reader) error {
+	err := p.withGraph(ctx, genealogy.SerialNode(serial), func(r genealogy.Reader) error {
 		var err error
 		ab, err = genealogy.AsBuiltRecord(ctx, r, serial, genealogy.TraceOptions{})
 		return err
