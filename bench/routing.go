@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/taktmes/takt/genealogy"
 	"github.com/taktmes/takt/mes"
 	"github.com/taktmes/takt/routing"
 	"github.com/taktmes/takt/units"
@@ -22,14 +20,7 @@ func init() {
 func benchTrackPairs(report func(result)) {
 	ctx := context.Background()
 	p := openBenchPlant()
-	must(p.DefineMaterial(ctx, genealogy.Material{ID: "P", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct}, benchActor))
-	b := routing.New("P", "A")
-	for i := 1; i <= 10; i++ {
-		b = b.Step(fmt.Sprint(i*10), "op", routing.At("WC"), routing.Run(time.Second))
-	}
-	rt, err := b.Build()
-	must(err)
-	_, err = p.PublishRouting(ctx, "S1", rt, benchActor)
+	rt, err := p.Routing(ctx, "S1", "P", "A")
 	must(err)
 	wo, err := p.CreateWorkOrder(ctx, mes.NewWorkOrder{Site: "S1", Number: "WO", Product: "P", Qty: units.MustParse("1000000 ea")}, benchActor)
 	must(err)

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/taktmes/takt/equipment"
+	"github.com/taktmes/takt/genealogy"
 	"github.com/taktmes/takt/mes"
+	"github.com/taktmes/takt/routing"
 	"github.com/taktmes/takt/store/memstore"
 	"github.com/taktmes/takt/units"
 )
@@ -20,12 +22,22 @@ func init() {
 
 var benchActor = mes.By(mes.Actor{ID: "bench", Kind: mes.System})
 
-// openBenchPlant opens a plant on a fresh memory store with site S1.
+// openBenchPlant opens a plant on a fresh memory store with site S1, work center WC and a
+// 10-step routing for product P.
 func openBenchPlant() *mes.Plant {
 	ctx := context.Background()
 	p, err := mes.Open(ctx, memstore.New())
 	must(err)
 	must(p.DefineEquipment(ctx, []equipment.Equipment{{ID: "S1", Level: equipment.Site}, {ID: "WC", Level: equipment.WorkCenter, Parent: "S1"}}, benchActor))
+	must(p.DefineMaterial(ctx, genealogy.Material{ID: "P", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct}, benchActor))
+	b := routing.New("P", "A")
+	for i := 1; i <= 10; i++ {
+		b = b.Step(fmt.Sprint(i*10), "op", routing.At("WC"), routing.Run(time.Second))
+	}
+	rt, err := b.Build()
+	must(err)
+	_, err = p.PublishRouting(ctx, "S1", rt, benchActor)
+	must(err)
 	return p
 }
 

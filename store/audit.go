@@ -2,8 +2,8 @@ package store
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -62,18 +62,41 @@ func Seal(r *AuditRecord, seq uint64, prevHash string) {
 	r.Hash = digest(*r)
 }
 
+// digest hashes every field of r (Hash excluded) in a fixed order, each string with its
+// length first, so that no two different records hash alike by moving text between fields.
 func digest(r AuditRecord) string {
-	r.Time = r.Time.UTC()
-	r.Signatures = append([]Signature(nil), r.Signatures...)
-	for i := range r.Signatures {
-		r.Signatures[i].Time = r.Signatures[i].Time.UTC()
+	h := sha256.New()
+	var buf []byte
+	str := func(s string) {
+		buf = binary.AppendUvarint(buf[:0], uint64(len(s)))
+		h.Write(buf)
+		h.Write([]byte(s))
 	}
-	b, err := json.Marshal(r)
-	if err != nil { // cannot happen: the record holds only strings, numbers and times
-		panic(err)
+	num := func(n uint64) {
+		buf = binary.AppendUvarint(buf[:0], n)
+		h.Write(buf)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	when := func(t time.Time) { str(t.UTC().Format(time.RFC3339Nano)) }
+	num(r.Seq)
+	when(r.Time)
+	for _, s := range []string{r.Actor, r.ActorKind, r.Action, r.Site, r.Object, r.Where, r.Reason, r.Command, r.PrevHash} {
+		str(s)
+	}
+	num(uint64(len(r.Changes)))
+	for _, c := range r.Changes {
+		str(c.Field)
+		str(c.Before)
+		str(c.After)
+	}
+	num(uint64(len(r.Signatures)))
+	for _, sg := range r.Signatures {
+		str(sg.SignerID)
+		str(sg.SignerName)
+		str(sg.Meaning)
+		when(sg.Time)
+		str(sg.Digest)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // ErrTampered is wrapped by VerifyChain's error.
