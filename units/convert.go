@@ -21,8 +21,8 @@ type convKey struct {
 }
 
 // Set records that one `from` of material equals factor `to`, for example
-// Set("SEAL-KIT", "ea", "kg", decimal.RequireFromString("0.12")). The reverse direction is
-// derived.
+// Set("SEAL-KIT", "ea", "kg", decimal.RequireFromString("0.12")). The reverse direction
+// divides by the factor, so 0.6 kg is exactly 5 ea.
 func (c *Conversions) Set(material string, from, to Unit, factor decimal.Decimal) error {
 	if material == "" {
 		return fmt.Errorf("units: conversion needs a material id")
@@ -42,7 +42,6 @@ func (c *Conversions) Set(material string, from, to Unit, factor decimal.Decimal
 		c.rates = map[convKey]decimal.Decimal{}
 	}
 	c.rates[convKey{material, from, to}] = factor
-	c.rates[convKey{material, to, from}] = decimal.NewFromInt(1).DivRound(factor, 16)
 	return nil
 }
 
@@ -70,14 +69,16 @@ func (c *Conversions) Convert(material string, q Quantity, to Unit) (Quantity, e
 		}
 		kd1, _ := DimensionOf(k.from)
 		kd2, _ := DimensionOf(k.to)
-		if kd1 != fromDim || kd2 != toDim {
-			continue
+		switch {
+		case kd1 == fromDim && kd2 == toDim:
+			if inFrom, err := q.In(k.from); err == nil {
+				return Quantity{value: inFrom.value.Mul(f), unit: k.to}.In(to)
+			}
+		case kd1 == toDim && kd2 == fromDim:
+			if inTo, err := q.In(k.to); err == nil {
+				return Quantity{value: inTo.value.Div(f), unit: k.from}.In(to)
+			}
 		}
-		inFrom, err := q.In(k.from)
-		if err != nil {
-			continue
-		}
-		return Quantity{value: inFrom.value.Mul(f), unit: k.to}.In(to)
 	}
 	return Quantity{}, fmt.Errorf("%w: no conversion from %s to %s is set for material %q", ErrIncompatible, q.unit, to, material)
 }

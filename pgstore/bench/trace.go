@@ -32,7 +32,7 @@ ORDER BY e.seq`
 // benchTrace loads a generated plant history of cfg.lots lots (genealogytest, seed 1, about
 // three edges a lot) with COPY, then traces random finished lots backward: with the
 // store's one-query Tracer, with the hand-written query, and node by node through Inputs.
-// It reports the medians in milliseconds.
+// It reports the medians over 1,000 traces (200 node by node) in milliseconds.
 func benchTrace(cfg config, report func(result)) {
 	ctx := context.Background()
 	schema, drop := scratchSchema(cfg.dsn, "trace")
@@ -62,7 +62,7 @@ func benchTrace(cfg config, report func(result)) {
 	fmt.Fprintf(os.Stderr, "pg trace: loaded %d lots, %d edges with COPY in %s\n", h.Lots, n, time.Since(start).Round(time.Second))
 
 	rng := rand.New(rand.NewPCG(2, 3))
-	lots := make([]genealogy.Node, 300)
+	lots := make([]genealogy.Node, 1000)
 	for i := range lots {
 		lots[i] = h.Finished[rng.IntN(len(h.Finished))]
 	}
