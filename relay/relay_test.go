@@ -32,9 +32,19 @@ type flakyPublisher struct {
 	acked     uint64   // the highest position of an acknowledged batch
 	calls     int
 	failures  int
+	// pauseAfter, when set, makes Publish wait for cancellation once this position was
+	// acknowledged, so a test can stop the relay mid-stream however fast it runs.
+	pauseAfter uint64
 }
 
 func (f *flakyPublisher) Publish(ctx context.Context, batch []mes.Event) error {
+	f.mu.Lock()
+	paused := f.pauseAfter > 0 && f.acked >= f.pauseAfter
+	f.mu.Unlock()
+	if paused {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -119,7 +129,7 @@ func TestRunResumesAfterCancelFromTheCheckpoint(t *testing.T) {
 	last := addEvents(t, p, 100)
 	opts := []relay.Option{relay.WithBatchSize(10), relay.WithBackoff(time.Microsecond, time.Microsecond)}
 
-	first := &flakyPublisher{t: t, plant: p, consumer: "feed", failRate: 0.2, rng: rand.New(rand.NewPCG(7, 7))}
+	first := &flakyPublisher{t: t, plant: p, consumer: "feed", failRate: 0.2, rng: rand.New(rand.NewPCG(7, 7)), pauseAfter: 30}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- relay.Run(ctx, p, "feed", first, opts...) }()

@@ -37,6 +37,14 @@ func (c *simClock) Now() time.Time {
 	return c.base.Add(elapsed).UTC()
 }
 
+// Run lets simulated time run on from now at speed times the wall clock's pace.
+func (c *simClock) Run(speed float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.base = c.base.Add(time.Duration(float64(time.Since(c.anchor)) * c.speed))
+	c.anchor, c.speed = time.Now(), speed
+}
+
 // Set moves simulated time to t. Time must only move forward: the seed calls it in order.
 func (c *simClock) Set(t time.Time) {
 	c.mu.Lock()
@@ -147,9 +155,12 @@ type simulator struct {
 	log      *slog.Logger
 }
 
-func newSimulator(plant *mes.Plant, clock mes.Clock, log *slog.Logger, machines ...*machine) *simulator {
+// Each machine's sequence numbers start at the start instant in milliseconds, so a restarted
+// demo on PostgreSQL sends numbers its predecessor never used.
+func newSimulator(plant *mes.Plant, clock mes.Clock, log *slog.Logger, start time.Time, machines ...*machine) *simulator {
 	for i, m := range machines {
 		m.rng = rand.New(rand.NewPCG(uint64(i+1), 4711))
+		m.seq = uint64(start.UnixMilli())
 	}
 	return &simulator{plant: plant, clock: clock, machines: machines, log: log}
 }

@@ -14,15 +14,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"time"
-
-	"crypto/rand"
-	"encoding/hex"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -127,8 +126,15 @@ func format(r result) string {
 	return s
 }
 
+// dropOnFailure holds the drops of the scratch schemas in use, which fail runs before it
+// exits.
+var dropOnFailure []func()
+
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
+	for i := len(dropOnFailure) - 1; i >= 0; i-- {
+		dropOnFailure[i]()
+	}
 	os.Exit(1)
 }
 
@@ -143,7 +149,7 @@ func scratchSchema(dsn, what string) (string, func()) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	schema := "takt_bench_" + what + "_" + hex.EncodeToString(b)
-	return schema, func() {
+	drop := func() {
 		ctx := context.Background()
 		conn, err := pgx.Connect(ctx, dsn)
 		if err != nil {
@@ -155,4 +161,6 @@ func scratchSchema(dsn, what string) (string, func()) {
 			fmt.Fprintln(os.Stderr, "bench: dropping", schema+":", err)
 		}
 	}
+	dropOnFailure = append(dropOnFailure, drop)
+	return schema, drop
 }

@@ -1,0 +1,417 @@
+package reliability
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/taktmes/takt/genealogy"
+	"github.com/taktmes/takt/mes"
+	"github.com/taktmes/takt/quality"
+	"github.com/taktmes/takt/routing"
+	"github.com/taktmes/takt/store"
+	"github.com/taktmes/takt/units"
+)
+
+// allowedStatus lists the work order transitions of the state machine (ARCHITECTURE.md):
+// anything else seen between two snapshots is a violation.
+var allowedStatus = map[mes.WorkOrderStatus][]mes.WorkOrderStatus{
+	mes.StatusCreated:  {mes.StatusReleased, mes.StatusCancelled},
+	mes.StatusReleased: {mes.StatusRunning, mes.StatusCancelled},
+	mes.StatusRunning:  {mes.StatusCompleted, mes.StatusCancelled},
+	mes.StatusCompleted: {mes.StatusClosed},
+}
+
+// checker follows one plant's event log and audit chain and checks the invariants over
+// what each command touched, and over everything on demand (sweep). It learns the lots,
+// work orders and active holds from the event log only, so it needs no model of the
+// engine's rules; a state change without its event would show up as a lot or order it does
+// not know.
+type checker struct {
+	ctx   context.Context
+	p     *mes.Plant
+	head  uint64 // last event position read
+	audit uint64 // last audit sequence read
+	chain store.ChainVerifier
+
+	lots  map[string]*lotSeen
+	wos   map[string]mes.WorkOrderStatus // last status seen
+	holds map[string]quality.Hold        // active holds by id
+
+	stats stats
+}
+
+type lotSeen struct {
+	finished bool // its routing execution ended (completed or aborted): it never runs again
+}
+
+// stats are the figures a run reports.
+type stats struct {
+	Commands, Succeeded, Failed, Replays, Events, Audit, LotChecks, OrderChecks, Sweeps int
+}
+
+func newChecker(ctx context.Context, p *mes.Plant) *checker {
+	return &checker{ctx: ctx, p: p, lots: map[string]*lotSeen{}, wos: map[string]mes.WorkOrderStatus{}, holds: map[string]quality.Hold{}}
+}
+
+// catchUp reads every event and audit record committed since the last call, checks that
+// positions and sequence numbers are gap-free and the chain verifies, checks that no move
+// event touched held material, and returns what was read.
+func (c *checker) catchUp() ([]mes.Event, []mes.AuditRecord, error) {
+	evs, err := c.p.ReadEvents(c.ctx, c.head, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading events after %d: %w", c.head, err)
+	}
+	for _, e := range evs {
+		if e.Position != c.head+1 {
+			return nil, nil, fmt.Errorf("event log has a gap: position %d follows %d", e.Position, c.head)
+		}
+		c.head = e.Position
+	}
+	recs, err := c.p.AuditTrail(c.ctx, c.audit, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading audit after %d: %w", c.audit, err)
+	}
+	for _, r := range recs {
+		if err := c.chain.Check(r); err != nil {
+			return nil, nil, fmt.Errorf("audit chain: %w", err)
+		}
+		c.audit = r.Seq
+	}
+	c.stats.Events += len(evs)
+	c.stats.Audit += len(recs)
+	if err := c.checkHeldNotMoved(evs); err != nil {
+		return nil, nil, err
+	}
+	c.learn(evs)
+	return evs, recs, nil
+}
+
+// moved returns the lots an event moved and the equipment it names: the events a hold
+// must prevent.
+func moved(e mes.Event) (lots []string, equipment string) {
+	switch v := e.Payload.(type) {
+	case *mes.LotTrackedIn:
+		return []string{v.Lot}, v.Equipment
+	case *mes.LotTrackedOut:
+		return []string{v.Lot}, v.Equipment
+	case *mes.MaterialConsumed:
+		return []string{v.From, v.Into}, ""
+	case *mes.LotShipped:
+		return []string{v.Lot}, ""
+	case *mes.LotSplit:
+		return []string{v.Lot}, ""
+	case *mes.LotsMerged:
+		return append([]string{v.Into}, v.Sources...), ""
+	}
+	return nil, ""
+}
+
+// checkHeldNotMoved: no event of the command moved a lot while a hold placed before the
+// command covered it (the lot, its work order, its material or supplier lot, or the
+// equipment named).
+func (c *checker) checkHeldNotMoved(evs []mes.Event) error {
+	if len(c.holds) == 0 {
+		return nil
+	}
+	for _, e := range evs {
+		lots, eq := moved(e)
+		for _, id := range lots {
+			l, err := c.p.Lot(c.ctx, id)
+			if err != nil {
+				return fmt.Errorf("event %d (%s) names lot %q that cannot be read: %w", e.Position, e.Type, id, err)
+			}
+			s := quality.Subject{Lot: id, WorkOrder: l.WorkOrder, Equipment: eq, Material: l.Material, SupplierLot: l.SupplierLot}
+			for _, h := range c.holds {
+				if h.Target.Covers(s) {
+					return fmt.Errorf("held material moved: event %d %s moved lot %s (equipment %q) while hold %s on %s was active",
+						e.Position, e.Type, id, eq, h.ID, h.Target)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// learn records the lots, orders and holds the events name.
+func (c *checker) learn(evs []mes.Event) {
+	for _, e := range evs {
+		switch v := e.Payload.(type) {
+		case *mes.LotReceived:
+			c.lot(v.Lot)
+		case *mes.LotStarted:
+			c.lot(v.Lot)
+		case *mes.LotSplit:
+			for _, part := range v.Parts {
+				c.lot(part.ID)
+			}
+		case *mes.WorkOrderCreated:
+			if _, ok := c.wos[v.WorkOrder.ID]; !ok {
+				c.wos[v.WorkOrder.ID] = v.WorkOrder.Status
+			}
+		case *mes.HoldPlaced:
+			c.holds[v.Hold.ID] = v.Hold
+		case *mes.HoldReleased:
+			delete(c.holds, v.Hold.ID)
+		}
+	}
+}
+
+func (c *checker) lot(id string) {
+	if _, ok := c.lots[id]; !ok {
+		c.lots[id] = &lotSeen{}
+	}
+}
+
+// touched returns the lots and work orders the events are about.
+func touched(evs []mes.Event) (lots, wos map[string]bool) {
+	lots, wos = map[string]bool{}, map[string]bool{}
+	for _, e := range evs {
+		var m map[string]any
+		_ = json.Unmarshal(e.Data, &m)
+		for _, k := range []string{"Lot", "From", "Into"} {
+			if s, ok := m[k].(string); ok && s != "" {
+				lots[s] = true
+			}
+		}
+		if s, ok := m["WorkOrder"].(string); ok && s != "" {
+			wos[s] = true
+		}
+		switch v := e.Payload.(type) {
+		case *mes.LotsMerged:
+			for _, s := range v.Sources {
+				lots[s] = true
+			}
+		case *mes.LotSplit:
+			for _, part := range v.Parts {
+				lots[part.ID] = true
+			}
+		}
+		if strings.HasPrefix(e.Type, "workorder.") {
+			wos[e.Subject] = true
+		}
+		if strings.HasPrefix(e.Type, "lot.") || strings.HasPrefix(e.Type, "operation.") {
+			lots[e.Subject] = true
+		}
+	}
+	return lots, wos
+}
+
+// checkLot checks one lot: its books balance, its quantity on hand is what its genealogy
+// edges account for, every lot its edges name exists, its backward trace is acyclic, a
+// lot on its routing holds exactly its open and finished quantity, and a routing that
+// ended never runs again.
+func (c *checker) checkLot(id string) error {
+	c.stats.LotChecks++
+	l, err := c.p.Lot(c.ctx, id)
+	if err != nil {
+		return fmt.Errorf("lot %s: %w", id, err)
+	}
+	seen, ok := c.lots[id]
+	if !ok {
+		return fmt.Errorf("lot %s exists but no event announced it", id)
+	}
+	if l.Execution != nil {
+		if err := l.Execution.CheckBooks(); err != nil {
+			return fmt.Errorf("lot %s: books do not balance: %w", id, err)
+		}
+		running := l.Execution.Running()
+		if running && seen.finished {
+			return fmt.Errorf("lot %s runs again after its routing ended", id)
+		}
+		seen.finished = !running
+		if running {
+			open, err := openQty(l)
+			if err == nil {
+				open, err = open.Add(l.Execution.Finished)
+			}
+			if err != nil {
+				return fmt.Errorf("lot %s: %w", id, err)
+			}
+			if !open.Equal(l.OnHand) {
+				return fmt.Errorf("lot %s on its routing has %s on hand but its books hold %s (open + finished)", id, l.OnHand, open)
+			}
+		}
+	}
+	var edges []genealogy.Edge
+	err = c.p.Store().View(c.ctx, func(tx store.ReadTx) error {
+		in, err := tx.Inputs(c.ctx, genealogy.LotNode(id))
+		if err != nil {
+			return err
+		}
+		out, err := tx.Outputs(c.ctx, genealogy.LotNode(id))
+		edges = append(in, out...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("lot %s: reading edges: %w", id, err)
+	}
+	bal, err := genealogy.Balance(id, l.OnHand.Unit(), edges)
+	if err != nil {
+		return fmt.Errorf("lot %s: balance: %w", id, err)
+	}
+	if !bal.Equal(l.OnHand) {
+		return fmt.Errorf("lot %s has %s on hand but its %d genealogy edges account for %s", id, l.OnHand, len(edges), bal)
+	}
+	for _, e := range edges {
+		for _, n := range []genealogy.Node{e.From, e.To} {
+			if n.Kind != genealogy.NodeLot {
+				continue
+			}
+			if _, ok := c.lots[n.ID]; !ok {
+				if _, err := c.p.Lot(c.ctx, n.ID); err != nil {
+					return fmt.Errorf("genealogy not closed: edge %s -> %s of lot %s names lot %s: %w", e.From, e.To, id, n.ID, err)
+				}
+				return fmt.Errorf("genealogy edge of lot %s names lot %s that no event announced", id, n.ID)
+			}
+		}
+	}
+	tr, err := c.p.TraceBackward(c.ctx, genealogy.LotNode(id), genealogy.TraceOptions{})
+	if err != nil {
+		return fmt.Errorf("lot %s: trace: %w", id, err)
+	}
+	if err := genealogy.CheckAcyclic(tr); err != nil {
+		return fmt.Errorf("lot %s: backward trace: %w", id, err)
+	}
+	return nil
+}
+
+// openQty is the quantity of a lot waiting or in process at any step.
+func openQty(l mes.Lot) (units.Quantity, error) {
+	open, err := units.New(l.Execution.Started.Value().Sub(l.Execution.Started.Value()), l.Execution.Unit)
+	if err != nil {
+		return open, err
+	}
+	for _, s := range l.Execution.Steps {
+		if open, err = open.Add(s.Books.Waiting); err == nil {
+			open, err = open.Add(s.Books.InProcess)
+		}
+		if err != nil {
+			return open, err
+		}
+	}
+	return open, nil
+}
+
+// mergedAway reports whether a lot was merged into another: its books moved with it.
+func mergedAway(l mes.Lot) bool {
+	return l.Execution != nil && strings.HasPrefix(l.Execution.AbortReason, "merged into ")
+}
+
+// checkWorkOrder checks one work order: its status moved only along the state machine
+// since the last check, it started no more than its quantity, and its quantities balance:
+// started = produced + scrapped + open + process loss over its lots (the lots merged
+// into others excluded, their books moved), hence produced + scrapped + open <= started
+// when there is no yield gain.
+func (c *checker) checkWorkOrder(id string) error {
+	c.stats.OrderChecks++
+	wo, err := c.p.WorkOrder(c.ctx, id)
+	if err != nil {
+		return fmt.Errorf("work order %s: %w", id, err)
+	}
+	prev, ok := c.wos[id]
+	if !ok {
+		return fmt.Errorf("work order %s exists but no event announced it", id)
+	}
+	if prev != wo.Status {
+		allowed := false
+		for _, to := range allowedStatus[prev] {
+			allowed = allowed || to == wo.Status
+		}
+		if !allowed {
+			return fmt.Errorf("work order %s moved from %s to %s, outside the state machine", wo.Number, prev, wo.Status)
+		}
+		c.wos[id] = wo.Status
+	}
+	if more, err := wo.Started.Cmp(wo.Qty); err != nil || more > 0 {
+		return fmt.Errorf("work order %s started %s of %s (%v)", wo.Number, wo.Started, wo.Qty, err)
+	}
+	lots, err := c.p.LotsOfWorkOrder(c.ctx, wo.Site, id)
+	if err != nil {
+		return fmt.Errorf("work order %s: lots: %w", wo.Number, err)
+	}
+	sum, err := wo.Produced.Add(wo.Scrapped)
+	if err != nil {
+		return err
+	}
+	loss := sum.Neg()
+	loss, _ = loss.Add(sum) // zero in the order's unit
+	for _, l := range lots {
+		if l.Execution == nil || mergedAway(l) {
+			continue
+		}
+		open, err := openQty(l)
+		if err != nil {
+			return err
+		}
+		if sum, err = sum.Add(open); err != nil {
+			return err
+		}
+		for _, s := range l.Execution.Steps {
+			if loss, err = loss.Add(s.Books.Loss); err != nil {
+				return err
+			}
+		}
+	}
+	total, err := sum.Add(loss)
+	if err != nil {
+		return err
+	}
+	if !total.Equal(wo.Started) {
+		return fmt.Errorf("work order %s does not balance: started %s but produced %s + scrapped %s + open and loss over %d lots = %s (loss %s)",
+			wo.Number, wo.Started, wo.Produced, wo.Scrapped, len(lots), total, loss)
+	}
+	if !loss.IsNegative() {
+		if over, _ := sum.Cmp(wo.Started); over > 0 {
+			return fmt.Errorf("work order %s: produced + scrapped + open %s exceeds started %s", wo.Number, sum, wo.Started)
+		}
+	}
+	return nil
+}
+
+// sweep checks every lot and work order the log announced, and the whole audit chain.
+func (c *checker) sweep() error {
+	c.stats.Sweeps++
+	for id := range c.lots {
+		if err := c.checkLot(id); err != nil {
+			return err
+		}
+	}
+	for id := range c.wos {
+		if err := c.checkWorkOrder(id); err != nil {
+			return err
+		}
+	}
+	n, err := c.p.VerifyAudit(c.ctx)
+	if err != nil {
+		return fmt.Errorf("VerifyAudit: %w", err)
+	}
+	if n != c.audit {
+		return fmt.Errorf("VerifyAudit verified %d records, the trail has %d", n, c.audit)
+	}
+	head, err := c.p.Store().Head(c.ctx)
+	if err != nil {
+		return err
+	}
+	if head != c.head {
+		return fmt.Errorf("event head is %d, the log read up to %d", head, c.head)
+	}
+	return nil
+}
+
+// isInternal reports an error the engine should never return for any input.
+func isInternal(err error) bool { return errors.Is(err, mes.ErrInternal) }
+
+// stepQty returns the books of a lot at a step (zero books when the step is unknown).
+func stepQty(l mes.Lot, step string) routing.Books {
+	if l.Execution == nil {
+		return routing.Books{}
+	}
+	p, err := l.Execution.Progress(step)
+	if err != nil {
+		return routing.Books{}
+	}
+	return p.Books
+}

@@ -1,0 +1,22 @@
+module github.com/taktmes/takt/reliability
+
+go 1.25.0
+
+require (
+	github.com/taktmes/takt v0.0.0
+	github.com/taktmes/takt/pgstore v0.0.0
+)
+
+require (
+	github.com/anishathalye/porcupine v1.3.1 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/pgx/v5 v5.12.0 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+	golang.org/x/text v0.41.0 // indirect
+)
+
+replace (
+	github.com/taktmes/takt => ../
+	github.com/taktmes/takt/pgstore => ../pgstore
+)
