@@ -91,6 +91,6 @@ func ingestRate(n, size int) float64 {
 
 func benchDevices(report func(result)) {
 	const batch = 100
-	report(result{Name: "devices.signals_per_s.mem", Value: ingestRate(300_000, batch), Unit: fmt.Sprintf("signals/s (batch %d)", batch)}.withBaseline(200_000))
+	report(result{Name: "devices.signals_per_s.mem", Value: ingestRate(300_000, batch), Unit: fmt.Sprintf("signals/s (batch %d)", batch)}.WithBaseline(200_000))
 	report(result{Name: "devices.signals_per_s.mem.batch1", Value: ingestRate(30_000, 1), Unit: "signals/s (batch 1)"})
 }

@@ -36,7 +36,7 @@ func init() {
 		exprMS, goMS := medianPairMS(15,
 			func() { dispatch.Rank(rule, cands, req) },
 			func() { rankCRByHand(cands, req) })
-		report(result{Name: "dispatch.rank_ms.10k", Value: exprMS, Unit: "ms"}.withBaseline(goMS))
+		report(result{Name: "dispatch.rank_ms.10k", Value: exprMS, Unit: "ms"}.WithBaseline(goMS))
 	})
 }
 

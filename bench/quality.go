@@ -26,7 +26,7 @@ func init() {
 			large = math.Min(large, qualityMillis(func() { chart.Check(series, quality.NelsonRules) }))
 		}
 		report(result{Name: "quality.spc_rules_ms.100k", Value: small, Unit: "ms"})
-		report(result{Name: "quality.spc_rules_ms.1m", Value: large, Unit: "ms"}.withBaseline(10 * small))
+		report(result{Name: "quality.spc_rules_ms.1m", Value: large, Unit: "ms"}.WithBaseline(10 * small))
 	})
 }
 

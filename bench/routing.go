@@ -63,5 +63,5 @@ func benchTrackPairs(report func(result)) {
 		}
 	}
 	baseline := float64(pure) / time.Since(start).Seconds()
-	report(result{Name: "routing.trackpairs_per_s.mem", Value: engine, Unit: "pairs/s"}.withBaseline(baseline))
+	report(result{Name: "routing.trackpairs_per_s.mem", Value: engine, Unit: "pairs/s"}.WithBaseline(baseline))
 }

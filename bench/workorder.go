@@ -95,5 +95,5 @@ func benchWorkOrders(report func(result)) {
 	}
 	wg.Wait()
 	parallel := float64(cycles*commandsPerCycle) / time.Since(start).Seconds()
-	report(result{Name: "workorder.cmds_per_s.mem.parallel", Value: parallel, Unit: "cmds/s"}.withBaseline(single))
+	report(result{Name: "workorder.cmds_per_s.mem.parallel", Value: parallel, Unit: "cmds/s"}.WithBaseline(single))
 }

@@ -212,7 +212,8 @@ func scanXML(data []byte) (string, error) {
 			break
 		}
 		if err != nil {
-			ps.add("/", fmt.Sprintf("line %d", dec.InputPos()), "not well-formed XML: %v", err)
+			line, _ := dec.InputPos()
+			ps.add("/", fmt.Sprintf("line %d", line), "not well-formed XML: %v", err)
 			return "", ps.err()
 		}
 		switch t := tok.(type) {

@@ -256,7 +256,7 @@ func (v *validator) material(m *Material) error {
 		return nil
 	}
 	v.mats[m.ID] = gm
-	old, found, err := v.material0(m.ID)
+	old, found, err := v.lookup.material(m.ID)
 	if err != nil || (found && old == gm) {
 		if found {
 			v.same("material.define", m.ID, m.at.path(""))
@@ -272,11 +272,6 @@ func (v *validator) material(m *Material) error {
 		return v.p.DefineMaterial(ctx, gm, mes.By(v.opts.Actor), mes.IdempotencyKey(k))
 	})
 	return nil
-}
-
-// material0 reads the plant's definition.
-func (v *validator) material0(id string) (genealogy.Material, bool, error) {
-	return v.lookup.material(id)
 }
 
 // knownMaterial returns the material from the document or the plant, adding a problem
@@ -726,7 +721,7 @@ func decimalDuration(n string, unit time.Duration) (time.Duration, error) {
 		frac = frac*10 + int64(c-'0')
 		scale *= 10
 	}
-	if whole > 1000*24*int64(time.Hour/unit+1) {
+	if whole > 1000*24*int64(time.Hour)/int64(unit) {
 		return 0, errors.New("too large")
 	}
 	return time.Duration(whole)*unit + time.Duration(frac)*unit/time.Duration(scale), nil

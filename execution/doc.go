@@ -13,7 +13,7 @@
 //     looked up). A [RuleSet] evaluates many rules for one Env and returns [Decision]s:
 //     fire (open a task or update the open one with the same cause) or clear (the cause of
 //     an open task cleared: resolve it).
-//   - Tasks: [Open] starts a [Task] from a firing; its methods are the state machine
+//   - Tasks: [OpenTask] starts a [Task] from a firing; its methods are the state machine
 //     (open → acknowledged → in progress → resolved, or cancelled), [Task.Fire] is the
 //     de-duplicated update, [Task.Escalate] moves an overdue task along its escalation path
 //     and returns an [Escalated] effect per step for the engine to turn into events.

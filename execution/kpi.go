@@ -112,9 +112,9 @@ type KPIs struct {
 	// ScheduleAdherence = OnTime / Completed (0 when nothing completed).
 	ScheduleAdherence float64
 	// WIP is the work in process at the end of the window: with ByWorkCenter, each (lot, step)
-	// tracked in or ready at the work center and not completed there by To; otherwise each lot
-	// started and not completed by To. WIPAge: To minus the time it became ready (per
-	// step) or started (per lot).
+	// of a lot not completed, tracked in at the work center and not completed there by To;
+	// otherwise each lot started and not completed by To. WIPAge: To minus the time the lot
+	// became ready for the step (per step) or started (per lot).
 	WIP    int
 	WIPAge Stat
 	// Processed = Σ (Good + Scrap + Reworked) of the track-outs in the window; FirstPass is
@@ -156,7 +156,7 @@ func Compute(records []Record, w Window, by ...Dimension) ([]KPIs, error) {
 	k := &kpiState{by: by, groups: map[Group]*KPIs{}, window: w,
 		ready: map[string]time.Time{}, started: map[string]time.Time{}, rework: map[string]bool{}, released: map[string]time.Time{},
 		firstIn: map[lotStep]time.Time{}, lastOut: map[lotStep]time.Time{}, stepWC: map[lotStep]string{}, stepReady: map[lotStep]time.Time{},
-		family: map[string]string{}, product: map[string]string{}}
+		family: map[string]string{}, product: map[string]string{}, steps: map[string][]lotStep{}}
 	for i := range recs {
 		if recs[i].Time.Before(w.To) {
 			k.add(&recs[i])
@@ -183,6 +183,7 @@ type kpiState struct {
 	started map[string]time.Time
 	rework  map[string]bool
 	product map[string]string
+	steps   map[string][]lotStep // the steps tracked in, in order
 	// per work order
 	released map[string]time.Time
 	// per (lot, step)
@@ -243,7 +244,9 @@ func (k *kpiState) add(r *Record) {
 		k.stepWC[ls] = r.WorkCenter
 		if _, seen := k.firstIn[ls]; !seen {
 			k.firstIn[ls] = r.Time
+			k.steps[r.Lot] = append(k.steps[r.Lot], ls)
 			ready, ok := k.ready[r.Lot]
+			k.stepReady[ls] = r.Time
 			if ok {
 				k.stepReady[ls] = ready
 			}
@@ -287,10 +290,8 @@ func (k *kpiState) add(r *Record) {
 		start, ok := k.started[r.Lot]
 		if ok && in {
 			var processing time.Duration
-			for s, first := range k.firstIn {
-				if s.lot == r.Lot {
-					processing += k.lastOut[s].Sub(first)
-				}
+			for _, s := range k.steps[r.Lot] {
+				processing += max(k.lastOut[s].Sub(k.firstIn[s]), 0)
 			}
 			k.group("", r.Product, r.Shift).WaitBetweenSteps.add(max(r.Time.Sub(start)-processing, 0))
 		}

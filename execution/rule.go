@@ -340,12 +340,30 @@ func exprProblem(field string, err error) (Problem, error) {
 		p.Reason += fmt.Sprintf("; simplify it to at most %d nodes", MaxRuleNodes)
 	case strings.Contains(msg, "unknown name"):
 		p.Reason += "; the names are now, event, equipment, lot, order, material, spc, hold and scrap (see execution.Env)"
+	case strings.Contains(msg, "has no field"):
+		for _, t := range factTypes {
+			if strings.Contains(msg, "type "+t.String()+" ") {
+				p.Reason += "; its names are " + strings.Join(exprNames(t), ", ")
+			}
+		}
 	case strings.Contains(msg, "expected bool"):
 		p.Reason += "; a condition returns true or false"
 	case strings.Contains(msg, "expected string"):
 		p.Reason += "; a cause is a string, e.g. lot.id + \"@\" + lot.step"
 	}
 	return p, sentinel
+}
+
+var factTypes = []reflect.Type{reflect.TypeFor[EventFacts](), reflect.TypeFor[LotFacts](), reflect.TypeFor[OrderFacts](),
+	reflect.TypeFor[MaterialFacts](), reflect.TypeFor[SPCFacts](), reflect.TypeFor[HoldFacts](), reflect.TypeFor[ScrapFacts]()}
+
+// exprNames returns the names a rule uses for the fields of t.
+func exprNames(t reflect.Type) []string {
+	names := make([]string, t.NumField())
+	for i := range t.NumField() {
+		names[i] = t.Field(i).Tag.Get("expr")
+	}
+	return names
 }
 
 // boundsChecker finds the first construct that could make a rule's cost unbounded.

@@ -96,9 +96,9 @@ type Task struct {
 	LastFiredAt time.Time `json:"last_fired_at"`
 }
 
-// Open returns a new open task for a Fire decision: owned by the rule's owner role, due
+// OpenTask returns a new open task for a Fire decision: owned by the rule's owner role, due
 // ResolveWithin after d.At, with the rule's required inputs and escalation path.
-func Open(id, site string, d Decision) Task {
+func OpenTask(id, site string, d Decision) Task {
 	s := d.Rule.spec
 	t := Task{
 		ID: id, Site: site, Rule: s.Name, Cause: d.Cause, Title: s.Title, Severity: s.Severity, State: Open,

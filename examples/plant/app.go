@@ -507,11 +507,8 @@ type traceView struct {
 	Forward    *treeNode               `json:"forward,omitempty"`
 	Recall     *genealogy.RecallReport `json:"recall,omitempty"`
 	RecallRoot string                  `json:"recallRoot,omitempty"`
-	Suppliers  []supplierLot           `json:"-"`
+	Suppliers  []mes.Receipt           `json:"-"`
 }
-
-// supplierLot is a supplier's lot the plant received: where a recall starts.
-type supplierLot struct{ Material, Supplier, Lot string }
 
 // treeNode is a node of a trace drawn as a tree: the edge that leads to it from its parent
 // and its children. A node reached again is shown once more without its children (Again).
@@ -556,17 +553,17 @@ func tree(tr genealogy.Trace) *treeNode {
 // trace searches the plant for q: a lot id, a serial, a work order number or a supplier's
 // lot number, and returns what the page shows for it.
 func (a *app) trace(ctx context.Context, q string) (traceView, error) {
-	v := traceView{Query: q, Suppliers: supplierLots}
+	v := traceView{Query: q, Suppliers: receipts}
 	if q == "" {
 		return v, nil
 	}
-	for _, s := range supplierLots {
-		if s.Lot == q {
-			rep, err := a.plant.Recall(ctx, genealogy.SupplierLotNode(s.Material, s.Supplier, s.Lot))
+	for _, r := range receipts {
+		if r.SupplierLot == q {
+			rep, err := a.plant.Recall(ctx, genealogy.SupplierLotNode(r.Material, r.Supplier, r.SupplierLot))
 			if err != nil {
 				return v, err
 			}
-			v.Recall, v.RecallRoot = &rep, fmt.Sprintf("%s lot %s of %s", s.Supplier, s.Lot, s.Material)
+			v.Recall, v.RecallRoot = &rep, fmt.Sprintf("%s lot %s of %s", r.Supplier, r.SupplierLot, r.Material)
 			return v, nil
 		}
 	}

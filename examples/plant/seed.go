@@ -38,6 +38,15 @@ func actor(id string) mes.Actor {
 	return mes.Actor{ID: id, Kind: mes.Person}
 }
 
+// receipts are the supplier lots the plant received: where recalls start.
+var receipts = []mes.Receipt{
+	{Site: site, Lot: "CAST-0421", Material: "CASTING-H", Qty: units.MustParse("60 ea"), Supplier: "Foundry Nord", SupplierLot: "FN-2291"},
+	{Site: site, Lot: "CAST-0502", Material: "CASTING-H", Qty: units.MustParse("100 ea"), Supplier: "Foundry Nord", SupplierLot: "FN-2305"},
+	{Site: site, Lot: "SEAL-0388", Material: "SEAL-KIT", Qty: units.MustParse("150 ea"), Supplier: "ACME Seals", SupplierLot: "A-77"},
+	{Site: site, Lot: "SEAL-0410", Material: "SEAL-KIT", Qty: units.MustParse("200 ea"), Supplier: "ACME Seals", SupplierLot: "A-81"},
+	{Site: site, Lot: "BRASS-0117", Material: "BRASS-BAR", Qty: units.MustParse("80 kg"), Supplier: "Kupfer AG", SupplierLot: "KB-5510"},
+}
+
 // machines returns the simulated work units with their process values.
 func machines() []*machine {
 	return []*machine{
@@ -87,7 +96,7 @@ func seed(ctx context.Context, plant *mes.Plant, clock *simClock, sim *simulator
 		return []mes.CommandOption{mes.By(actor(id)), mes.On(where)}
 	}
 	qty := units.MustParse
-	s.at(-4 * time.Hour)
+	clock.Set(now.Add(-4 * time.Hour))
 
 	// The plant: four work centers with their machines.
 	s.check(plant.DefineEquipment(ctx, []equipment.Equipment{
@@ -102,6 +111,7 @@ func seed(ctx context.Context, plant *mes.Plant, clock *simClock, sim *simulator
 		{ID: "PRESS", Name: "Forming", Level: equipment.WorkCenter, Parent: site},
 		{ID: "PRESS-1", Name: "Schuler 250 t press", Level: equipment.WorkUnit, Parent: "PRESS", IdealCycleTime: 18 * time.Second},
 	}, admin))
+	s.at(-4 * time.Hour) // the machines power on
 
 	// Materials and supplier lots (the roots of every recall).
 	for _, m := range []genealogy.Material{
@@ -113,14 +123,7 @@ func seed(ctx context.Context, plant *mes.Plant, clock *simClock, sim *simulator
 	} {
 		s.check(plant.DefineMaterial(ctx, m, admin))
 	}
-	for _, r := range []mes.Receipt{
-		{Lot: "CAST-0421", Material: "CASTING-H", Qty: qty("60 ea"), Supplier: "Foundry Nord", SupplierLot: "FN-2291"},
-		{Lot: "CAST-0502", Material: "CASTING-H", Qty: qty("100 ea"), Supplier: "Foundry Nord", SupplierLot: "FN-2305"},
-		{Lot: "SEAL-0388", Material: "SEAL-KIT", Qty: qty("150 ea"), Supplier: "ACME Seals", SupplierLot: "A-77"},
-		{Lot: "SEAL-0410", Material: "SEAL-KIT", Qty: qty("200 ea"), Supplier: "ACME Seals", SupplierLot: "A-81"},
-		{Lot: "BRASS-0117", Material: "BRASS-BAR", Qty: qty("80 kg"), Supplier: "Kupfer AG", SupplierLot: "KB-5510"},
-	} {
-		r.Site = site
+	for _, r := range receipts {
 		s.ok(plant.ReceiveLot(ctx, r, admin))
 	}
 	s.ok(plant.PlaceHold(ctx, site, quality.Target{Kind: quality.OnMaterial, ID: "SEAL-KIT", SupplierLot: "A-81"},

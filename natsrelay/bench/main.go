@@ -17,17 +17,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/taktmes/takt/equipment"
+	"github.com/taktmes/takt/internal/benchfmt"
 	"github.com/taktmes/takt/mes"
 	"github.com/taktmes/takt/natsrelay"
 	"github.com/taktmes/takt/relay"
@@ -36,62 +35,28 @@ import (
 )
 
 // result is one measured figure.
-type result struct {
-	Name     string   `json:"name"`
-	Value    float64  `json:"value"`
-	Unit     string   `json:"unit"`
-	Baseline *float64 `json:"baseline,omitempty"`
-	Ratio    *float64 `json:"ratio,omitempty"`
-}
-
-func (r result) withBaseline(b float64) result {
-	r.Baseline = &b
-	if b != 0 {
-		ratio := r.Value / b
-		r.Ratio = &ratio
-	}
-	return r
-}
-
-func format(r result) string {
-	s := fmt.Sprintf("%-44s %14.3f %s", r.Name, r.Value, r.Unit)
-	if r.Baseline != nil {
-		s += fmt.Sprintf("  baseline %.3f", *r.Baseline)
-		if r.Ratio != nil {
-			s += fmt.Sprintf("  ratio %.3f", *r.Ratio)
-		}
-	}
-	return s
-}
+type result = benchfmt.Result
 
 const figure = "relay.events_per_s.nats"
 
 func main() {
-	only := flag.String("only", "", "run only the figures whose name starts with this prefix")
-	asJSON := flag.Bool("json", false, "print a JSON array instead of lines")
+	p := benchfmt.NewPrinter(flag.CommandLine, os.Stdout)
 	url := flag.String("nats", envOr("TAKT_NATS_URL", "nats://127.0.0.1:4222"), "NATS server with JetStream")
 	events := flag.Int("events", 100_000, "events to relay")
 	batch := flag.Int("batch", 512, "the relay's batch size (relay.WithBatchSize; 512 is its default)")
 	flag.Parse()
-	if !strings.HasPrefix(figure, *only) {
-		fmt.Fprintf(os.Stderr, "bench: no figure starts with %q\n", *only)
-		os.Exit(2)
-	}
-	r, err := measure(*url, *events, *batch)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
-	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode([]result{r}); err != nil {
+	if p.Wanted(figure) {
+		r, err := measure(*url, *events, *batch)
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
-		return
+		p.Report(r)
 	}
-	fmt.Println(format(r))
+	if err := p.Done(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
 }
 
 func envOr(name, def string) string {
@@ -125,7 +90,7 @@ func measure(url string, n, batch int) (result, error) {
 	if err != nil {
 		return result{}, fmt.Errorf("baseline: %w", err)
 	}
-	return result{Name: figure, Value: float64(n) / relayed.Seconds(), Unit: "events/s"}.withBaseline(float64(n) / raw.Seconds()), nil
+	return result{Name: figure, Value: float64(n) / relayed.Seconds(), Unit: "events/s"}.WithBaseline(float64(n) / raw.Seconds()), nil
 }
 
 // generate returns a memory-store plant whose event log holds exactly n events: work

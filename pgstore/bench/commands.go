@@ -39,7 +39,7 @@ func benchCommands(cfg config, report func(result)) {
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "bench: pgbench:", err)
 			} else {
-				r = r.withBaseline(tps)
+				r = r.WithBaseline(tps)
 			}
 		}
 		report(r)

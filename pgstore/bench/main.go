@@ -16,34 +16,18 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/taktmes/takt/internal/benchfmt"
 )
 
 // result is one measured figure.
-type result struct {
-	Name     string   `json:"name"`
-	Value    float64  `json:"value"`
-	Unit     string   `json:"unit"`
-	Baseline *float64 `json:"baseline,omitempty"`
-	Ratio    *float64 `json:"ratio,omitempty"`
-}
-
-// withBaseline sets the baseline and the ratio value/baseline.
-func (r result) withBaseline(b float64) result {
-	r.Baseline = &b
-	if b != 0 {
-		ratio := r.Value / b
-		r.Ratio = &ratio
-	}
-	return r
-}
+type result = benchfmt.Result
 
 // suite is a group of figures measured together; names lists them so -only can skip it.
 type suite struct {
@@ -64,8 +48,7 @@ var suites = []suite{
 }
 
 func main() {
-	only := flag.String("only", "", "run only the figures whose name starts with this prefix")
-	asJSON := flag.Bool("json", false, "print a JSON array instead of lines")
+	p := benchfmt.NewPrinter(flag.CommandLine, os.Stdout)
 	duration := flag.Duration("duration", 10*time.Second, "how long each throughput figure (and pgbench) runs")
 	lots := flag.Int("lots", 1_000_000, "lots in the generated genealogy graph (the figure names say 1m)")
 	flag.Parse()
@@ -74,56 +57,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench: set TAKT_POSTGRES_DSN=postgres://... to the database to measure")
 		os.Exit(2)
 	}
-
-	var all []result
-	report := func(r result) {
-		if !strings.HasPrefix(r.Name, *only) {
-			return
-		}
-		all = append(all, r)
-		if !*asJSON {
-			fmt.Println(format(r))
-		}
-	}
-	ran := 0
 	for _, s := range suites {
-		if !wanted(s.names, *only) {
-			continue
-		}
-		ran++
-		s.run(cfg, report)
-	}
-	if ran == 0 {
-		fmt.Fprintf(os.Stderr, "bench: no figure starts with %q\n", *only)
-		os.Exit(2)
-	}
-	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(all); err != nil {
-			fail(err)
+		if p.Wanted(s.names...) {
+			s.run(cfg, p.Report)
 		}
 	}
-}
-
-func wanted(names []string, prefix string) bool {
-	for _, n := range names {
-		if strings.HasPrefix(n, prefix) {
-			return true
-		}
+	if err := p.Done(); err != nil {
+		fail(err)
 	}
-	return false
-}
-
-func format(r result) string {
-	s := fmt.Sprintf("%-44s %14.3f %s", r.Name, r.Value, r.Unit)
-	if r.Baseline != nil {
-		s += fmt.Sprintf("  baseline %.3f", *r.Baseline)
-		if r.Ratio != nil {
-			s += fmt.Sprintf("  ratio %.3f", *r.Ratio)
-		}
-	}
-	return s
 }
 
 // dropOnFailure holds the drops of the scratch schemas in use, which fail runs before it

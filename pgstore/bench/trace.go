@@ -112,8 +112,8 @@ func benchTrace(cfg config, report func(result)) {
 	if cfg.lots%1_000_000 == 0 {
 		suffix = fmt.Sprintf("%dm", cfg.lots/1_000_000)
 	}
-	report(result{Name: "pg.trace_back_ms." + suffix, Value: median(mine), Unit: "ms"}.withBaseline(median(base)))
-	report(result{Name: "pg.trace_back_nodewise_ms." + suffix, Value: median(nodewise), Unit: "ms"}.withBaseline(median(mine)))
+	report(result{Name: "pg.trace_back_ms." + suffix, Value: median(mine), Unit: "ms"}.WithBaseline(median(base)))
+	report(result{Name: "pg.trace_back_nodewise_ms." + suffix, Value: median(nodewise), Unit: "ms"}.WithBaseline(median(mine)))
 }
 
 // scanHandWritten runs the baseline query for lot and scans every row.

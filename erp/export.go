@@ -1,0 +1,341 @@
+package erp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/taktmes/takt/labor"
+	"github.com/taktmes/takt/mes"
+	"github.com/taktmes/takt/units"
+)
+
+// Segment types: what a confirmation reports.
+const (
+	Completion            = "completion"  // lot.finished: good product left the end of the routing (goods receipt)
+	OperationConfirmation = "operation"   // operation.completed: an operation's final totals (operation confirmation)
+	Consumption           = "consumption" // material.consumed: a component lot went into a lot (goods issue)
+	Scrap                 = "scrap"       // lot.scrapped: quantity scrapped at an operation, with the reason code
+	LaborTime             = "labor"       // labor on an operation stopped: a person's time on it
+	MachineTime           = "machine"     // a machine run of an operation stopped: the equipment's time on it
+)
+
+// Material uses of MaterialActual.
+const (
+	Produced = "Produced"
+	Consumed = "Consumed"
+	Scrapped = "Scrapped"
+)
+
+// ExportOptions selects and names what Export reports.
+type ExportOptions struct {
+	// Site limits the export to one site's events; empty exports every site.
+	Site string
+	// Prefix starts every document and confirmation id, so ids of several plants feeding
+	// one ERP do not collide. Default "takt".
+	Prefix string
+	// Limit is the most events read in one call; default 1000.
+	Limit int
+}
+
+// Performance is production performance for the ERP (ISA-95 ProductionPerformance): the
+// confirmations of the events after From up to To, grouped by work order.
+type Performance struct {
+	ID        string     `json:"id"`   // "<prefix>-<first position>-<To>"
+	From      uint64     `json:"from"` // the checkpoint the export started after
+	To        uint64     `json:"to"`   // the position to save as the new checkpoint once the ERP has the document
+	Start     time.Time  `json:"start,omitzero"`
+	End       time.Time  `json:"end,omitzero"`
+	Responses []Response `json:"responses"`
+}
+
+// Response is the performance of one work order (ISA-95 ProductionResponse).
+type Response struct {
+	WorkOrder string    `json:"work_order"`        // Takt's work order id
+	Number    string    `json:"number"`            // the work order number
+	Request   string    `json:"request,omitempty"` // the ERP's production request id (the order's external id)
+	Product   string    `json:"product"`           // the product made
+	Segments  []Segment `json:"segments"`          // in event order
+}
+
+// Segment is one confirmation (ISA-95 SegmentResponse). Its ID is derived from the
+// position of the event it reports, so a confirmation exported twice has the same id and
+// the ERP drops the second.
+type Segment struct {
+	ID        string            `json:"id"` // "<prefix>-<position>"
+	Position  uint64            `json:"position"`
+	Type      string            `json:"type"`                // Completion, OperationConfirmation, Consumption, Scrap, LaborTime or MachineTime
+	Operation string            `json:"operation,omitempty"` // the routing step
+	Lot       string            `json:"lot,omitempty"`
+	Start     time.Time         `json:"start,omitzero"`
+	End       time.Time         `json:"end"`
+	Materials []MaterialActual  `json:"materials,omitempty"`
+	Totals    *OperationTotals  `json:"totals,omitempty"` // Operation segments
+	Personnel []PersonnelActual `json:"personnel,omitempty"`
+	Equipment []EquipmentActual `json:"equipment,omitempty"`
+}
+
+// MaterialActual is a movement of material: produced, consumed or scrapped.
+type MaterialActual struct {
+	Use      string         `json:"use"` // Produced, Consumed or Scrapped
+	Material string         `json:"material"`
+	Lot      string         `json:"lot"`
+	Qty      units.Quantity `json:"qty"`
+	Reason   string         `json:"reason,omitempty"` // the scrap reason code
+}
+
+// OperationTotals are an operation's final books for a lot.
+type OperationTotals struct {
+	Good   units.Quantity `json:"good"`
+	Scrap  units.Quantity `json:"scrap"`
+	Rework units.Quantity `json:"rework"`
+	Loss   units.Quantity `json:"loss"`
+}
+
+// PersonnelActual is a person's labor time on an operation: breaks excluded, time spent
+// on several operations at once split among them.
+type PersonnelActual struct {
+	Person   string         `json:"person"`
+	Activity string         `json:"activity,omitempty"`
+	Time     units.Quantity `json:"time"` // in seconds
+}
+
+// EquipmentActual is equipment's run time on an operation.
+type EquipmentActual struct {
+	Equipment string         `json:"equipment"`
+	Time      units.Quantity `json:"time"` // in seconds
+}
+
+// Export builds the production performance of the events after position after (read at
+// most opts.Limit of them). The returned document's To is the position to checkpoint
+// once the ERP has it — also when it holds no confirmation because none of the events
+// read was one. Labor time is the person's time on the operation as the plant computes
+// it at export time (see mes.Plant.Timesheet); a labor correction booked after the
+// export is not sent again.
+//
+//	perf, err := erp.Export(ctx, plant, checkpoint, erp.ExportOptions{Site: "PLANT-1"})
+//	if err == nil && len(perf.Responses) > 0 { err = send(perf) }
+//	if err == nil { err = plant.SaveCheckpoint(ctx, "erp", perf.To) }
+func Export(ctx context.Context, p *mes.Plant, after uint64, opts ExportOptions) (Performance, error) {
+	if opts.Prefix == "" {
+		opts.Prefix = "takt"
+	}
+	if opts.Limit <= 0 {
+		opts.Limit = 1000
+	}
+	evs, err := p.ReadEvents(ctx, after, opts.Limit)
+	if err != nil {
+		return Performance{}, fmt.Errorf("erp: reading events after %d: %w", after, err)
+	}
+	x := &exporter{ctx: ctx, p: p, opts: opts, orders: map[string]*Response{}, lots: map[string]string{},
+		starts: map[startKey]labor.Record{}, evs: evs}
+	perf := Performance{From: after, To: after}
+	for _, ev := range evs {
+		perf.To = ev.Position
+		if opts.Site != "" && ev.Site != opts.Site {
+			continue
+		}
+		if err := x.event(ev); err != nil {
+			return Performance{}, fmt.Errorf("erp: exporting event %d (%s): %w", ev.Position, ev.Type, err)
+		}
+	}
+	perf.ID = fmt.Sprintf("%s-%d-%d", opts.Prefix, after+1, perf.To)
+	for _, id := range x.order {
+		r := x.orders[id]
+		perf.Responses = append(perf.Responses, *r)
+		for _, s := range r.Segments {
+			if perf.Start.IsZero() || s.End.Before(perf.Start) {
+				perf.Start = s.End
+			}
+			if s.End.After(perf.End) {
+				perf.End = s.End
+			}
+		}
+	}
+	return perf, nil
+}
+
+type startKey struct {
+	person string
+	op     labor.Operation
+}
+
+// exporter turns events into confirmations.
+type exporter struct {
+	ctx    context.Context
+	p      *mes.Plant
+	opts   ExportOptions
+	orders map[string]*Response
+	order  []string                  // work order ids in the order first seen
+	lots   map[string]string         // lot → material
+	starts map[startKey]labor.Record // labor started in the events read so far
+	evs    []mes.Event               // the events of this export
+}
+
+func (x *exporter) event(ev mes.Event) error {
+	seg := Segment{ID: fmt.Sprintf("%s-%d", x.opts.Prefix, ev.Position), Position: ev.Position, End: ev.Time}
+	var wo string
+	switch e := ev.Payload.(type) {
+	case *mes.LotFinished:
+		wo, seg.Type, seg.Lot = e.WorkOrder, Completion, e.Lot
+		seg.Materials = []MaterialActual{{Use: Produced, Material: e.Product, Lot: e.Lot, Qty: e.Qty}}
+	case *mes.OperationCompleted:
+		wo, seg.Type, seg.Operation, seg.Lot = e.WorkOrder, OperationConfirmation, e.Step, e.Lot
+		seg.Totals = &OperationTotals{Good: e.Books.Good, Scrap: e.Books.Scrap, Rework: e.Books.Rework, Loss: e.Books.Loss}
+	case *mes.MaterialConsumed:
+		m, err := x.material(e.From)
+		if err != nil {
+			return err
+		}
+		wo, seg.Type, seg.Operation, seg.Lot = e.WorkOrder, Consumption, e.Step, e.Into
+		seg.Materials = []MaterialActual{{Use: Consumed, Material: m, Lot: e.From, Qty: e.Qty}}
+	case *mes.LotScrapped:
+		m, err := x.material(e.Lot)
+		if err != nil {
+			return err
+		}
+		wo, seg.Type, seg.Operation, seg.Lot = e.WorkOrder, Scrap, e.Step, e.Lot
+		seg.Materials = []MaterialActual{{Use: Scrapped, Material: m, Lot: e.Lot, Qty: e.Qty, Reason: e.Reason}}
+	case *mes.MachineRunStopped:
+		r := e.Run
+		wo, seg.Type, seg.Operation, seg.Lot, seg.Start, seg.End = r.Op.WorkOrder, MachineTime, r.Op.Step, r.Op.Lot, r.From, r.To
+		seg.Equipment = []EquipmentActual{{Equipment: r.Equipment, Time: seconds(r.To.Sub(r.From))}}
+	case *mes.LaborBooked:
+		rec := e.Record
+		if rec.Correction != nil || rec.Op.WorkOrder == "" {
+			return nil // corrections are not re-sent; indirect labor has no order
+		}
+		k := startKey{rec.Person, rec.Op}
+		switch rec.Kind {
+		case labor.StartLabor:
+			x.starts[k] = rec
+			return nil
+		case labor.StopLabor:
+			start, found, err := x.startOf(k, ev.Position)
+			if err != nil || !found {
+				return err
+			}
+			delete(x.starts, k)
+			if err := x.labor(&seg, rec.Person, rec.Op, start.Activity, start.At, rec.At); err != nil {
+				return err
+			}
+			wo = rec.Op.WorkOrder
+		default:
+			return nil
+		}
+	case *mes.LaborTimerStopped:
+		t := e.Timer
+		if t.Op.WorkOrder == "" {
+			return nil
+		}
+		delete(x.starts, startKey{e.Person, t.Op})
+		if err := x.labor(&seg, e.Person, t.Op, t.Activity, t.Since, e.At); err != nil {
+			return err
+		}
+		wo = t.Op.WorkOrder
+	default:
+		return nil
+	}
+	r, err := x.response(wo)
+	if err != nil {
+		return err
+	}
+	r.Segments = append(r.Segments, seg)
+	return nil
+}
+
+// labor fills a labor segment: the person's time on op within [from, to).
+func (x *exporter) labor(seg *Segment, person string, op labor.Operation, activity labor.Activity, from, to time.Time) error {
+	seg.Type, seg.Operation, seg.Lot, seg.Start, seg.End = LaborTime, op.Step, op.Lot, from, to
+	var spent time.Duration
+	if from.Before(to) {
+		ts, err := x.p.Timesheet(x.ctx, person, from, to)
+		if err != nil {
+			return err
+		}
+		for _, s := range ts.Slices {
+			if s.Op == op {
+				spent += s.Time
+			}
+		}
+	}
+	seg.Personnel = []PersonnelActual{{Person: person, Activity: string(activity), Time: seconds(spent)}}
+	return nil
+}
+
+// startOf finds the StartLabor record a StopLabor at position ends: among the events read
+// so far, or else earlier in the log, reading back in pages.
+func (x *exporter) startOf(k startKey, pos uint64) (labor.Record, bool, error) {
+	if r, ok := x.starts[k]; ok {
+		return r, true, nil
+	}
+	const page = 512
+	first := pos
+	if len(x.evs) > 0 {
+		first = x.evs[0].Position
+	}
+	for end := first; end > 1; {
+		from := uint64(0)
+		if end > page+1 {
+			from = end - page - 1
+		}
+		evs, err := x.p.ReadEvents(x.ctx, from, int(end-1-from))
+		if err != nil {
+			return labor.Record{}, false, err
+		}
+		for i := len(evs) - 1; i >= 0; i-- {
+			b, ok := evs[i].Payload.(*mes.LaborBooked)
+			if !ok || b.Record.Correction != nil || b.Record.Person != k.person || b.Record.Op != k.op {
+				continue
+			}
+			if b.Record.Kind == labor.StartLabor {
+				return b.Record, true, nil
+			}
+			if b.Record.Kind == labor.StopLabor {
+				return labor.Record{}, false, nil // an earlier run; this stop has no start
+			}
+		}
+		end = from + 1
+	}
+	return labor.Record{}, false, nil
+}
+
+// response returns the response of a work order, reading the order once per export.
+func (x *exporter) response(id string) (*Response, error) {
+	if r, ok := x.orders[id]; ok {
+		return r, nil
+	}
+	wo, err := x.p.WorkOrder(x.ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("work order %s: %w", id, err)
+	}
+	r := &Response{WorkOrder: wo.ID, Number: wo.Number, Request: wo.ExternalID, Product: wo.Product}
+	x.orders[id] = r
+	x.order = append(x.order, id)
+	return r, nil
+}
+
+// material returns the material of a lot (immutable, so read once).
+func (x *exporter) material(lot string) (string, error) {
+	if m, ok := x.lots[lot]; ok {
+		return m, nil
+	}
+	l, err := x.p.Lot(x.ctx, lot)
+	if errors.Is(err, mes.ErrNotFound) {
+		return "", fmt.Errorf("lot %s of the event log is not in the plant: %w", lot, err)
+	}
+	if err != nil {
+		return "", err
+	}
+	x.lots[lot] = l.Material
+	return l.Material, nil
+}
+
+// seconds is d as a quantity in seconds, exactly.
+func seconds(d time.Duration) units.Quantity {
+	q, _ := units.New(decimal.New(int64(d), -9), "s") // "s" is in the units table
+	return q
+}

@@ -1,0 +1,350 @@
+package main
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/taktmes/takt/equipment"
+	"github.com/taktmes/takt/genealogy"
+	"github.com/taktmes/takt/mes"
+	"github.com/taktmes/takt/quality"
+	"github.com/taktmes/takt/units"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"clock": func(t time.Time) string {
+		if t.IsZero() {
+			return "–"
+		}
+		return t.Format("Mon 15:04")
+	},
+	"pct": func(r equipment.Ratio) string {
+		if !r.Defined {
+			return "–"
+		}
+		return fmt.Sprintf("%.1f %%", 100*r.Value)
+	},
+	"dur":   func(d time.Duration) string { return d.Round(time.Minute).String() },
+	"qty":   func(q units.Quantity) string { return q.String() },
+	"value": func(q units.Quantity) string { return q.Value().String() },
+	"join":  strings.Join,
+}).ParseFS(templateFS, "templates/*.html"))
+
+// maxBody bounds request bodies.
+const maxBody = 1 << 20
+
+// routes returns the app's HTTP handler: the pages and the JSON API.
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/board", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /terminal", a.terminalPage)
+	mux.HandleFunc("POST /terminal/{action}", a.terminalAction)
+	mux.HandleFunc("GET /board", a.boardPage)
+	mux.HandleFunc("GET /board/live", a.boardPage)
+	mux.HandleFunc("POST /board/release", a.boardRelease)
+	mux.HandleFunc("GET /trace", a.tracePage)
+
+	mux.HandleFunc("GET /api/terminal/{wc}", func(w http.ResponseWriter, r *http.Request) {
+		v, err := a.terminal(r.Context(), r.PathValue("wc"), r.FormValue("operator"))
+		reply(w, v, err)
+	})
+	mux.HandleFunc("GET /api/board", func(w http.ResponseWriter, r *http.Request) {
+		v, err := a.board(r.Context())
+		reply(w, v, err)
+	})
+	mux.HandleFunc("GET /api/trace", func(w http.ResponseWriter, r *http.Request) {
+		v, err := a.trace(r.Context(), strings.TrimSpace(r.FormValue("q")))
+		reply(w, v, err)
+	})
+	mux.HandleFunc("GET /api/lots/{lot}", func(w http.ResponseWriter, r *http.Request) {
+		v, err := a.plant.Lot(r.Context(), r.PathValue("lot"))
+		reply(w, v, err)
+	})
+	mux.HandleFunc("POST /api/lots/{lot}/track-in", func(w http.ResponseWriter, r *http.Request) {
+		var req trackIn
+		if decode(w, r, &req) {
+			v, err := a.trackIn(r.Context(), r.PathValue("lot"), req)
+			reply(w, v, err)
+		}
+	})
+	mux.HandleFunc("POST /api/lots/{lot}/track-out", func(w http.ResponseWriter, r *http.Request) {
+		var req trackOut
+		if decode(w, r, &req) {
+			v, err := a.trackOut(r.Context(), r.PathValue("lot"), req)
+			reply(w, v, err)
+		}
+	})
+	mux.HandleFunc("POST /api/lots/{lot}/inspections", func(w http.ResponseWriter, r *http.Request) {
+		var req inspection
+		if decode(w, r, &req) {
+			v, err := a.recordInspection(r.Context(), r.PathValue("lot"), req)
+			reply(w, v, err)
+		}
+	})
+	mux.HandleFunc("POST /api/holds", func(w http.ResponseWriter, r *http.Request) {
+		var req holdRequest
+		if decode(w, r, &req) {
+			v, err := a.placeHold(r.Context(), req)
+			reply(w, v, err)
+		}
+	})
+	mux.HandleFunc("POST /api/holds/{id}/release", func(w http.ResponseWriter, r *http.Request) {
+		var req releaseRequest
+		if decode(w, r, &req) {
+			v, err := a.releaseHold(r.Context(), r.PathValue("id"), req)
+			reply(w, v, err)
+		}
+	})
+	mux.HandleFunc("POST /api/signals", func(w http.ResponseWriter, r *http.Request) {
+		var sigs []equipment.Signal
+		if decode(w, r, &sigs) {
+			source := ""
+			if len(sigs) > 0 {
+				source = sigs[0].Source
+			}
+			v, err := a.plant.IngestSignals(r.Context(), sigs, mes.By(mes.Actor{ID: source, Kind: mes.Device}))
+			reply(w, v, err)
+		}
+	})
+	mux.HandleFunc("GET /api/events", func(w http.ResponseWriter, r *http.Request) {
+		after, _ := strconv.ParseUint(r.FormValue("after"), 10, 64)
+		limit, _ := strconv.Atoi(r.FormValue("limit"))
+		v, err := a.plant.ReadEvents(r.Context(), after, min(max(limit, 1), 1000))
+		reply(w, v, err)
+	})
+	mux.HandleFunc("GET /api/events/stream", a.eventStream)
+	return mux
+}
+
+// decode reads a JSON request body into v, or answers 400 and returns false.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, problem{Code: "bad-request", Title: "Malformed request", Detail: "the body is not the JSON this endpoint takes (see README): " + err.Error()})
+		return false
+	}
+	return true
+}
+
+// reply answers with v as JSON, or with the error as a problem.
+func reply(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		p := describe(err)
+		writeJSON(w, p.Status, p)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// render writes a page; a template error (a bug) becomes a plain 500.
+func (a *app) render(w http.ResponseWriter, status int, name string, v any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := pages.ExecuteTemplate(w, name, v); err != nil {
+		a.log.Error("template", "page", name, "err", err)
+	}
+}
+
+// renderError shows an error that left nothing to show.
+func (a *app) renderError(w http.ResponseWriter, err error) {
+	p := describe(err)
+	a.render(w, p.Status, "error", p)
+}
+
+// ---- operator terminal -------------------------------------------------------------------
+
+func (a *app) terminalPage(w http.ResponseWriter, r *http.Request) {
+	a.showTerminal(w, r, http.StatusOK, r.FormValue("msg"), nil)
+}
+
+func (a *app) showTerminal(w http.ResponseWriter, r *http.Request, status int, msg string, failed error) {
+	wc, op := r.FormValue("wc"), r.FormValue("op")
+	if wc == "" {
+		wc = workCenters[0].ID
+	}
+	if op == "" {
+		op = people[0].ID
+	}
+	v, err := a.terminal(r.Context(), wc, op)
+	if err != nil {
+		a.renderError(w, err)
+		return
+	}
+	v.Message = msg
+	if failed != nil {
+		v.Error = describe(failed)
+		status = v.Error.Status
+	}
+	a.render(w, status, "terminal", v)
+}
+
+// terminalAction runs a form of the terminal: on success it redirects back with a message
+// (so reloading does not repeat the command); on error it shows the terminal with the
+// engine's error and the matching status.
+func (a *app) terminalAction(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	ctx, f := r.Context(), r.PostFormValue
+	lot, step, op, unit := f("lot"), f("step"), f("op"), f("unit")
+	var msg string
+	var err error
+	switch r.PathValue("action") {
+	case "track-in":
+		_, err = a.trackIn(ctx, lot, trackIn{Step: step, Qty: f("qty"), Operator: op, Equipment: unit})
+		msg = fmt.Sprintf("%s tracked in at step %s", lot, step)
+	case "track-out":
+		req := trackOut{Step: step, Good: f("good"), Final: f("final") != "", Operator: op, Equipment: unit}
+		if s := strings.TrimSpace(f("scrap")); s != "" && s != "0" {
+			req.Scrap = []scrapLine{{Qty: s, Reason: f("scrap_reason")}}
+		}
+		if s := strings.TrimSpace(f("rework")); s != "" && s != "0" {
+			req.Rework = &reworkLine{Qty: s, To: f("rework_to"), Reason: f("rework_reason")}
+		}
+		_, err = a.trackOut(ctx, lot, req)
+		msg = fmt.Sprintf("%s tracked out at step %s", lot, step)
+	case "inspection":
+		req := inspection{Step: step, Operator: op, Equipment: unit}
+		for _, c := range r.PostForm["characteristic"] {
+			if v := f("value_" + c); strings.TrimSpace(v) != "" {
+				req.Results = append(req.Results, resultRecord{Characteristic: c, Value: v, Serial: f("serial")})
+			}
+		}
+		var insp mes.Inspection
+		insp, err = a.recordInspection(ctx, lot, req)
+		msg = inspectionSummary(lot, insp)
+	case "hold":
+		_, err = a.placeHold(ctx, holdRequest{Kind: quality.OnLot, ID: lot, Reason: f("reason"), Operator: op})
+		msg = fmt.Sprintf("%s is on hold", lot)
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		a.showTerminal(w, r, http.StatusOK, "", err)
+		return
+	}
+	http.Redirect(w, r, "/terminal?"+url.Values{"wc": {f("wc")}, "op": {op}, "msg": {msg}}.Encode(), http.StatusSeeOther)
+}
+
+// inspectionSummary says what recording an inspection did.
+func inspectionSummary(lot string, insp mes.Inspection) string {
+	msg := fmt.Sprintf("inspection of %s recorded", lot)
+	if n := len(insp.Evaluation.OutOfSpec); n > 0 {
+		msg += fmt.Sprintf(": %d result(s) OUT OF SPEC", n)
+	}
+	for _, h := range insp.Holds {
+		msg += "; hold placed: " + h.Reason
+	}
+	for _, nc := range insp.NonConformances {
+		msg += "; non-conformance " + nc.ID + " opened"
+	}
+	return msg
+}
+
+// ---- supervisor board --------------------------------------------------------------------
+
+func (a *app) boardPage(w http.ResponseWriter, r *http.Request) {
+	v, err := a.board(r.Context())
+	if err != nil {
+		a.renderError(w, err)
+		return
+	}
+	name := "board"
+	if r.URL.Path == "/board/live" {
+		name = "live"
+	}
+	a.render(w, http.StatusOK, name, v)
+}
+
+func (a *app) boardRelease(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	_, err := a.releaseHold(r.Context(), r.FormValue("hold"), releaseRequest{Reason: r.FormValue("reason"), Operator: r.FormValue("op")})
+	if err != nil {
+		a.renderError(w, err)
+		return
+	}
+	http.Redirect(w, r, "/board", http.StatusSeeOther)
+}
+
+// eventStream sends the plant's events as server-sent events, from position after (or from
+// now), until the client goes away: the board refreshes itself on each.
+func (a *app) eventStream(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming is not supported", http.StatusInternalServerError)
+		return
+	}
+	ctx := r.Context()
+	after, err := strconv.ParseUint(r.FormValue("after"), 10, 64)
+	if err != nil {
+		if after, err = a.plant.Store().Head(ctx); err != nil {
+			reply(w, nil, err)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	fl.Flush()
+	for ev, err := range a.plant.Events(ctx, after) {
+		if err != nil {
+			return
+		}
+		data, _ := json.Marshal(ev)
+		if _, err := fmt.Fprintf(w, "id: %d\ndata: %s\n\n", ev.Position, data); err != nil {
+			return
+		}
+		fl.Flush()
+	}
+}
+
+// ---- traceability ------------------------------------------------------------------------
+
+func (a *app) tracePage(w http.ResponseWriter, r *http.Request) {
+	v, err := a.trace(r.Context(), strings.TrimSpace(r.FormValue("q")))
+	status := http.StatusOK
+	var p *problem
+	if err != nil {
+		p = describe(err)
+		status = p.Status
+	}
+	a.render(w, status, "trace", struct {
+		traceView
+		Error *problem
+	}{v, p})
+}
+
+// nodeLink returns the search of a trace node's id, for links.
+func nodeLink(n string) string {
+	if _, id, ok := strings.Cut(n, ":"); ok {
+		return "/trace?q=" + url.QueryEscape(id)
+	}
+	return ""
+}
+
+var _ = genealogy.LotNode
