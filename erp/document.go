@@ -198,56 +198,79 @@ func readLimited(r io.Reader, doc string) ([]byte, error) {
 }
 
 // ParseJSON reads a document in the JSON form of Document. Unknown fields are problems
-// (a misspelt field must not be ignored silently). A syntax or type error is reported
-// with its location; the remaining checks happen in Import.
+// (a misspelt field must not be ignored silently). Syntax and type errors are reported
+// with their location, one per item at most; the remaining checks happen in Import.
 func ParseJSON(r io.Reader) (*Document, error) {
 	data, err := readLimited(r, "JSON")
 	if err != nil {
 		return nil, err
 	}
-	ps := problems{doc: "JSON"}
-	var d Document
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	err = dec.Decode(&d)
-	if err == nil && dec.More() {
-		err = errors.New("data after the document")
+	ps := &problems{doc: "JSON"}
+	var raw struct {
+		Materials, Routings, Lots, Orders []json.RawMessage
 	}
-	if err != nil {
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &syn):
-			ps.add("/", fmt.Sprintf("offset %d", syn.Offset), "not valid JSON: %v", syn)
-		case errors.As(err, &typ):
-			ps.add(jsonPointer(typ.Field), typ.Value, "must be a JSON %s", typ.Type.Kind())
-		default:
-			ps.add("/", "", "not a valid import document: %v", err)
-		}
+	if err := strictJSON(data, &raw); err != nil {
+		ps.add(jsonErrorPath("", err), "", "not a valid import document: %v", err)
 		return nil, ps.err()
 	}
-	d.kind = "JSON"
-	for i := range d.Materials {
-		d.Materials[i].at = origin{base: fmt.Sprintf("/materials/%d", i)}
-	}
-	for i := range d.Routings {
-		rt := &d.Routings[i]
-		rt.at = origin{base: fmt.Sprintf("/routings/%d", i)}
+	d := &Document{kind: "JSON"}
+	d.Materials = decodeItems[Material](ps, "/materials", raw.Materials, func(m *Material, base string) { m.at = origin{base: base} })
+	d.Routings = decodeItems[Routing](ps, "/routings", raw.Routings, func(rt *Routing, base string) {
+		rt.at = origin{base: base}
 		for j := range rt.Operations {
 			op := &rt.Operations[j]
-			op.at = origin{base: fmt.Sprintf("%s/operations/%d", rt.at.base, j)}
+			op.at = origin{base: fmt.Sprintf("%s/operations/%d", base, j)}
 			for k := range op.Components {
 				op.Components[k].at = origin{base: fmt.Sprintf("%s/components/%d", op.at.base, k)}
 			}
 		}
+	})
+	d.Lots = decodeItems[Lot](ps, "/lots", raw.Lots, func(l *Lot, base string) { l.at = origin{base: base} })
+	d.Orders = decodeItems[Order](ps, "/orders", raw.Orders, func(o *Order, base string) { o.at = origin{base: base} })
+	if err := ps.err(); err != nil {
+		return nil, err
 	}
-	for i := range d.Lots {
-		d.Lots[i].at = origin{base: fmt.Sprintf("/lots/%d", i)}
+	return d, nil
+}
+
+// decodeItems decodes each item of a list on its own, so a bad item does not hide the
+// problems of the others.
+func decodeItems[T any](ps *problems, list string, raws []json.RawMessage, locate func(*T, string)) []T {
+	out := make([]T, len(raws))
+	for i, raw := range raws {
+		base := fmt.Sprintf("%s/%d", list, i)
+		if err := strictJSON(raw, &out[i]); err != nil {
+			ps.add(jsonErrorPath(base, err), "", "%v", err)
+			continue
+		}
+		locate(&out[i], base)
 	}
-	for i := range d.Orders {
-		d.Orders[i].at = origin{base: fmt.Sprintf("/orders/%d", i)}
+	return out
+}
+
+// strictJSON decodes one JSON value, refusing unknown fields and trailing data.
+func strictJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
 	}
-	return &d, nil
+	if dec.More() {
+		return errors.New("data after the document")
+	}
+	return nil
+}
+
+// jsonErrorPath locates a decoding error below base.
+func jsonErrorPath(base string, err error) string {
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) && typ.Field != "" {
+		return base + jsonPointer(typ.Field)
+	}
+	if base == "" {
+		return "/"
+	}
+	return base
 }
 
 // jsonPointer turns encoding/json's "orders.1.qty" into "/orders/1/qty".

@@ -158,6 +158,10 @@ func Export(ctx context.Context, p *mes.Plant, after uint64, opts ExportOptions)
 	return perf, nil
 }
 
+// maxLaborRun bounds how far back Export looks for the start of labor that stopped: a
+// labor run is never longer than the plant's labor correction window (a week by default).
+const maxLaborRun = 8 * 24 * time.Hour
+
 type startKey struct {
 	person string
 	op     labor.Operation
@@ -214,7 +218,7 @@ func (x *exporter) event(ev mes.Event) error {
 			x.starts[k] = rec
 			return nil
 		case labor.StopLabor:
-			start, found, err := x.startOf(k, ev.Position)
+			start, found, err := x.startOf(k, rec.At)
 			if err != nil || !found {
 				return err
 			}
@@ -266,18 +270,14 @@ func (x *exporter) labor(seg *Segment, person string, op labor.Operation, activi
 	return nil
 }
 
-// startOf finds the StartLabor record a StopLabor at position ends: among the events read
-// so far, or else earlier in the log, reading back in pages.
-func (x *exporter) startOf(k startKey, pos uint64) (labor.Record, bool, error) {
+// startOf finds the StartLabor record a StopLabor at stop ends: among the events read so
+// far, or else earlier in the log, reading back in pages as far as maxLaborRun.
+func (x *exporter) startOf(k startKey, stop time.Time) (labor.Record, bool, error) {
 	if r, ok := x.starts[k]; ok {
 		return r, true, nil
 	}
 	const page = 512
-	first := pos
-	if len(x.evs) > 0 {
-		first = x.evs[0].Position
-	}
-	for end := first; end > 1; {
+	for end := x.evs[0].Position; end > 1; {
 		from := uint64(0)
 		if end > page+1 {
 			from = end - page - 1
@@ -287,6 +287,9 @@ func (x *exporter) startOf(k startKey, pos uint64) (labor.Record, bool, error) {
 			return labor.Record{}, false, err
 		}
 		for i := len(evs) - 1; i >= 0; i-- {
+			if evs[i].Time.Before(stop.Add(-maxLaborRun)) {
+				return labor.Record{}, false, nil
+			}
 			b, ok := evs[i].Payload.(*mes.LaborBooked)
 			if !ok || b.Record.Correction != nil || b.Record.Person != k.person || b.Record.Op != k.op {
 				continue

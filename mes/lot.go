@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/taktmes/takt/genealogy"
 	"github.com/taktmes/takt/quality"
@@ -133,6 +136,12 @@ type (
 		Lot, Shipment, Customer, Order string
 		Qty                            units.Quantity
 	}
+	// ConsumptionVariance: a completed step consumed more or less of a component than
+	// its standard (per unit × good quantity).
+	ConsumptionVariance struct {
+		Lot, WorkOrder, Step, Component string
+		Standard, Actual, Variance      units.Quantity
+	}
 	// LotAdjusted: an inventory correction of a lot, with its reason.
 	LotAdjusted struct {
 		Lot, Reason string
@@ -188,10 +197,13 @@ func (LotShipped) EventType() string { return "lot.shipped" }
 // EventType implements EventPayload.
 func (LotAdjusted) EventType() string { return "lot.adjusted" }
 
+// EventType implements EventPayload.
+func (ConsumptionVariance) EventType() string { return "operation.consumption_variance" }
+
 func init() {
 	registerEvent(&MaterialDefined{}, &LotReceived{}, &LotStarted{}, &LotTrackedIn{}, &LotTrackedOut{}, &OperationCompleted{},
 		&YieldVarianceRecorded{}, &LotFinished{}, &LotCompleted{}, &LotScrapped{}, &LotSplit{}, &LotsMerged{}, &LotStepMoved{},
-		&MaterialConsumed{}, &LotShipped{}, &LotAdjusted{})
+		&MaterialConsumed{}, &LotShipped{}, &LotAdjusted{}, &ConsumptionVariance{})
 }
 
 // genealogyErr wraps a genealogy error with the engine's sentinel, keeping both testable.
@@ -458,7 +470,11 @@ func (c *command) loadStep(lotID, step string, checkHold bool) (*stepContext, er
 		return nil, fmt.Errorf("%w: step %q is not in routing %s rev %s of %s", ErrNotFound, step, rt.ID, rt.Revision, lot.ref())
 	}
 	if checkHold {
-		if err := checkHolds(c.ctx, c.tx, lot.Site, quality.Subject{Lot: lot.ID, WorkOrder: wo.ID, Equipment: c.opts.where, Material: lot.Material, SupplierLot: lot.SupplierLot}); err != nil {
+		eq := c.opts.where
+		if eq == "" {
+			eq = s.WorkCenter // where the move is recorded when the command names no equipment
+		}
+		if err := checkHolds(c.ctx, c.tx, lot.Site, quality.Subject{Lot: lot.ID, WorkOrder: wo.ID, Equipment: eq, Material: lot.Material, SupplierLot: lot.SupplierLot}); err != nil {
 			return nil, fmt.Errorf("%s at step %s: %w", lot.ref(), step, err)
 		}
 	}
@@ -571,9 +587,9 @@ func (p *Plant) TrackOut(ctx context.Context, lotID, step string, out routing.Ou
 			return Lot{}, err
 		}
 		before := *sc.lot.Execution
-		exec, fx, err := sc.rt.TrackOut(before, step, out, c.now)
+		exec, fx, err := c.trackOutWithYield(sc, before, step, out)
 		if err != nil {
-			return Lot{}, routingErr(err)
+			return Lot{}, err
 		}
 		sc.lot.Execution = &exec
 		if err := c.bookLoss(sc, before, step); err != nil {
@@ -601,6 +617,41 @@ func (p *Plant) TrackOut(ctx context.Context, lotID, step string, out routing.Ou
 		}
 		return *sc.lot, c.saveLot(sc.lot)
 	})
+}
+
+// trackOutWithYield runs the routing's track-out. A yield beyond the step's tolerance
+// needs a justification: a reason code in the outcome, or an electronic signature on the
+// command (mes.SignedBy), which is recorded as the reason. With WithYieldSignature, only a
+// signature will do.
+func (c *command) trackOutWithYield(sc *stepContext, before routing.Execution, step string, out routing.Outcome) (routing.Execution, []routing.Effect, error) {
+	signed := ""
+	for _, s := range c.signers {
+		signed += "signed by " + s.Name + "; "
+	}
+	if c.p.yieldSignature {
+		out.Reason = ""
+	}
+	if out.Reason == "" && signed != "" {
+		out.Reason = strings.TrimSuffix(signed, "; ")
+	}
+	exec, fx, err := sc.rt.TrackOut(before, step, out, c.now)
+	if errors.Is(err, routing.ErrYieldReasonRequired) {
+		how := "give a reason code in Outcome.Reason or sign with mes.SignedBy"
+		if c.p.yieldSignature {
+			how = "a supervisor must sign with mes.SignedBy"
+		}
+		return exec, nil, fmt.Errorf("%w: %w; %s", ErrInvalid, err, how)
+	}
+	if err != nil {
+		return exec, nil, routingErr(err)
+	}
+	return exec, fx, nil
+}
+
+// WithYieldSignature makes a yield beyond a step's tolerance need an electronic signature
+// on the track-out; by default a reason code is enough.
+func WithYieldSignature() Option {
+	return func(p *Plant) error { p.yieldSignature = true; return nil }
 }
 
 // bookLoss records process loss (or gain) booked by a final track-out as a genealogy
@@ -657,7 +708,9 @@ func (c *command) effects(sc *stepContext, fx []routing.Effect) error {
 				sc.lot.QueuedSince[f.Step] = c.now
 			}
 		case routing.StepCompleted:
-			err = c.emit(sc.lot.ID, OperationCompleted{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: f.Step, Books: f.Books})
+			if err = c.emit(sc.lot.ID, OperationCompleted{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: f.Step, Books: f.Books}); err == nil {
+				err = c.consumptionVariance(sc, f)
+			}
 		case routing.YieldVariance:
 			err = c.emit(sc.lot.ID, YieldVarianceRecorded{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Variance: f})
 		case routing.ReworkSplit:
@@ -769,4 +822,52 @@ func (c *command) consume(from, into *Lot, qty units.Quantity, workOrder, step s
 		return err
 	}
 	return c.emit(from.ID, MaterialConsumed{From: from.ID, Into: into.ID, WorkOrder: workOrder, Step: step, Qty: qty})
+}
+
+// consumptionVariance compares what a completed step consumed into the lot (consumption
+// edges at that step) with the standard, per component consumed by actual quantity, and
+// records the difference.
+func (c *command) consumptionVariance(sc *stepContext, done routing.StepCompleted) error {
+	s, _ := sc.rt.Step(done.Step)
+	var inputs []genealogy.Edge
+	for _, m := range s.Materials {
+		if m.Backflush {
+			continue // back-flushed consumption is the standard by definition
+		}
+		if inputs == nil {
+			var err error
+			if inputs, err = c.tx.Inputs(c.ctx, genealogy.LotNode(sc.lot.ID)); err != nil {
+				return err
+			}
+		}
+		standard := m.PerUnit.Mul(done.Books.Good.Value())
+		actual, err := units.New(decimal.Zero, m.PerUnit.Unit())
+		if err != nil {
+			return err
+		}
+		for _, e := range inputs {
+			if e.Kind != genealogy.EdgeConsume || e.Step != done.Step || e.WorkOrder != sc.wo.ID {
+				continue
+			}
+			var from Lot
+			if _, err := load(c.ctx, c.tx, lotKind, e.From.ID, &from); err != nil || from.Material != m.Component {
+				continue
+			}
+			if actual, err = actual.Add(e.Qty); err != nil {
+				return fmt.Errorf("%w: consumption of %s at step %s: %w", ErrInvalid, m.Component, done.Step, err)
+			}
+		}
+		variance, err := actual.Sub(standard)
+		if err != nil {
+			return fmt.Errorf("%w: consumption of %s at step %s: %w", ErrInvalid, m.Component, done.Step, err)
+		}
+		if variance.IsZero() {
+			continue
+		}
+		if err := c.emit(sc.lot.ID, ConsumptionVariance{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: done.Step, Component: m.Component,
+			Standard: standard, Actual: actual, Variance: variance}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

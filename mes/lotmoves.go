@@ -131,7 +131,7 @@ func (p *Plant) SplitLot(ctx context.Context, lotID, step string, qty units.Quan
 		if err := c.authorize(lot.Site); err != nil {
 			return Lot{}, err
 		}
-		if err := checkHolds(c.ctx, c.tx, lot.Site, quality.Subject{Lot: lot.ID, WorkOrder: lot.WorkOrder, Material: lot.Material, SupplierLot: lot.SupplierLot}); err != nil {
+		if err := c.checkLotHolds(lot); err != nil {
 			return Lot{}, fmt.Errorf("cannot split %s: %w", lot.ref(), err)
 		}
 		lot.Children++
@@ -191,7 +191,7 @@ func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...Comma
 			return Lot{}, err
 		}
 		for _, l := range []*Lot{target, source} {
-			if err := checkHolds(c.ctx, c.tx, l.Site, quality.Subject{Lot: l.ID, WorkOrder: l.WorkOrder, Material: l.Material, SupplierLot: l.SupplierLot}); err != nil {
+			if err := c.checkLotHolds(l); err != nil {
 				return Lot{}, fmt.Errorf("cannot merge %s: %w", l.ref(), err)
 			}
 		}
@@ -254,7 +254,7 @@ func (p *Plant) ConsumeMaterial(ctx context.Context, fromLot, intoLot, step stri
 			return Lot{}, fmt.Errorf("%w: %s is in site %s, %s in %s; move material between sites first", ErrInvalid, from.ref(), from.Site, into.ref(), into.Site)
 		}
 		for _, l := range []*Lot{from, into} {
-			if err := checkHolds(c.ctx, c.tx, l.Site, quality.Subject{Lot: l.ID, WorkOrder: l.WorkOrder, Material: l.Material, SupplierLot: l.SupplierLot}); err != nil {
+			if err := c.checkLotHolds(l); err != nil {
 				return Lot{}, fmt.Errorf("cannot consume %s into %s: %w", from.ref(), into.ref(), err)
 			}
 		}
@@ -276,7 +276,7 @@ func (p *Plant) ShipLot(ctx context.Context, lotID string, shipment genealogy.Sh
 		if err := c.authorize(lot.Site); err != nil {
 			return Lot{}, err
 		}
-		if err := checkHolds(c.ctx, c.tx, lot.Site, quality.Subject{Lot: lot.ID, WorkOrder: lot.WorkOrder, Material: lot.Material, SupplierLot: lot.SupplierLot}); err != nil {
+		if err := c.checkLotHolds(lot); err != nil {
 			return Lot{}, fmt.Errorf("cannot ship %s: %w", lot.ref(), err)
 		}
 		if lot.Execution != nil && lot.Execution.Running() {
@@ -316,4 +316,10 @@ func (p *Plant) AdjustLot(ctx context.Context, lotID string, delta units.Quantit
 		}
 		return *lot, c.emit(lot.ID, LotAdjusted{Lot: lot.ID, Reason: c.opts.reason, Delta: delta})
 	})
+}
+
+// checkLotHolds refuses to move a lot that is held, or whose work order or material (or
+// supplier lot) is.
+func (c *command) checkLotHolds(l *Lot) error {
+	return checkHolds(c.ctx, c.tx, l.Site, quality.Subject{Lot: l.ID, WorkOrder: l.WorkOrder, Material: l.Material, SupplierLot: l.SupplierLot})
 }

@@ -34,10 +34,12 @@ type Plant struct {
 	newID      func() string
 	retries    int
 	routings   routingCache
-	labor      laborConfig  // see labor.go
-	devices    deviceConfig // see device.go
-	plans      planCache    // compiled inspection plans, see quality.go
-	boards     boards
+	// yieldSignature: a yield beyond tolerance needs a signature, not just a reason.
+	yieldSignature bool
+	labor          laborConfig  // see labor.go
+	devices        deviceConfig // see device.go
+	plans          planCache    // compiled inspection plans, see quality.go
+	boards         boards
 }
 
 // Option configures a Plant in Open.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/taktmes/takt/quality"
 	"github.com/taktmes/takt/store"
 	"github.com/taktmes/takt/units"
@@ -174,7 +176,7 @@ func (p *Plant) CreateWorkOrder(ctx context.Context, in NewWorkOrder, opts ...Co
 		if err := c.requireSite(in.Site); err != nil {
 			return WorkOrder{}, err
 		}
-		zero, _ := units.New(in.Qty.Value().Sub(in.Qty.Value()), in.Qty.Unit())
+		zero := zeroOf(in.Qty)
 		wo := WorkOrder{
 			ID: c.p.newID(), Site: in.Site, Number: in.Number, ExternalID: in.ExternalID, Product: in.Product,
 			Qty: in.Qty, Produced: zero, Scrapped: zero, Started: zero, Due: in.Due.UTC(), Priority: in.Priority, Customer: in.Customer,
@@ -362,3 +364,6 @@ func (c *command) saveWorkOrder(wo *WorkOrder) error {
 	wo.Version = v
 	return nil
 }
+
+// zeroOf returns nothing in q's unit.
+func zeroOf(q units.Quantity) units.Quantity { return q.Mul(decimal.Zero) }

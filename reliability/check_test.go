@@ -278,7 +278,8 @@ func (c *checker) checkLot(id string) error {
 	return nil
 }
 
-// openQty is the quantity of a lot waiting or in process at any step.
+// openQty is the quantity of a lot waiting, in process or held for the next step (good
+// quantity not yet transferred) at any step.
 func openQty(l mes.Lot) (units.Quantity, error) {
 	open, err := units.New(l.Execution.Started.Value().Sub(l.Execution.Started.Value()), l.Execution.Unit)
 	if err != nil {
@@ -287,6 +288,11 @@ func openQty(l mes.Lot) (units.Quantity, error) {
 	for _, s := range l.Execution.Steps {
 		if open, err = open.Add(s.Books.Waiting); err == nil {
 			open, err = open.Add(s.Books.InProcess)
+		}
+		for _, h := range s.Held {
+			if err == nil {
+				open, err = open.Add(h.Qty)
+			}
 		}
 		if err != nil {
 			return open, err

@@ -189,6 +189,17 @@ type terminalView struct {
 	Error       *problem        `json:"-"`
 }
 
+// trackInForm is what a track-in form of the terminal needs.
+type trackInForm struct {
+	Lot, Step, WorkCenter, Operator string
+	Units                           []string
+}
+
+// TrackIn returns the track-in form of a dispatch entry (for the template).
+func (v terminalView) TrackIn(e dispatchEntry) trackInForm {
+	return trackInForm{Lot: e.Lot, Step: e.Step, WorkCenter: v.WorkCenter, Operator: v.Operator, Units: v.Units}
+}
+
 // operation is quantity in process at the terminal's work center, with what the operator
 // needs to finish it: instructions, parameters, the inspection plan and rework steps.
 type operation struct {

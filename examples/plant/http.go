@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/taktmes/takt/equipment"
-	"github.com/taktmes/takt/genealogy"
 	"github.com/taktmes/takt/mes"
 	"github.com/taktmes/takt/quality"
 	"github.com/taktmes/takt/units"
@@ -39,6 +38,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"qty":   func(q units.Quantity) string { return q.String() },
 	"value": func(q units.Quantity) string { return q.Value().String() },
 	"join":  strings.Join,
+	"link":  nodeLink,
 }).ParseFS(templateFS, "templates/*.html"))
 
 // maxBody bounds request bodies.
@@ -339,12 +339,11 @@ func (a *app) tracePage(w http.ResponseWriter, r *http.Request) {
 	}{v, p})
 }
 
-// nodeLink returns the search of a trace node's id, for links.
+// nodeLink returns the search for the id of a trace node ("lot:CAST-0421"); none for the
+// outside of the plant.
 func nodeLink(n string) string {
 	if _, id, ok := strings.Cut(n, ":"); ok {
 		return "/trace?q=" + url.QueryEscape(id)
 	}
 	return ""
 }
-
-var _ = genealogy.LotNode
