@@ -92,8 +92,11 @@ func TestRoundTripExportsProductionPerformance(t *testing.T) {
 	require.Len(t, consumed, 1)
 	assert.Equal(t, "10 ea", consumed["SK-1"].String(), "9 back-flushed and 1 consumed by hand")
 	require.Len(t, byType[erp.OperationConfirmation], 2)
-	require.Len(t, byType[erp.MachineTime], 1)
-	assert.Equal(t, "900 s", byType[erp.MachineTime][0].Equipment[0].Time.String(), "15 minutes on CNC-1")
+	require.Len(t, byType[erp.MachineTime], 2)
+	for i, want := range []string{"CNC-1 900 s", "ASSY 1200 s"} {
+		e := byType[erp.MachineTime][i].Equipment[0]
+		assert.Equal(t, want, e.Equipment+" "+e.Time.String())
+	}
 	require.Len(t, byType[erp.LaborTime], 2, "track-out stops Anna's run labor at both operations")
 	assert.Equal(t, "900 s", byType[erp.LaborTime][0].Personnel[0].Time.String())
 	assert.Equal(t, "1200 s", byType[erp.LaborTime][1].Personnel[0].Time.String())

@@ -2,6 +2,7 @@ package mes
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/taktmes/takt/store"
 )
@@ -15,25 +16,60 @@ func (p *Plant) AuditTrail(ctx context.Context, after uint64, limit int) ([]Audi
 	return p.store.ReadAudit(ctx, after, limit)
 }
 
+// AuditAnchor is the end of the audit chain at one moment: the number of records and the
+// last record's hash. A chain alone cannot show that its newest records were removed (the
+// shorter chain is still valid); a host that keeps anchors outside the database (in a shift
+// report, a signed e-mail, another system) can prove it with VerifyAuditAnchor.
+type AuditAnchor struct {
+	Records uint64 `json:"records"`
+	Hash    string `json:"hash"`
+}
+
 // VerifyAudit walks the whole audit chain and returns the number of records verified, or
 // an error (wrapping store.ErrTampered) that names the first record that was altered,
 // removed or reordered.
 func (p *Plant) VerifyAudit(ctx context.Context) (uint64, error) {
+	a, err := p.walkAudit(ctx, AuditAnchor{})
+	return a.Records, err
+}
+
+// AuditAnchor verifies the chain and returns its current end, to be kept outside.
+func (p *Plant) AuditAnchor(ctx context.Context) (AuditAnchor, error) {
+	return p.walkAudit(ctx, AuditAnchor{})
+}
+
+// VerifyAuditAnchor verifies the chain and that it still holds the record an earlier
+// AuditAnchor named, with the same hash: records removed from the end, or a chain rebuilt
+// from an earlier point, are detected.
+func (p *Plant) VerifyAuditAnchor(ctx context.Context, anchor AuditAnchor) (uint64, error) {
+	a, err := p.walkAudit(ctx, anchor)
+	return a.Records, err
+}
+
+// walkAudit verifies every record and, when anchor names a record, that it is there.
+func (p *Plant) walkAudit(ctx context.Context, anchor AuditAnchor) (AuditAnchor, error) {
 	var v store.ChainVerifier
-	var after uint64
+	var last AuditAnchor
 	for {
-		recs, err := p.store.ReadAudit(ctx, after, 1024)
+		recs, err := p.store.ReadAudit(ctx, last.Records, 1024)
 		if err != nil {
-			return v.Count(), err
+			return last, err
 		}
 		if len(recs) == 0 {
-			return v.Count(), nil
+			break
 		}
 		for _, r := range recs {
 			if err := v.Check(r); err != nil {
-				return v.Count(), err
+				return last, err
 			}
-			after = r.Seq
+			if anchor.Records == r.Seq && anchor.Hash != r.Hash {
+				return last, fmt.Errorf("%w at record %d: its hash is not the anchored one (the chain was rebuilt from an earlier point)", store.ErrTampered, r.Seq)
+			}
+			last = AuditAnchor{Records: r.Seq, Hash: r.Hash}
 		}
 	}
+	if anchor.Records > last.Records {
+		return last, fmt.Errorf("%w: the chain ends at record %d but record %d was anchored (records were removed from the end)", store.ErrTampered, last.Records, anchor.Records)
+	}
+	return last, nil
 }

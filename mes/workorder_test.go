@@ -491,3 +491,33 @@ func TestHoldReleaseNeedsSignatureWhenConfigured(t *testing.T) {
 	assert.Equal(t, "hold.release", last.Action)
 	assert.Equal(t, "Quinn QA", last.Signatures[0].SignerName)
 }
+
+func TestAuditAnchorDetectsRemovedNewestRecords(t *testing.T) {
+	f := newPlant(t)
+	_, err := f.plant.CreateWorkOrder(ctx, newOrder("4711"), erp)
+	require.NoError(t, err)
+	anchor, err := f.plant.AuditAnchor(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(7), anchor.Records)
+	n, err := f.plant.VerifyAuditAnchor(ctx, anchor)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(7), n)
+
+	truncated, err := mes.Open(ctx, tamperingStore{Store: f.store, tamper: func(r []store.AuditRecord) []store.AuditRecord { return r[:6] }})
+	require.NoError(t, err)
+	_, err = truncated.VerifyAudit(ctx)
+	require.NoError(t, err, "a shorter chain alone still verifies")
+	_, err = truncated.VerifyAuditAnchor(ctx, anchor)
+	require.ErrorIs(t, err, store.ErrTampered)
+	assert.Contains(t, err.Error(), "record 7 was anchored")
+
+	rebuilt, err := mes.Open(ctx, tamperingStore{Store: f.store, tamper: func(r []store.AuditRecord) []store.AuditRecord {
+		r[6].Reason = "rewritten"
+		store.Seal(&r[6], r[6].Seq, r[6].PrevHash)
+		return r
+	}})
+	require.NoError(t, err)
+	_, err = rebuilt.VerifyAuditAnchor(ctx, anchor)
+	require.ErrorIs(t, err, store.ErrTampered)
+	assert.Contains(t, err.Error(), "record 7")
+}

@@ -262,7 +262,11 @@ func (a *app) terminal(ctx context.Context, wc, operator string) (terminalView, 
 		d := entry(e.Candidate)
 		d.Position, d.Score = e.Position, e.Score
 		for _, in := range e.Explain() {
-			d.Explain = append(d.Explain, in.String())
+			if f, ok := in.Value.(float64); ok {
+				d.Explain = append(d.Explain, fmt.Sprintf("%s=%.2f", in.Name, f))
+			} else {
+				d.Explain = append(d.Explain, in.String())
+			}
 		}
 		v.Ranked = append(v.Ranked, d)
 	}

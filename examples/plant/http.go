@@ -339,11 +339,16 @@ func (a *app) tracePage(w http.ResponseWriter, r *http.Request) {
 	}{v, p})
 }
 
-// nodeLink returns the search for the id of a trace node ("lot:CAST-0421"); none for the
+// nodeLink returns the search for a trace node ("lot:CAST-0421", or a supplier lot
+// "supplier-lot:CASTING-H|Foundry Nord|FN-2291", searched by its lot number); none for the
 // outside of the plant.
 func nodeLink(n string) string {
-	if _, id, ok := strings.Cut(n, ":"); ok {
-		return "/trace?q=" + url.QueryEscape(id)
+	_, id, ok := strings.Cut(n, ":")
+	if !ok {
+		return ""
 	}
-	return ""
+	if i := strings.LastIndex(id, "|"); i >= 0 {
+		id = id[i+1:]
+	}
+	return "/trace?q=" + url.QueryEscape(id)
 }
