@@ -147,8 +147,12 @@ func Export(ctx context.Context, p *mes.Plant, after uint64, opts ExportOptions)
 		r := x.orders[id]
 		perf.Responses = append(perf.Responses, *r)
 		for _, s := range r.Segments {
-			if perf.Start.IsZero() || s.End.Before(perf.Start) {
-				perf.Start = s.End
+			start := s.Start
+			if start.IsZero() {
+				start = s.End
+			}
+			if perf.Start.IsZero() || start.Before(perf.Start) {
+				perf.Start = start
 			}
 			if s.End.After(perf.End) {
 				perf.End = s.End

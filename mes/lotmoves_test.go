@@ -259,3 +259,55 @@ func TestTraceOfUnknownLotIsNotFound(t *testing.T) {
 	_, err := f.plant.TraceBackward(ctx, genealogy.LotNode("ghost"), genealogy.TraceOptions{})
 	assert.ErrorIs(t, err, mes.ErrNotFound)
 }
+
+func TestSerialAsBuiltRecord(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	require.NoError(t, p.DefineMaterial(ctx, genealogy.Material{ID: "MOTOR", Unit: "ea", Tracking: genealogy.TrackSerial, Kind: genealogy.KindComponent}, admin))
+	require.NoError(t, p.DefineMaterial(ctx, genealogy.Material{ID: "UNIT", Unit: "ea", Tracking: genealogy.TrackSerial, Kind: genealogy.KindProduct}, admin))
+	_, err := p.ReceiveLot(ctx, mes.Receipt{Site: "PLANT-1", Lot: "MOT-L1", Material: "MOTOR", Qty: qty("2 ea"), Supplier: "Volt", SupplierLot: "V-9"}, admin)
+	require.NoError(t, err)
+	_, err = p.ReceiveLot(ctx, mes.Receipt{Site: "PLANT-1", Lot: "UNIT-L1", Material: "UNIT", Qty: qty("1 ea"), Supplier: "self", SupplierLot: "frame"}, admin)
+	require.NoError(t, err)
+	_, err = p.SerializeUnits(ctx, "MOT-L1", []string{"M-001", "M-002"}, admin)
+	require.NoError(t, err)
+	_, err = p.SerializeUnits(ctx, "UNIT-L1", []string{"U-100"}, admin)
+	require.NoError(t, err)
+	_, err = p.SerializeUnits(ctx, "UNIT-L1", []string{"U-100"}, admin)
+	assert.ErrorIs(t, err, mes.ErrDuplicate)
+	_, err = p.SerializeUnits(ctx, "SK-1", []string{"X-1"}, admin)
+	assert.ErrorIs(t, err, mes.ErrInvalid, "seal kits are lot-tracked, not serial-tracked")
+
+	_, err = p.AssembleComponent(ctx, "U-100", "M-001", "30", units.Quantity{}, operator, mes.On("ASSY"))
+	require.NoError(t, err)
+	_, err = p.AssembleComponent(ctx, "U-100", "SK-1", "30", qty("2 ea"), operator, mes.On("ASSY"))
+	require.NoError(t, err)
+	_, err = p.AssembleComponent(ctx, "U-100", "M-001", "30", units.Quantity{}, operator)
+	assert.ErrorIs(t, err, mes.ErrWrongState, "a motor goes into one unit only")
+
+	ab, err := p.AsBuilt(ctx, "U-100")
+	require.NoError(t, err)
+	var components []string
+	for _, l := range ab.Lines {
+		if l.Depth == 1 {
+			components = append(components, l.Component.String()+" "+l.Operator+" "+l.Equipment)
+		}
+	}
+	assert.ElementsMatch(t, []string{
+		genealogy.SerialNode("M-001").String() + " olga ASSY",
+		genealogy.LotNode("SK-1").String() + " olga ASSY",
+		genealogy.LotNode("UNIT-L1").String() + " admin ",
+	}, components)
+
+	_, err = p.ShipSerial(ctx, "U-100", genealogy.Shipment{ID: "SH-9", Customer: "Initech"}, planner)
+	require.NoError(t, err)
+	rep, err := p.Recall(ctx, genealogy.SupplierLotNode("MOTOR", "Volt", "V-9"))
+	require.NoError(t, err)
+	found := false
+	for _, it := range rep.Items {
+		for _, s := range it.Shipped {
+			found = found || s.Shipment == "SH-9"
+		}
+	}
+	assert.True(t, found, "a recall of the motor supplier lot reaches the shipped unit")
+}

@@ -50,10 +50,12 @@ type lotSeen struct {
 // stats are the figures a run reports.
 type stats struct {
 	Commands, Succeeded, Failed, Replays, Events, Audit, LotChecks, OrderChecks, Sweeps int
+	// ByKind counts successes and failures of each kind of command.
+	ByKind map[string]*[2]int
 }
 
 func newChecker(ctx context.Context, p *mes.Plant) *checker {
-	return &checker{ctx: ctx, p: p, lots: map[string]*lotSeen{}, wos: map[string]mes.WorkOrderStatus{}, holds: map[string]quality.Hold{}}
+	return &checker{ctx: ctx, p: p, stats: stats{ByKind: map[string]*[2]int{}}, lots: map[string]*lotSeen{}, wos: map[string]mes.WorkOrderStatus{}, holds: map[string]quality.Hold{}}
 }
 
 // catchUp reads every event and audit record committed since the last call, checks that

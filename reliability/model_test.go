@@ -6,7 +6,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,6 +108,19 @@ func (r *runner) step(c *command) error {
 	}
 	first := r.checkers[0]
 	first.stats.Commands++
+	k := first.stats.ByKind[c.kind]
+	if k == nil {
+		k = new([2]int)
+		first.stats.ByKind[c.kind] = k
+	}
+	if outs[0].err == nil {
+		k[0]++
+	} else {
+		k[1]++
+		if testing.Verbose() && c.mustFail == nil && os.Getenv("RELIABILITY_DEBUG") != "" {
+			fmt.Printf("%s: %v\n", c, outs[0].err)
+		}
+	}
 	if outs[0].err != nil {
 		first.stats.Failed++
 	} else {
@@ -248,7 +263,16 @@ func TestModel(t *testing.T) {
 	st := r.checkers[0].stats
 	t.Logf("seed %d: %d commands (%d succeeded, %d failed as they should, %d replays) in %v; %d events, %d audit records, %d lot checks, %d order checks, %d sweeps, %d lots, %d work orders",
 		s, st.Commands, st.Succeeded, st.Failed, st.Replays, time.Since(start).Round(time.Millisecond), st.Events, st.Audit, st.LotChecks, st.OrderChecks, st.Sweeps, len(r.checkers[0].lots), len(r.checkers[0].wos))
+	t.Logf("succeeded/failed by kind: %s", byKind(st))
 	if err != nil {
 		t.Fatalf("invariant violated with seed %d: %v\nreplay: go test ./reliability -run 'TestModel$' -seed %d -commands %d", s, err, s, *flagCommands)
 	}
+}
+
+func byKind(st stats) string {
+	var out []string
+	for _, k := range sortedKeys(keys(st.ByKind)) {
+		out = append(out, fmt.Sprintf("%s %d/%d", k, st.ByKind[k][0], st.ByKind[k][1]))
+	}
+	return strings.Join(out, ", ")
 }

@@ -1,0 +1,375 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/taktmes/takt/equipment"
+	"github.com/taktmes/takt/mes"
+	"github.com/taktmes/takt/quality"
+)
+
+// Lots of the seeded plant the tests work with.
+const (
+	lotAtCNC   = "PLANT-1-4712-1" // 30 ea waiting at step 10 (CNC), order late
+	lotAtQC    = "PLANT-1-4711-1" // 23 ea waiting at step 20 (inspection, QC)
+	lotShipped = "PLANT-1-4701-1" // finished, 15 ea shipped in SHP-9001
+)
+
+// newTestDemo seeds a demo plant on the memory store with the clock stopped.
+func newTestDemo(t *testing.T) *demo {
+	t.Helper()
+	d, err := openDemo(t.Context(), config{speed: 0}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	t.Cleanup(d.close)
+	return d
+}
+
+// do sends a request to the handler and returns the response.
+func do(t *testing.T, h http.Handler, method, target string, body io.Reader, contentType string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, target, body)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func form(t *testing.T, h http.Handler, target string, values url.Values) *httptest.ResponseRecorder {
+	t.Helper()
+	return do(t, h, http.MethodPost, target, strings.NewReader(values.Encode()), "application/x-www-form-urlencoded")
+}
+
+// api posts v as JSON and decodes the answer into out (when not nil); it returns the status.
+func api(t *testing.T, h http.Handler, method, target string, v, out any) int {
+	t.Helper()
+	var body io.Reader
+	if v != nil {
+		data, err := json.Marshal(v)
+		require.NoError(t, err)
+		body = strings.NewReader(string(data))
+	}
+	rec := do(t, h, method, target, body, "application/json")
+	if out != nil {
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), out), rec.Body.String())
+	}
+	return rec.Code
+}
+
+func TestSeededPlantPages(t *testing.T) {
+	h := newTestDemo(t).app.routes()
+	tests := []struct {
+		target string
+		want   []string
+	}{
+		{"/terminal?wc=CNC&op=olga", []string{"Operator terminal · CNC", lotAtCNC, "Clamp the casting", "program = O4711", "LATE_FIRST"}},
+		{"/terminal?wc=CNC&op=ben", []string{"not-qualified", lotAtCNC}},
+		{"/terminal?wc=QC&op=carla", []string{lotAtQC, "Inspect bore"}},
+		{"/terminal?wc=PRESS&op=ben", []string{"PLANT-1-5120-1", "Press body"}},
+		{"/terminal?wc=ASSY&op=ben", []string{"Nothing in process here"}},
+		{"/board", []string{"Supervisor board", "material SEAL-KIT supplier lot A-81", "4712", "OEE per work center", "CNC-1", "/api/events/stream"}},
+		{"/trace?q=" + lotShipped, []string{"Backward: what went in", "lot:CAST-0421", "supplier-lot:CASTING-H|Foundry Nord|FN-2291", "shipment:SHP-9001"}},
+		{"/trace?q=FN-2291", []string{"Recall report: Foundry Nord lot FN-2291 of CASTING-H", lotShipped, "SHP-9001: 15 ea"}},
+		{"/trace?q=4711", []string{"Lots of work order 4711", lotAtQC, "PLANT-1-4711-2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			rec := do(t, h, http.MethodGet, tt.target, nil, "")
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			for _, w := range tt.want {
+				assert.Contains(t, rec.Body.String(), htmlText(w))
+			}
+		})
+	}
+}
+
+// htmlText escapes s as html/template prints it in text.
+func htmlText(s string) string {
+	return strings.NewReplacer("&", "&amp;", "'", "&#39;", "<", "&lt;", ">", "&gt;", `"`, "&#34;").Replace(s)
+}
+
+func TestTerminalTracksInAndOut(t *testing.T) {
+	d := newTestDemo(t)
+	h := d.app.routes()
+	rec := form(t, h, "/terminal/track-in", url.Values{"lot": {lotAtCNC}, "step": {"10"}, "wc": {"CNC"}, "op": {"olga"}, "unit": {"CNC-2"}})
+	require.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Header().Get("Location"), "msg=")
+
+	page := do(t, h, http.MethodGet, "/terminal?wc=CNC&op=olga", nil, "").Body.String()
+	assert.Contains(t, page, `id="op-`+lotAtCNC+`-10"`, "the lot is in process at the terminal")
+
+	rec = form(t, h, "/terminal/track-out", url.Values{"lot": {lotAtCNC}, "step": {"10"}, "wc": {"CNC"}, "op": {"olga"}, "unit": {"CNC-2"},
+		"good": {"28"}, "scrap": {"2"}, "scrap_reason": {"CHATTER"}})
+	require.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())
+
+	lot, err := d.plant.Lot(t.Context(), lotAtCNC)
+	require.NoError(t, err)
+	p, err := lot.Execution.Progress("10")
+	require.NoError(t, err)
+	assert.Equal(t, "28 ea", p.Good.String())
+	assert.Equal(t, "2 ea", p.ScrapByReason["CHATTER"].String())
+	next, err := lot.Execution.Progress("20")
+	require.NoError(t, err)
+	assert.Equal(t, "28 ea", next.Waiting.String(), "the good quantity moves on to inspection")
+}
+
+func TestTerminalShowsEngineErrors(t *testing.T) {
+	h := newTestDemo(t).app.routes()
+	tests := []struct {
+		name   string
+		action string
+		values url.Values
+		status int
+		want   []string
+	}{
+		{"missing qualification", "track-in", url.Values{"lot": {lotAtCNC}, "step": {"10"}, "wc": {"CNC"}, "op": {"ben"}},
+			http.StatusForbidden, []string{"Missing qualification", "CNC-OP"}},
+		{"expired qualification", "track-in", url.Values{"lot": {lotAtCNC}, "step": {"10"}, "wc": {"CNC"}, "op": {"carla"}},
+			http.StatusForbidden, []string{"Missing qualification", "expired"}},
+		{"wrong step", "track-in", url.Values{"lot": {lotAtCNC}, "step": {"30"}, "wc": {"CNC"}, "op": {"olga"}},
+			http.StatusConflict, []string{"Not allowed now"}},
+		{"bad quantity", "track-out", url.Values{"lot": {lotAtCNC}, "step": {"10"}, "wc": {"CNC"}, "op": {"olga"}, "good": {"many"}},
+			http.StatusBadRequest, []string{"Invalid input", "good"}},
+		{"hold without reason", "hold", url.Values{"lot": {lotAtCNC}, "wc": {"CNC"}, "op": {"olga"}},
+			http.StatusBadRequest, []string{"Invalid input"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := form(t, h, "/terminal/"+tt.action, tt.values)
+			require.Equal(t, tt.status, rec.Code, rec.Body.String())
+			body := rec.Body.String()
+			assert.Contains(t, body, `id="error"`)
+			for _, w := range tt.want {
+				assert.Contains(t, body, w)
+			}
+			assert.Contains(t, body, "Dispatch list", "the terminal stays usable under the error")
+		})
+	}
+}
+
+// The inspection flow through the JSON API: the track-out needs the inspection, an
+// out-of-spec bore holds the lot and opens a non-conformance, the board shows both, and after
+// the hold is released the bad part goes to rework.
+func TestAPIInspectionHoldAndRework(t *testing.T) {
+	d := newTestDemo(t)
+	h := d.app.routes()
+	var p problem
+	require.Equal(t, http.StatusOK, api(t, h, "POST", "/api/lots/"+lotAtQC+"/track-in", trackIn{Step: "20", Operator: "carla", Equipment: "CMM-1"}, nil))
+
+	require.Equal(t, http.StatusConflict, api(t, h, "POST", "/api/lots/"+lotAtQC+"/track-out", trackOut{Step: "20", Good: "23", Operator: "carla"}, &p))
+	assert.Equal(t, "inspection-missing", p.Code)
+	assert.Contains(t, p.Detail, "bore")
+
+	var insp mes.Inspection
+	require.Equal(t, http.StatusOK, api(t, h, "POST", "/api/lots/"+lotAtQC+"/inspections", inspection{Step: "20", Operator: "carla",
+		Results: []resultRecord{{Characteristic: "bore", Value: "10.081", Serial: "S1"}, {Characteristic: "depth", Value: "42.01", Serial: "S1"}}}, &insp))
+	require.Len(t, insp.Holds, 1)
+	require.Len(t, insp.NonConformances, 1)
+
+	p = problem{}
+	require.Equal(t, http.StatusConflict, api(t, h, "POST", "/api/lots/"+lotAtQC+"/track-out", trackOut{Step: "20", Good: "23", Operator: "carla"}, &p))
+	assert.Equal(t, "on-hold", p.Code)
+
+	var board boardView
+	require.Equal(t, http.StatusOK, api(t, h, "GET", "/api/board", nil, &board))
+	assert.True(t, hasHold(board.Holds, lotAtQC), "the board lists the hold")
+	require.Len(t, board.NCs, 1)
+	assert.Equal(t, lotAtQC, board.NCs[0].Lot)
+
+	var released quality.Hold
+	require.Equal(t, http.StatusOK, api(t, h, "POST", "/api/holds/"+insp.Holds[0].ID+"/release", releaseRequest{Reason: "bore re-measured; 1 piece to rework", Operator: "sam"}, &released))
+	assert.Equal(t, "sam", released.ReleasedBy)
+
+	var lot mes.Lot
+	require.Equal(t, http.StatusOK, api(t, h, "POST", "/api/lots/"+lotAtQC+"/track-out", trackOut{Step: "20", Good: "22", Operator: "carla",
+		Rework: &reworkLine{Qty: "1", To: "R10", Reason: "BORE-OVERSIZE"}}, &lot))
+	var rework mes.Lot
+	require.Equal(t, http.StatusOK, api(t, h, "GET", "/api/lots/"+lotAtQC+"-R1", nil, &rework))
+	r10, err := rework.Execution.Progress("R10")
+	require.NoError(t, err)
+	assert.Equal(t, "1 ea", r10.Waiting.String(), "the rework lot waits at the rework step")
+
+	var term terminalView
+	require.Equal(t, http.StatusOK, api(t, h, "GET", "/api/terminal/CNC?operator=olga", nil, &term))
+	assert.True(t, hasEntry(term.Ranked, lotAtQC+"-R1"), "the rework lot is on the CNC dispatch list")
+}
+
+func hasHold(holds []quality.Hold, lot string) bool {
+	for _, h := range holds {
+		if h.Target.Kind == quality.OnLot && h.Target.ID == lot {
+			return true
+		}
+	}
+	return false
+}
+
+func hasEntry(entries []dispatchEntry, lot string) bool {
+	for _, e := range entries {
+		if e.Lot == lot {
+			return true
+		}
+	}
+	return false
+}
+
+func TestAPIHoldShowsOnTerminal(t *testing.T) {
+	h := newTestDemo(t).app.routes()
+	var hold quality.Hold
+	require.Equal(t, http.StatusOK, api(t, h, "POST", "/api/holds", holdRequest{Kind: quality.OnLot, ID: lotAtCNC, Reason: "suspect casting porosity", Operator: "sam"}, &hold))
+	var term terminalView
+	require.Equal(t, http.StatusOK, api(t, h, "GET", "/api/terminal/CNC?operator=olga", nil, &term))
+	require.Len(t, term.Ineligible, 1)
+	assert.Equal(t, "on-hold", term.Ineligible[0].Reasons[0].Code)
+	assert.Contains(t, term.Ineligible[0].Reasons[0].Text, "suspect casting porosity")
+
+	var p problem
+	require.Equal(t, http.StatusConflict, api(t, h, "POST", "/api/lots/"+lotAtCNC+"/track-in", trackIn{Step: "10", Operator: "olga"}, &p))
+	assert.Equal(t, "on-hold", p.Code)
+}
+
+func TestAPITraceAndErrors(t *testing.T) {
+	h := newTestDemo(t).app.routes()
+	var v traceView
+	require.Equal(t, http.StatusOK, api(t, h, "GET", "/api/trace?q=A-77", nil, &v))
+	require.NotNil(t, v.Recall)
+	var shipped bool
+	for _, it := range v.Recall.Items {
+		shipped = shipped || (it.Node.ID == lotShipped && len(it.Shipped) == 1)
+	}
+	assert.True(t, shipped, "the seal kits of A-77 reached the shipped pumps")
+
+	v = traceView{}
+	require.Equal(t, http.StatusOK, api(t, h, "GET", "/api/trace?q="+lotAtQC, nil, &v))
+	require.NotNil(t, v.Backward)
+	assert.Equal(t, "lot:"+lotAtQC, v.Backward.Node)
+	assert.NotEmpty(t, v.Backward.Children)
+
+	tests := []struct {
+		method, target, body string
+		status               int
+		code                 string
+	}{
+		{"GET", "/api/trace?q=NO-SUCH-LOT", "", http.StatusNotFound, "not-found"},
+		{"GET", "/api/lots/NO-SUCH-LOT", "", http.StatusNotFound, "not-found"},
+		{"GET", "/api/terminal/NOPE", "", http.StatusNotFound, "not-found"},
+		{"POST", "/api/lots/" + lotAtCNC + "/track-in", `{"step": 10}`, http.StatusBadRequest, "bad-request"},
+		{"POST", "/api/lots/" + lotAtCNC + "/track-in", `{"step": "10", "operator": "olga", "typo": 1}`, http.StatusBadRequest, "bad-request"},
+		{"POST", "/api/lots/" + lotAtCNC + "/track-out", `{"step": "10", "good": "5 kg", "operator": "olga"}`, http.StatusConflict, "wrong-state"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
+			rec := do(t, h, tt.method, tt.target, strings.NewReader(tt.body), "application/json")
+			require.Equal(t, tt.status, rec.Code, rec.Body.String())
+			var p problem
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
+			assert.Equal(t, tt.code, p.Code)
+			assert.NotEmpty(t, p.Detail)
+		})
+	}
+}
+
+func TestAPISignals(t *testing.T) {
+	d := newTestDemo(t)
+	h := d.app.routes()
+	now := d.clock.Now()
+	sigs := []equipment.Signal{
+		{Source: "gateway-7", Seq: 1, At: now, Equipment: "CNC-1", Kind: equipment.KindCount, Count: &equipment.Count{Good: 3, Reject: 1}},
+		{Source: "gateway-7", Seq: 1, At: now, Equipment: "CNC-1", Kind: equipment.KindCount, Count: &equipment.Count{Good: 3, Reject: 1}},
+	}
+	var res []mes.IngestResult
+	require.Equal(t, http.StatusOK, api(t, h, "POST", "/api/signals", sigs, &res))
+	require.Len(t, res, 2)
+	assert.Equal(t, equipment.Applied, res[0].Outcome)
+	assert.Equal(t, equipment.Duplicate, res[1].Outcome)
+
+	var p problem
+	sigs[0].Equipment = "NO-SUCH-MACHINE"
+	require.Equal(t, http.StatusBadRequest, api(t, h, "POST", "/api/signals", sigs[:1], &p))
+	assert.Contains(t, p.Detail, "NO-SUCH-MACHINE")
+}
+
+// The event stream sends the events committed after the client connected.
+func TestEventStream(t *testing.T) {
+	d := newTestDemo(t)
+	srv := httptest.NewServer(d.app.routes())
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/api/events/stream", nil)
+	require.NoError(t, err)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+
+	_, err = d.plant.PlaceHold(ctx, site, quality.Target{Kind: quality.OnLot, ID: lotAtCNC}, "test", mes.By(actor("sam")))
+	require.NoError(t, err)
+	lines := bufio.NewScanner(resp.Body)
+	for lines.Scan() {
+		if data, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
+			var ev mes.Event
+			require.NoError(t, json.Unmarshal([]byte(data), &ev))
+			assert.Equal(t, "hold.placed", ev.Type)
+			return
+		}
+	}
+	t.Fatalf("the stream ended without an event: %v", lines.Err())
+}
+
+// Machines send each signal once, in time order, with increasing sequence numbers, and count
+// parts only while running.
+func TestMachineSignals(t *testing.T) {
+	m := machines()[0]
+	m.rng = rand.New(rand.NewPCG(1, 2))
+	t0 := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
+	var all []equipment.Signal
+	for i := range 8 * 60 {
+		all = append(all, m.advance(t0.Add(time.Duration(i)*time.Minute))...)
+	}
+	require.NotEmpty(t, all)
+	state := equipment.MachineState("")
+	var parts int64
+	for i, sig := range all {
+		require.NoError(t, sig.Validate())
+		if i > 0 {
+			assert.Equal(t, all[i-1].Seq+1, sig.Seq)
+			assert.False(t, sig.At.Before(all[i-1].At), "signals are in time order")
+		}
+		switch sig.Kind {
+		case equipment.KindState:
+			state = sig.State.State
+		case equipment.KindCount:
+			assert.Equal(t, equipment.Running, state, "parts are counted at the end of a running stretch")
+			parts += sig.Count.Good + sig.Count.Reject
+		}
+	}
+	// 8 hours at 75 s ideal cycle time is at most 384 parts.
+	assert.Positive(t, parts)
+	assert.LessOrEqual(t, parts, int64(384))
+}
+
+// A store that holds the plant already is resumed, not seeded again.
+func TestResumeSeededStore(t *testing.T) {
+	d := newTestDemo(t)
+	again, err := seeded(t.Context(), d.plant)
+	require.NoError(t, err)
+	assert.True(t, again)
+	before := d.clock.Now()
+	require.NoError(t, d.start(t.Context(), before.Add(-time.Hour), slog.New(slog.DiscardHandler)))
+	assert.False(t, d.clock.Now().Before(before), "the clock never goes back behind the store's last event")
+}
