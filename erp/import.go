@@ -95,11 +95,11 @@ func ImportJSON(ctx context.Context, p *mes.Plant, r io.Reader, opts Options) (R
 // digest of the content. Objects already in the plant with the same content are left
 // alone and listed as unchanged.
 //
-// A production order that exists with different content is a problem: the engine
-// cannot change an order's product, quantity or due date once created, so the ERP must
-// send the original content, or the order is cancelled in Takt and sent under a new id.
-// Only a changed priority is applied (as an expedite or a de-prioritisation) while the
-// order is open.
+// A production order that exists with different content is updated while it is open: a
+// changed quantity or due date is applied with RescheduleWorkOrder (the quantity keeps the
+// order's unit and cannot drop below what its lots started), a changed priority with
+// SetWorkOrderPriority (an expedite or a de-prioritisation). A changed product is a
+// problem: the order is cancelled in Takt and sent under a new id.
 //
 // When a command fails despite the validation, Import returns an *IncompleteError; see
 // there.
@@ -600,22 +600,33 @@ func (v *validator) order(o *Order) ([]step, error) {
 		return later, nil
 	}
 
-	var diffs []string
 	if old.Product != in.Product {
-		diffs = append(diffs, fmt.Sprintf("product %s (document: %s)", old.Product, in.Product))
-	}
-	if !old.Qty.Equal(in.Qty) {
-		diffs = append(diffs, fmt.Sprintf("quantity %s (document: %s)", old.Qty, in.Qty))
-	}
-	if !old.Due.Equal(in.Due) {
-		diffs = append(diffs, fmt.Sprintf("due %s (document: %s)", old.Due.Format(time.RFC3339), orDefault(o.Due, "none")))
-	}
-	if len(diffs) > 0 {
-		v.ps.add(path, o.ID, "work order %s exists in site %s with %s; Takt does not change an imported order's product, quantity or due date: send the original content, or cancel the order in Takt and send a new order id",
-			old.Number, v.opts.Site, strings.Join(diffs, ", "))
+		v.ps.add(o.at.path("product"), in.Product, "work order %s exists in site %s for product %s; an order's product never changes: cancel the order in Takt and send a new order id",
+			old.Number, v.opts.Site, old.Product)
 		return nil, nil
 	}
 	open := old.Status == mes.StatusCreated || old.Status == mes.StatusReleased || old.Status == mes.StatusRunning
+	newQty, newDue := units.Quantity{}, time.Time{}
+	if !old.Qty.Equal(in.Qty) || old.Qty.Unit() != in.Qty.Unit() {
+		newQty = in.Qty
+		if c, err := in.Qty.Cmp(old.Started); err != nil || c < 0 || in.Qty.Unit() != old.Qty.Unit() {
+			v.ps.add(o.at.path("quantity"), in.Qty.String(), "work order %s has started %s in %s; the quantity must be in that unit and not below it", old.Number, old.Started, old.Qty.Unit())
+			return nil, nil
+		}
+	}
+	if !old.Due.Equal(in.Due) && !in.Due.IsZero() {
+		newDue = in.Due
+	}
+	if !newQty.IsZero() || !newDue.IsZero() {
+		if !open {
+			v.ps.add(path, o.ID, "work order %s is %s; its quantity and due date can no longer change", old.Number, old.Status)
+			return nil, nil
+		}
+		add("workorder.reschedule", "reschedule", func(ctx context.Context, id string) error {
+			_, err := v.p.RescheduleWorkOrder(ctx, id, newDue, newQty, mes.By(v.opts.Actor), mes.IdempotencyKey(key("ProductionRequest", o.ID, rev, "reschedule")))
+			return err
+		}, func() string { return old.ID })
+	}
 	if o.Priority != nil && priority != old.Priority {
 		if !open {
 			v.ps.add(o.at.path("priority"), fmt.Sprint(priority), "work order %s is %s; its priority can no longer change", old.Number, old.Status)

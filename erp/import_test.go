@@ -147,23 +147,28 @@ func TestImportChangedRevision(t *testing.T) {
 			</ProductionRequest></ProductionSchedule>`
 	}
 	before := stateOf(t, f.plant)
-	_, err := erp.ImportB2MML(ctx, f.plant, strings.NewReader(schedule("2", "12", "5")), opts)
-	require.ErrorIs(t, err, erp.ErrInvalid, "a changed quantity is refused")
-	assert.Contains(t, err.Error(), "quantity 10 ea (document: 12 ea)")
+	_, err := erp.ImportB2MML(ctx, f.plant, strings.NewReader(schedule("2", "12 kg", "5")), opts)
+	require.ErrorIs(t, err, erp.ErrInvalid, "a quantity in another unit is refused")
 	assert.Equal(t, before, stateOf(t, f.plant))
 
-	res, err := erp.ImportB2MML(ctx, f.plant, strings.NewReader(schedule("3", "10", "9")), opts)
+	res, err := erp.ImportB2MML(ctx, f.plant, strings.NewReader(schedule("2", "12", "5")), opts)
+	require.NoError(t, err, "a changed quantity is applied to the open order")
+	assert.Equal(t, []string{"workorder.reschedule"}, commands(res.Applied))
+	wo, err := f.plant.WorkOrderByNumber(ctx, "PLANT-1", "4711")
+	require.NoError(t, err)
+	assert.Equal(t, "12 ea", wo.Qty.String())
+
+	res, err = erp.ImportB2MML(ctx, f.plant, strings.NewReader(schedule("3", "12", "9")), opts)
 	require.NoError(t, err, "a changed priority is applied")
 	assert.Equal(t, []string{"workorder.set_priority"}, commands(res.Applied))
-	wo, err := f.plant.WorkOrderByNumber(ctx, "PLANT-1", "4711")
+	wo, err = f.plant.WorkOrderByNumber(ctx, "PLANT-1", "4711")
 	require.NoError(t, err)
 	assert.Equal(t, 9, wo.Priority)
 }
 
-// TestImportResumesAfterAFailedCommand: a command that fails after validation (here the
-// routing's work center is redefined in another site between validation and execution is
-// simulated by an authorizer refusing lot receipts) leaves the applied commands in place;
-// importing the same document again finishes the job.
+// TestImportResumesAfterAFailedCommand: a command that fails after validation (simulated
+// by an authorizer refusing lot receipts) leaves the commands before it applied; importing
+// the same document again finishes the job without repeating them.
 func TestImportResumesAfterAFailedCommand(t *testing.T) {
 	f := newPlant(t)
 	refuse := true

@@ -871,3 +871,13 @@ func (c *command) consumptionVariance(sc *stepContext, done routing.StepComplete
 	}
 	return nil
 }
+
+// Material returns a material definition.
+func (p *Plant) Material(ctx context.Context, id string) (genealogy.Material, error) {
+	var m genealogy.Material
+	err := p.view(ctx, func(tx store.ReadTx) error {
+		_, err := load(ctx, tx, materialKind, id, &m)
+		return err
+	})
+	return m, err
+}

@@ -40,6 +40,7 @@ type Plant struct {
 	devices        deviceConfig // see device.go
 	plans          planCache    // compiled inspection plans, see quality.go
 	boards         boards
+	execution      executionState // see execution.go
 }
 
 // Option configures a Plant in Open.

@@ -185,3 +185,21 @@ func (rc *routingCache) get(ctx context.Context, tx store.ReadTx, id string) (*r
 func decimalSeconds(d time.Duration) decimal.Decimal {
 	return decimal.New(int64(d), -9)
 }
+
+// ReleasedRouting returns the routing revision of site that work orders for product are
+// released on now.
+func (p *Plant) ReleasedRouting(ctx context.Context, site, product string) (*routing.Routing, error) {
+	var rt *routing.Routing
+	err := p.view(ctx, func(tx store.ReadTx) error {
+		recs, err := tx.List(ctx, store.Query{Kind: routingKind, Site: site, Index: "released_product", Value: product, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			return fmt.Errorf("%w: no released routing for product %s in site %s", ErrNotFound, product, site)
+		}
+		rt, err = p.routings.get(ctx, tx, recs[0].ID)
+		return err
+	})
+	return rt, err
+}

@@ -367,3 +367,81 @@ func (c *command) saveWorkOrder(wo *WorkOrder) error {
 
 // zeroOf returns nothing in q's unit.
 func zeroOf(q units.Quantity) units.Quantity { return q.Mul(decimal.Zero) }
+
+// WorkOrderByExternalID returns the work order of site created with the ERP's id.
+func (p *Plant) WorkOrderByExternalID(ctx context.Context, site, externalID string) (WorkOrder, error) {
+	var wo WorkOrder
+	err := p.view(ctx, func(tx store.ReadTx) error {
+		rec, err := tx.Lookup(ctx, workOrderKind, "external:"+site+"/"+externalID)
+		if err != nil {
+			return err
+		}
+		wo.Version = rec.Version
+		return decode(rec, &wo)
+	})
+	return wo, err
+}
+
+// WorkOrderRescheduled: an order's due date or quantity was changed (by the ERP, say).
+type WorkOrderRescheduled struct {
+	ID, Number string
+	Due        time.Time      `json:",omitzero"`
+	Qty        units.Quantity `json:",omitzero"`
+	PrevDue    time.Time      `json:",omitzero"`
+	PrevQty    units.Quantity `json:",omitzero"`
+}
+
+// EventType implements EventPayload.
+func (WorkOrderRescheduled) EventType() string { return "workorder.rescheduled" }
+
+func init() { registerEvent(&WorkOrderRescheduled{}) }
+
+// RescheduleWorkOrder changes the due date and/or the quantity of an open order (a zero
+// due or qty leaves that one as it is). The quantity cannot drop below what the order's
+// lots already started, and keeps the order's unit.
+func (p *Plant) RescheduleWorkOrder(ctx context.Context, id string, due time.Time, qty units.Quantity, opts ...CommandOption) (WorkOrder, error) {
+	return execute(ctx, p, "workorder.reschedule", opts, func(c *command) (WorkOrder, error) {
+		wo, err := c.loadWorkOrder(id)
+		if err != nil {
+			return WorkOrder{}, err
+		}
+		if err := c.authorize(wo.Site); err != nil {
+			return WorkOrder{}, err
+		}
+		if wo.Status != StatusCreated && wo.Status != StatusReleased && wo.Status != StatusRunning {
+			return WorkOrder{}, &TransitionError{Object: wo.ref(), State: string(wo.Status), Command: "reschedule", Allowed: "[created released running]"}
+		}
+		ps := problems{what: "reschedule of " + wo.ref()}
+		if due.IsZero() && qty.IsZero() {
+			ps.add("due, qty", "", "give a new due date, a new quantity or both")
+		}
+		if !qty.IsZero() {
+			switch cmp, err := qty.Cmp(wo.Started); {
+			case err != nil || qty.Unit() != wo.Qty.Unit():
+				ps.add("qty", qty.String(), "must be in the order's unit "+string(wo.Qty.Unit()))
+			case cmp < 0:
+				ps.add("qty", qty.String(), "is less than the "+wo.Started.String()+" the order's lots already started")
+			}
+		}
+		if err := ps.err(); err != nil {
+			return WorkOrder{}, err
+		}
+		ev := WorkOrderRescheduled{ID: wo.ID, Number: wo.Number}
+		var changes []store.Change
+		if !due.IsZero() {
+			ev.Due, ev.PrevDue = due.UTC(), wo.Due
+			changes = append(changes, change("due", wo.Due, ev.Due))
+			wo.Due = ev.Due
+		}
+		if !qty.IsZero() {
+			ev.Qty, ev.PrevQty = qty, wo.Qty
+			changes = append(changes, change("qty", wo.Qty, qty))
+			wo.Qty = qty
+		}
+		if err := c.saveWorkOrder(&wo); err != nil {
+			return WorkOrder{}, err
+		}
+		c.record(objectRef(workOrderKind, wo.ID), changes...)
+		return wo, c.emit(wo.ID, ev)
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/taktmes/takt/genealogy"
@@ -87,7 +88,9 @@ func (c *checker) catchUp() ([]mes.Event, []mes.AuditRecord, error) {
 	if err := c.checkHeldNotMoved(evs); err != nil {
 		return nil, nil, err
 	}
-	c.learn(evs)
+	if err := c.learn(evs); err != nil {
+		return nil, nil, err
+	}
 	return evs, recs, nil
 }
 
@@ -137,9 +140,37 @@ func (c *checker) checkHeldNotMoved(evs []mes.Event) error {
 	return nil
 }
 
-// learn records the lots, orders and holds the events name.
-func (c *checker) learn(evs []mes.Event) {
+// statusEvents maps the events that change a work order's status to the status.
+func statusEvent(p mes.EventPayload) (id string, to mes.WorkOrderStatus, ok bool) {
+	switch v := p.(type) {
+	case *mes.WorkOrderReleased:
+		return v.ID, mes.StatusReleased, true
+	case *mes.WorkOrderStarted:
+		return v.ID, mes.StatusRunning, true
+	case *mes.WorkOrderCompleted:
+		return v.ID, mes.StatusCompleted, true
+	case *mes.WorkOrderClosed:
+		return v.ID, mes.StatusClosed, true
+	case *mes.WorkOrderCancelled:
+		return v.ID, mes.StatusCancelled, true
+	}
+	return "", "", false
+}
+
+// learn records the lots, orders and holds the events name, and follows every work
+// order's status through its events: each must be a transition of the state machine.
+func (c *checker) learn(evs []mes.Event) error {
 	for _, e := range evs {
+		if id, to, ok := statusEvent(e.Payload); ok {
+			from, known := c.wos[id]
+			if !known {
+				return fmt.Errorf("event %d %s is about work order %s that no event created", e.Position, e.Type, id)
+			}
+			if !slices.Contains(allowedStatus[from], to) {
+				return fmt.Errorf("event %d %s moves work order %s from %s to %s, outside the state machine", e.Position, e.Type, id, from, to)
+			}
+			c.wos[id] = to
+		}
 		switch v := e.Payload.(type) {
 		case *mes.LotReceived:
 			c.lot(v.Lot)
@@ -159,6 +190,7 @@ func (c *checker) learn(evs []mes.Event) {
 			delete(c.holds, v.Hold.ID)
 		}
 	}
+	return nil
 }
 
 func (c *checker) lot(id string) {
@@ -308,8 +340,8 @@ func mergedAway(l mes.Lot) bool {
 	return l.Execution != nil && strings.HasPrefix(l.Execution.AbortReason, "merged into ")
 }
 
-// checkWorkOrder checks one work order: its status moved only along the state machine
-// since the last check, it started no more than its quantity, and its quantities balance:
+// checkWorkOrder checks one work order: its status is the one its events led to (learn
+// checks those moved along the state machine), it started no more than its quantity, and its quantities balance:
 // started = produced + scrapped + open + process loss over its lots (the lots merged
 // into others excluded, their books moved), hence produced + scrapped + open <= started
 // when there is no yield gain.
@@ -319,19 +351,12 @@ func (c *checker) checkWorkOrder(id string) error {
 	if err != nil {
 		return fmt.Errorf("work order %s: %w", id, err)
 	}
-	prev, ok := c.wos[id]
+	status, ok := c.wos[id]
 	if !ok {
 		return fmt.Errorf("work order %s exists but no event announced it", id)
 	}
-	if prev != wo.Status {
-		allowed := false
-		for _, to := range allowedStatus[prev] {
-			allowed = allowed || to == wo.Status
-		}
-		if !allowed {
-			return fmt.Errorf("work order %s moved from %s to %s, outside the state machine", wo.Number, prev, wo.Status)
-		}
-		c.wos[id] = wo.Status
+	if status != wo.Status {
+		return fmt.Errorf("work order %s is %s but its events say %s: a status change without its event", wo.Number, wo.Status, status)
 	}
 	if more, err := wo.Started.Cmp(wo.Qty); err != nil || more > 0 {
 		return fmt.Errorf("work order %s started %s of %s (%v)", wo.Number, wo.Started, wo.Qty, err)

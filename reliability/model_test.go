@@ -177,8 +177,8 @@ func (r *runner) check(ck *checker, c *command, res any, err error, before strin
 		}
 		return nil
 	}
-	if len(recs) == 0 {
-		return fmt.Errorf("command succeeded without an audit record")
+	if len(recs) == 0 || len(evs) == 0 {
+		return fmt.Errorf("command succeeded with %d audit records and %d events; it needs both", len(recs), len(evs))
 	}
 	if c.event != "" && !slices.ContainsFunc(evs, func(e mes.Event) bool { return e.Type == c.event }) {
 		return fmt.Errorf("command succeeded without a %s event (got %d events)", c.event, len(evs))

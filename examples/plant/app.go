@@ -514,6 +514,7 @@ func (f *activityFeed) update(ctx context.Context, plant *mes.Plant) ([]string, 
 type traceView struct {
 	Query      string                  `json:"query"`
 	Lot        *mes.Lot                `json:"lot,omitempty"`
+	Serial     *genealogy.Serial       `json:"serial,omitempty"`
 	Readiness  []mes.StepReadiness     `json:"readiness,omitempty"`
 	Holds      []quality.Hold          `json:"holds,omitempty"`
 	NCs        []quality.NonConformance `json:"nonConformances,omitempty"`
@@ -610,6 +611,9 @@ func (a *app) trace(ctx context.Context, q string) (traceView, error) {
 		}
 	case errors.Is(err, mes.ErrNotFound):
 		node = genealogy.SerialNode(q)
+		if sn, err := a.plant.Serial(ctx, q); err == nil {
+			v.Serial = &sn
+		}
 	default:
 		return v, err
 	}
@@ -621,7 +625,7 @@ func (a *app) trace(ctx context.Context, q string) (traceView, error) {
 	if err != nil {
 		return v, err
 	}
-	if v.Lot == nil && len(back.Edges) == 0 && len(fwd.Edges) == 0 {
+	if v.Lot == nil && v.Serial == nil {
 		return v, fmt.Errorf("%w: no lot, serial, work order or supplier lot %q in the plant; lot ids look like PLANT-1-4711-1 or CAST-0421", mes.ErrNotFound, q)
 	}
 	v.Backward, v.Forward = tree(back), tree(fwd)

@@ -31,6 +31,8 @@ type config struct {
 	addr  string
 	speed float64 // simulated seconds per wall second; 0 stops the clock
 	pg    string  // PostgreSQL DSN; empty: in memory
+	// schema is the PostgreSQL schema the plant lives in.
+	schema string
 }
 
 func main() {
@@ -39,6 +41,7 @@ func main() {
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "address to serve on")
 	flag.Float64Var(&cfg.speed, "speed", 10, "how many times faster than real time the plant runs (0 stops the clock)")
 	flag.StringVar(&cfg.pg, "pg", os.Getenv("TAKT_POSTGRES_DSN"), "PostgreSQL DSN to run on instead of memory (default $TAKT_POSTGRES_DSN)")
+	flag.StringVar(&cfg.schema, "schema", "takt_demo", "PostgreSQL schema of the plant (with -pg); a second start resumes the plant in it")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -94,10 +97,10 @@ func openDemo(ctx context.Context, cfg config, log *slog.Logger) (*demo, error) 
 	d := &demo{storeName: "memory"}
 	var err error
 	if cfg.pg != "" {
-		if d.store, err = pgstore.Open(ctx, cfg.pg, pgstore.WithSchema("takt_demo")); err != nil {
+		if d.store, err = pgstore.Open(ctx, cfg.pg, pgstore.WithSchema(cfg.schema)); err != nil {
 			return nil, fmt.Errorf("opening PostgreSQL: %w", err)
 		}
-		d.storeName = "postgres (schema takt_demo)"
+		d.storeName = "postgres (schema " + cfg.schema + ")"
 	} else {
 		d.store = memstore.New()
 	}

@@ -4,16 +4,19 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -26,7 +29,7 @@ import (
 const (
 	lotAtCNC   = "PLANT-1-4712-1" // 30 ea waiting at step 10 (CNC), order late
 	lotAtQC    = "PLANT-1-4711-1" // 23 ea waiting at step 20 (inspection, QC)
-	lotShipped = "PLANT-1-4701-1" // finished, 15 ea shipped in SHP-9001
+	lotShipped = "PLANT-1-4701-1" // finished; 10 ea and 2 serialised pumps shipped in SHP-9001
 )
 
 // newTestDemo seeds a demo plant on the memory store with the clock stopped.
@@ -84,7 +87,8 @@ func TestSeededPlantPages(t *testing.T) {
 		{"/terminal?wc=ASSY&op=ben", []string{"Nothing in process here"}},
 		{"/board", []string{"Supervisor board", "material SEAL-KIT supplier lot A-81", "4712", "OEE per work center", "CNC-1", "/api/events/stream"}},
 		{"/trace?q=" + lotShipped, []string{"Backward: what went in", "lot:CAST-0421", "supplier-lot:CASTING-H|Foundry Nord|FN-2291", "shipment:SHP-9001"}},
-		{"/trace?q=FN-2291", []string{"Recall report: Foundry Nord lot FN-2291 of CASTING-H", lotShipped, "SHP-9001: 15 ea"}},
+		{"/trace?q=FN-2291", []string{"Recall report: Foundry Nord lot FN-2291 of CASTING-H", lotShipped, "SHP-9001: 10 ea"}},
+		{"/trace?q=" + serials[0], []string{"Serial " + serials[0], "lot:CAST-0421", "shipment:SHP-9001"}},
 		{"/trace?q=4711", []string{"Lots of work order 4711", lotAtQC, "PLANT-1-4711-2"}},
 	}
 	for _, tt := range tests {
@@ -372,4 +376,39 @@ func TestResumeSeededStore(t *testing.T) {
 	before := d.clock.Now()
 	require.NoError(t, d.start(t.Context(), before.Add(-time.Hour), slog.New(slog.DiscardHandler)))
 	assert.False(t, d.clock.Now().Before(before), "the clock never goes back behind the store's last event")
+}
+
+// The demo runs on PostgreSQL (set TAKT_POSTGRES_DSN): seeded once, resumed on the next start.
+func TestPostgres(t *testing.T) {
+	dsn := os.Getenv("TAKT_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("set TAKT_POSTGRES_DSN=postgres://... to run the demo on PostgreSQL")
+	}
+	ctx := t.Context()
+	cfg := config{pg: dsn, schema: fmt.Sprintf("takt_demo_test_%d", time.Now().UnixNano())}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), dsn)
+		require.NoError(t, err)
+		defer conn.Close(context.Background())
+		_, err = conn.Exec(context.Background(), "DROP SCHEMA "+pgx.Identifier{cfg.schema}.Sanitize()+" CASCADE")
+		assert.NoError(t, err)
+	})
+	log := slog.New(slog.DiscardHandler)
+	d, err := openDemo(ctx, cfg, log)
+	require.NoError(t, err)
+	h := d.app.routes()
+	require.Equal(t, http.StatusOK, api(t, h, "POST", "/api/lots/"+lotAtCNC+"/track-in", trackIn{Step: "10", Operator: "olga", Equipment: "CNC-1"}, nil))
+	var v boardView
+	require.Equal(t, http.StatusOK, api(t, h, "GET", "/api/board", nil, &v))
+	assert.Len(t, v.Running, 3)
+	d.close()
+
+	d, err = openDemo(ctx, cfg, log)
+	require.NoError(t, err)
+	defer d.close()
+	var lot mes.Lot
+	require.Equal(t, http.StatusOK, api(t, d.app.routes(), "GET", "/api/lots/"+lotAtCNC, nil, &lot))
+	p, err := lot.Execution.Progress("10")
+	require.NoError(t, err)
+	assert.Equal(t, "30 ea", p.InProcess.String(), "the resumed plant keeps the track-in")
 }

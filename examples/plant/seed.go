@@ -47,6 +47,9 @@ var receipts = []mes.Receipt{
 	{Site: site, Lot: "BRASS-0117", Material: "BRASS-BAR", Qty: units.MustParse("80 kg"), Supplier: "Kupfer AG", SupplierLot: "KB-5510"},
 }
 
+// serials are the serial numbers of the first pumps.
+var serials = []string{"PMP-100-00001", "PMP-100-00002", "PMP-100-00003", "PMP-100-00004", "PMP-100-00005"}
+
 // machines returns the simulated work units with their process values.
 func machines() []*machine {
 	return []*machine{
@@ -115,7 +118,7 @@ func seed(ctx context.Context, plant *mes.Plant, clock *simClock, sim *simulator
 
 	// Materials and supplier lots (the roots of every recall).
 	for _, m := range []genealogy.Material{
-		{ID: "PUMP-100", Name: "Centrifugal pump", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct},
+		{ID: "PUMP-100", Name: "Centrifugal pump", Unit: "ea", Tracking: genealogy.TrackSerial, Kind: genealogy.KindProduct},
 		{ID: "VALVE-200", Name: "Brass ball valve", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct},
 		{ID: "CASTING-H", Name: "Pump housing casting", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindComponent},
 		{ID: "SEAL-KIT", Name: "Seal kit", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindComponent},
@@ -218,7 +221,7 @@ func seed(ctx context.Context, plant *mes.Plant, clock *simClock, sim *simulator
 	}
 	good := func(q string) routing.Outcome { return routing.Outcome{Good: qty(q)} }
 
-	// 4701: made this morning, 15 of 20 pumps shipped.
+	// 4701: made this morning; 5 pumps got serial numbers, 2 of them and 10 more shipped.
 	wo4701 := order("4701", "PUMP-100", "20 ea", -time.Hour, 3, "Hydro GmbH")
 	l4701 := start(wo4701, "20 ea")
 	in(l4701, "10", "olga", "CNC-1")
@@ -231,7 +234,12 @@ func seed(ctx context.Context, plant *mes.Plant, clock *simClock, sim *simulator
 	in(l4701, "30", "ben", "ASSY-1")
 	s.at(-2*time.Hour - 40*time.Minute)
 	out(l4701, "30", "ben", "ASSY-1", good("20 ea"))
-	s.ok(plant.ShipLot(ctx, l4701, genealogy.Shipment{ID: "SHP-9001", Customer: "Hydro GmbH", Order: "PO-55120"}, qty("15 ea"), by("sam", "dock")...))
+	shipment := genealogy.Shipment{ID: "SHP-9001", Customer: "Hydro GmbH", Order: "PO-55120"}
+	s.ok(plant.SerializeUnits(ctx, l4701, serials, by("ben", "ASSY-1")...))
+	for _, sn := range serials[:2] {
+		s.ok(plant.ShipSerial(ctx, sn, shipment, by("sam", "dock")...))
+	}
+	s.ok(plant.ShipLot(ctx, l4701, shipment, qty("10 ea"), by("sam", "dock")...))
 	s.ok(plant.CompleteWorkOrder(ctx, wo4701.ID, by("sam", "office")...))
 
 	// 4711: the first lot is machined and waits for inspection; the second runs on CNC-1.
