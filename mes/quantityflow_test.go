@@ -2,6 +2,7 @@ package mes_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -155,4 +156,32 @@ func TestSplitWorkOrderMovesQuantityAndLotsAndMergesBack(t *testing.T) {
 	assert.Equal(t, wo.ID, back.WorkOrder)
 	_, err = p.VerifyAudit(ctx)
 	require.NoError(t, err)
+}
+
+func TestRescheduleWorkOrder(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	wo := releasedOrder(t, f, "4711")
+	_, err := p.StartLot(ctx, wo.ID, qty("30 ea"), planner)
+	require.NoError(t, err)
+	before := takeSnapshot(t, f.store)
+	_, err = p.RescheduleWorkOrder(ctx, wo.ID, time.Time{}, qty("20 ea"), planner)
+	assert.ErrorIs(t, err, mes.ErrInvalid, "below the 30 ea already started")
+	_, err = p.RescheduleWorkOrder(ctx, wo.ID, time.Time{}, qty("60 kg"), planner)
+	assert.ErrorIs(t, err, mes.ErrInvalid)
+	_, err = p.RescheduleWorkOrder(ctx, wo.ID, time.Time{}, units.Quantity{}, planner)
+	assert.ErrorIs(t, err, mes.ErrInvalid)
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+
+	due := f.clock.Now().Add(240 * time.Hour)
+	got, err := p.RescheduleWorkOrder(ctx, wo.ID, due, qty("60 ea"), planner, mes.Reason("customer added 10"))
+	require.NoError(t, err)
+	assert.Equal(t, "60 ea", got.Qty.String())
+	assert.Equal(t, due, got.Due)
+	trail, err := p.AuditTrail(ctx, 0, 0)
+	require.NoError(t, err)
+	last := trail[len(trail)-1]
+	assert.Equal(t, "workorder.reschedule", last.Action)
+	assert.Equal(t, "customer added 10", last.Reason)
+	assert.Len(t, last.Changes, 2)
 }
