@@ -20,7 +20,7 @@ func history() []Record {
 		{Kind: OrderReleased, Time: h(-1), WorkOrder: "WO1", Product: "P1", Due: h(6)},
 		{Kind: OrderReleased, Time: h(-1), WorkOrder: "WO2", Product: "P2", Due: h(3)},
 		{Kind: TrackedOut, Time: h(-0.5), Lot: "L0", Step: "10", WorkCenter: "CNC", Product: "P1", Good: d(100)}, // before the window
-		{Kind: PriorityChanged, Time: h(0), WorkOrder: "WO3", Product: "P2", From: 5, To: 1},                      // not released: no expedite
+		{Kind: PriorityChanged, Time: h(0), WorkOrder: "WO3", Product: "P2", From: 5, To: 1},                     // not released: no expedite
 		{Kind: LotStarted, Time: h(0), Lot: "L1", WorkOrder: "WO1", Product: "P1"},
 		{Kind: LotStarted, Time: h(0.5), Lot: "L2", WorkOrder: "WO2", Product: "P2"},
 		{Kind: TrackedIn, Time: h(1), Lot: "L1", Step: "10", WorkCenter: "CNC", Product: "P1", SetupFamily: "A"},

@@ -13,7 +13,7 @@ import (
 // dayShifts works Monday to Friday 06:00–14:00 UTC with a break 10:00–10:30.
 var dayShifts = CalendarFunc(func(from, to time.Time) ([]Interval, error) {
 	var out []Interval
-	for d := from.Truncate(24*time.Hour).Add(-24 * time.Hour); d.Before(to); d = d.Add(24 * time.Hour) {
+	for d := from.Truncate(24 * time.Hour).Add(-24 * time.Hour); d.Before(to); d = d.Add(24 * time.Hour) {
 		if d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
 			continue
 		}
@@ -22,15 +22,17 @@ var dayShifts = CalendarFunc(func(from, to time.Time) ([]Interval, error) {
 	return out, nil
 })
 
-func at(day, hour, minute int) time.Time { return time.Date(2026, 11, day, hour, minute, 0, 0, time.UTC) }
+func at(day, hour, minute int) time.Time {
+	return time.Date(2026, 11, day, hour, minute, 0, 0, time.UTC)
+}
 
 func TestProjectAgainstAHandComputedSchedule(t *testing.T) {
 	require.Equal(t, time.Monday, t0.Weekday())
 	fifty := decimal.NewFromInt(50)
 	ops := []Operation{
 		{Step: "10", WorkCenter: "CNC", Setup: 30 * time.Minute, RunPerUnit: 90 * time.Second, Quantity: fifty}, // 105 min
-		{Step: "20", WorkCenter: "QC", RunPerUnit: 6 * time.Minute, Quantity: fifty},                           // 5 h
-		{Step: "30", WorkCenter: "ASSY", Setup: time.Hour, RunPerUnit: 3 * time.Minute, Quantity: fifty},       // 3.5 h
+		{Step: "20", WorkCenter: "QC", RunPerUnit: 6 * time.Minute, Quantity: fifty},                            // 5 h
+		{Step: "30", WorkCenter: "ASSY", Setup: time.Hour, RunPerUnit: 3 * time.Minute, Quantity: fifty},        // 3.5 h
 	}
 	ahead := map[string]time.Duration{"CNC": 2 * time.Hour, "QC": time.Hour, "ASSY": 9 * time.Hour}
 	p, err := Project(t0, ops, ahead, dayShifts)

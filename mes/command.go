@@ -50,10 +50,11 @@ type command struct {
 	opts       cmdOptions
 	now        time.Time
 	site       string
-	authorized bool
+	sites      map[string]bool // sites the actor and signers are authorised in
+	verified   bool            // signatures verified
 	events     []store.Event
 	audits     []store.AuditRecord
-	signers    []Signer
+	signers    []signed
 	device     []DeviceCommand // sent after commit, see device.go
 }
 
@@ -61,8 +62,12 @@ const idempotencyKind = "idempotency"
 
 type idempotencyRecord struct {
 	Action string          `json:"action"`
+	Actor  string          `json:"actor"`
 	Result json.RawMessage `json:"result"`
 }
+
+// detach: an idempotency record is never changed after it is written.
+func (r *idempotencyRecord) detach() {}
 
 // execute runs fn as one atomic command with retries on version conflicts.
 func execute[T any](ctx context.Context, p *Plant, action string, opts []CommandOption, fn func(c *command) (T, error)) (T, error) {
@@ -134,6 +139,9 @@ func (c *command) replay() (bool, []byte, error) {
 	if err := decode(rec, &prior); err != nil {
 		return false, nil, err
 	}
+	if prior.Actor != c.opts.actor.ID {
+		return false, nil, fmt.Errorf("%w: key %q was used by %s; every sender needs keys of its own", ErrIdempotencyKeyReused, c.opts.key, prior.Actor)
+	}
 	if prior.Action != c.action {
 		return false, nil, fmt.Errorf("%w: key %q was used for %s; this is %s — use a new key per command", ErrIdempotencyKeyReused, c.opts.key, prior.Action, c.action)
 	}
@@ -143,16 +151,43 @@ func (c *command) replay() (bool, []byte, error) {
 	return true, prior.Result, nil
 }
 
-// authorize checks the actor's authority for the command in site, and any signature the
-// action requires. Every command calls it once it knows the site.
+// authorize checks the actor's authority for the command in site, and the electronic
+// signatures the command carries or its action requires (verified once per command; each
+// signer must have the authority in every site the command touches). Every command calls
+// it once it knows the site, and again for every further site it changes; the site of the
+// latest call is the one its events and audit records carry.
 func (c *command) authorize(site string) error {
 	c.site = site
+	if c.sites[site] {
+		return nil
+	}
 	if err := c.p.auth.Authorize(c.ctx, AuthRequest{Actor: c.opts.actor, Action: c.action, Site: site}); err != nil {
 		return err
 	}
-	c.authorized = true
+	if err := c.verifySignatures(); err != nil {
+		return err
+	}
+	for _, s := range c.signers {
+		if err := c.p.auth.Authorize(c.ctx, AuthRequest{Actor: Actor{ID: s.ID, Name: s.Name, Kind: Person, Roles: s.Roles}, Action: c.action, Site: site}); err != nil {
+			return fmt.Errorf("%w: signer %s has no authority for %s: %v", ErrSignatureInvalid, s.Name, c.action, err)
+		}
+	}
+	if c.sites == nil {
+		c.sites = map[string]bool{}
+	}
+	c.sites[site] = true
+	return nil
+}
+
+// verifySignatures authenticates every signature on the command once, and checks that a
+// signature the action requires is there.
+func (c *command) verifySignatures() error {
+	if c.verified {
+		return nil
+	}
 	rule, required := c.p.signatures[c.action]
 	if !required && len(c.opts.credentials) == 0 {
+		c.verified = true
 		return nil
 	}
 	if c.p.verifier == nil {
@@ -167,21 +202,23 @@ func (c *command) authorize(site string) error {
 		if signer.ID != cred.SignerID || signer.Name == "" {
 			return fmt.Errorf("%w: the verifier returned signer %q without a printed name for %q", ErrSignatureInvalid, signer.ID, cred.SignerID)
 		}
-		if err := c.p.auth.Authorize(c.ctx, AuthRequest{Actor: Actor{ID: signer.ID, Name: signer.Name, Kind: Person, Roles: signer.Roles}, Action: c.action, Site: site}); err != nil {
-			return fmt.Errorf("%w: signer %s has no authority for %s: %v", ErrSignatureInvalid, signer.Name, c.action, err)
-		}
 		if cred.Meaning == "" {
 			return fmt.Errorf("%w: signature of %s has no meaning; say what it means (review, approval, responsibility)", ErrSignatureInvalid, signer.Name)
 		}
-		if required && cred.Meaning == rule.meaning {
-			met = true
-		}
-		c.signers = append(c.signers, signer)
+		met = met || cred.Meaning == rule.meaning
+		c.signers = append(c.signers, signed{Signer: signer, Meaning: cred.Meaning})
 	}
 	if !met {
 		return fmt.Errorf("%w: %s needs a signature meaning %q; pass mes.SignedBy(mes.Credentials{SignerID, Secret, Meaning: %q})", ErrSignatureRequired, c.action, rule.meaning, rule.meaning)
 	}
+	c.verified = true
 	return nil
+}
+
+// signed is a verified signature on the command.
+type signed struct {
+	Signer
+	Meaning Meaning
 }
 
 // Event payloads implement EventPayload.
@@ -218,7 +255,7 @@ func change(field string, before, after any) store.Change {
 }
 
 func (c *command) finish(result any) error {
-	if !c.authorized {
+	if len(c.sites) == 0 {
 		return fmt.Errorf("%w: %s did not check authority", ErrInternal, c.action)
 	}
 	if len(c.audits) == 0 {
@@ -226,9 +263,9 @@ func (c *command) finish(result any) error {
 	}
 	for i := range c.audits {
 		a := &c.audits[i]
-		for j, s := range c.signers {
+		for _, s := range c.signers {
 			a.Signatures = append(a.Signatures, store.Signature{
-				SignerID: s.ID, SignerName: s.Name, Meaning: string(c.opts.credentials[j].Meaning), Time: c.now, Digest: a.Content(),
+				SignerID: s.ID, SignerName: s.Name, Meaning: string(s.Meaning), Time: c.now, Digest: a.Content(),
 			})
 		}
 		if err := c.tx.AppendAudit(c.ctx, *a); err != nil {
@@ -247,7 +284,7 @@ func (c *command) finish(result any) error {
 	if err != nil {
 		return fmt.Errorf("%w: encoding result of %s: %v", ErrInternal, c.action, err)
 	}
-	_, err = c.save(idempotencyKind, c.opts.key, c.site, 0, &idempotencyRecord{Action: c.action, Result: res}, nil, nil)
+	_, err = c.save(idempotencyKind, c.opts.key, c.site, 0, &idempotencyRecord{Action: c.action, Actor: c.opts.actor.ID, Result: res}, nil, nil)
 	return err
 }
 
@@ -260,20 +297,20 @@ func load(ctx context.Context, r store.ReadTx, kind, id string, v any) (uint64, 
 	return rec.Version, decode(rec, v)
 }
 
-// detacher is implemented by stored types with maps or slices the engine changes in place:
-// detach gives the value its own copies, so a value shared with the store stays unchanged.
+// detacher is implemented by stored types that can be copied from a value an in-memory
+// store keeps: detach gives a shallow copy its own copies of every map and slice (deep
+// enough that changing the copy, or the copy's maps and slices, never reaches the stored
+// value). Types without it are always decoded from JSON.
 type detacher interface{ detach() }
 
 // decode reads a record into v (a pointer): from the Value an in-memory store kept (a
-// copy, detached), or from its JSON.
+// detached copy) when v's type is a detacher, or from its JSON.
 func decode(rec store.Record, v any) error {
 	if rec.Data == nil && rec.Value != nil {
 		dst, src := reflect.ValueOf(v), reflect.ValueOf(rec.Value)
-		if dst.Kind() == reflect.Pointer && src.Type() == dst.Type() {
+		if d, ok := v.(detacher); ok && dst.Kind() == reflect.Pointer && src.Type() == dst.Type() {
 			dst.Elem().Set(src.Elem())
-			if d, ok := v.(detacher); ok {
-				d.detach()
-			}
+			d.detach()
 			return nil
 		}
 	}
@@ -290,17 +327,21 @@ func decode(rec store.Record, v any) error {
 // save writes v (a pointer) as the record kind/id at version (0 to create) and returns the
 // new version. The store gets a detached copy, so later changes to v do not reach it.
 func (c *command) save(kind, id, site string, version uint64, v any, keys []string, index map[string]string) (uint64, error) {
+	var err error
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return 0, fmt.Errorf("%w: saving %s %q: not a pointer", ErrInternal, kind, id)
 	}
-	cp := reflect.New(rv.Elem().Type())
-	cp.Elem().Set(rv.Elem())
-	value := cp.Interface()
-	if d, ok := value.(detacher); ok {
-		d.detach()
+	rec := store.Record{Kind: kind, ID: id, Site: site, Version: version, Keys: keys, Index: index}
+	if _, ok := v.(detacher); ok {
+		cp := reflect.New(rv.Elem().Type())
+		cp.Elem().Set(rv.Elem())
+		cp.Interface().(detacher).detach()
+		rec.Value = cp.Interface()
+	} else if rec.Data, err = json.Marshal(v); err != nil {
+		return 0, fmt.Errorf("%w: encoding %s %q: %v", ErrInternal, kind, id, err)
 	}
-	nv, err := c.tx.Put(c.ctx, store.Record{Kind: kind, ID: id, Site: site, Version: version, Keys: keys, Index: index, Value: value})
+	nv, err := c.tx.Put(c.ctx, rec)
 	return nv, storeErr(err)
 }
 

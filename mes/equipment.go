@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/taktmes/takt/equipment"
 	"github.com/taktmes/takt/store"
@@ -16,6 +17,9 @@ type storedEquipment struct {
 	equipment.Equipment
 	Site string `json:"site"`
 }
+
+// detach gives the copy its own capability list.
+func (se *storedEquipment) detach() { se.Capabilities = slices.Clone(se.Capabilities) }
 
 // EquipmentDefined: equipment was added to the hierarchy or changed.
 type EquipmentDefined struct{ Equipment equipment.Equipment }
@@ -54,6 +58,7 @@ func (p *Plant) DefineEquipment(ctx context.Context, items []equipment.Equipment
 				parent = se.Parent
 			}
 		}
+		stored := map[string]storedEquipment{}
 		for _, it := range items {
 			var se storedEquipment
 			v, err := load(c.ctx, c.tx, equipmentKind, it.ID, &se)
@@ -61,6 +66,9 @@ func (p *Plant) DefineEquipment(ctx context.Context, items []equipment.Equipment
 				return struct{}{}, err
 			}
 			versions[it.ID] = v
+			if v > 0 {
+				stored[it.ID] = se
+			}
 		}
 		all := make([]equipment.Equipment, 0, len(known))
 		all = append(all, items...)
@@ -73,18 +81,23 @@ func (p *Plant) DefineEquipment(ctx context.Context, items []equipment.Equipment
 		if err != nil {
 			return struct{}{}, err
 		}
-		for i, it := range items {
+		for _, it := range items {
 			site := siteOf(h, it.ID)
-			if i == 0 {
-				if err := c.authorize(site); err != nil {
+			if old, ok := stored[it.ID]; ok && old.Site != site {
+				if err := c.authorize(old.Site); err != nil { // moving equipment out of a site changes that site too
 					return struct{}{}, err
 				}
+			}
+			if err := c.authorize(site); err != nil {
+				return struct{}{}, err
 			}
 			se := storedEquipment{Equipment: it, Site: site}
 			if _, err := c.save(equipmentKind, it.ID, site, versions[it.ID], &se, nil, map[string]string{"level": string(it.Level), "parent": it.Parent}); err != nil {
 				return struct{}{}, err
 			}
-			c.record(objectRef(equipmentKind, it.ID), change("parent", "", it.Parent), change("level", "", it.Level))
+			old := stored[it.ID]
+			c.record(objectRef(equipmentKind, it.ID), change("parent", old.Parent, it.Parent), change("level", old.Level, it.Level),
+				change("site", old.Site, site), change("class", old.Class, it.Class))
 			if err := c.emit(it.ID, EquipmentDefined{Equipment: it}); err != nil {
 				return struct{}{}, err
 			}

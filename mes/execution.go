@@ -375,7 +375,7 @@ func (p *Plant) tickBatch(ctx context.Context) (*batch, error) {
 	}
 	b := &batch{windows: map[string]*scrapWindow{}}
 	now := p.now()
-	projected := map[string]storedProjection{}
+	projected, open := map[string]storedProjection{}, map[string][]string{}
 	for _, site := range slices.Sorted(maps.Keys(rules)) {
 		orders, err := p.openOrders(ctx, site)
 		if err != nil {
@@ -389,6 +389,7 @@ func (p *Plant) tickBatch(ctx context.Context) (*batch, error) {
 			}
 			after := storedProjection{WorkOrder: wo.ID, Projected: proj.Finish, Due: wo.Due, Late: proj.Crosses(wo.Due)}
 			projected[wo.ID] = after
+			open[site] = append(open[site], wo.ID)
 			b.projections = append(b.projections, projectionChange{site: site, wo: wo, after: after})
 		}
 	}
@@ -397,7 +398,7 @@ func (p *Plant) tickBatch(ctx context.Context) (*batch, error) {
 		if err != nil {
 			return err
 		}
-		f := &facts{ctx: ctx, p: p, tx: tx, now: now, projected: projected}
+		f := &facts{ctx: ctx, p: p, tx: tx, now: now, projected: projected, orders: open}
 		for i := range b.projections {
 			pc := &b.projections[i]
 			_, err := load(ctx, tx, projectionKind, pc.wo.ID, &pc.before)
@@ -562,10 +563,16 @@ func (c *command) applyDecision(d siteDecision, counts *ExceptionRun) error {
 	return nil
 }
 
-// saveProjection stores a work order's projection when it changed and announces a crossing
-// of its due date.
+// ProjectionTolerance is how far a work order's projected completion may move before
+// RunExceptionRules stores (and audits) the new projection; a crossing of the due date is
+// always stored.
+const ProjectionTolerance = 15 * time.Minute
+
+// saveProjection stores a work order's projection when it moved by more than
+// ProjectionTolerance or crossed the due date, and announces a crossing.
 func (c *command) saveProjection(pc projectionChange) error {
-	if pc.found && pc.before.Projected.Equal(pc.after.Projected) && pc.before.Late == pc.after.Late {
+	moved := pc.after.Projected.Sub(pc.before.Projected)
+	if pc.found && pc.before.Late == pc.after.Late && moved.Abs() <= ProjectionTolerance {
 		return nil
 	}
 	var version uint64
@@ -610,6 +617,7 @@ type facts struct {
 	tx        store.ReadTx
 	now       time.Time
 	projected map[string]storedProjection // fresh projections of this run, by work order
+	orders    map[string][]string         // the open work orders of this run, by site
 }
 
 // forEvent builds the rule environment of an event.
@@ -842,21 +850,13 @@ func (f *facts) ticks(site string) ([]*execution.Env, error) {
 		}
 		out = append(out, env)
 	}
-	for _, id := range slices.Sorted(maps.Keys(f.projected)) {
+	for _, id := range f.orders[site] {
 		env := tick()
 		env.Event.Subject = id
 		if err := f.order(env, id); err != nil {
 			return nil, err
 		}
-		if env.Order.ID != "" && env.Event.Site == site {
-			var wo WorkOrder
-			if _, err := load(f.ctx, f.tx, workOrderKind, id, &wo); err != nil {
-				return nil, err
-			}
-			if wo.Site == site {
-				out = append(out, env)
-			}
-		}
+		out = append(out, env)
 	}
 	var w scrapWindow
 	if _, err := load(f.ctx, f.tx, scrapWindowKind, site, &w); err != nil && !errors.Is(err, ErrNotFound) {

@@ -19,9 +19,9 @@ import (
 )
 
 var (
-	worker     = mes.By(mes.Actor{ID: "execution-worker", Kind: mes.System, Roles: []string{"system"}})
-	manager    = mes.By(mes.Actor{ID: "max", Name: "Max Manager", Kind: mes.Person, Roles: []string{"manager"}})
-	quality1   = mes.By(mes.Actor{ID: "quinn", Name: "Quinn Quality", Kind: mes.Person, Roles: []string{"quality"}})
+	worker   = mes.By(mes.Actor{ID: "execution-worker", Kind: mes.System, Roles: []string{"system"}})
+	manager  = mes.By(mes.Actor{ID: "max", Name: "Max Manager", Kind: mes.Person, Roles: []string{"manager"}})
+	quality1 = mes.By(mes.Actor{ID: "quinn", Name: "Quinn Quality", Kind: mes.Person, Roles: []string{"quality"}})
 )
 
 // runRules runs the exception rules and returns the tasks of PLANT-1.

@@ -1041,7 +1041,7 @@ func (c *command) checkTrackIn(sc *stepContext) error {
 	if !errors.As(err, &override) {
 		return fmt.Errorf("%s refused: %w", where, laborErr(err))
 	}
-	for i, s := range c.signers {
+	for _, s := range c.signers {
 		if s.ID == c.opts.actor.ID {
 			continue
 		}
@@ -1049,7 +1049,7 @@ func (c *command) checkTrackIn(sc *stepContext) error {
 			continue
 		}
 		c.record(objectRef(lotKind, sc.lot.ID), change("qualification override", "",
-			fmt.Sprintf("%s level %d for %s signed by %s (%s)", req.Qualification.ID, req.Level, person, s.Name, c.opts.credentials[i].Meaning)))
+			fmt.Sprintf("%s level %d for %s signed by %s (%s)", req.Qualification.ID, req.Level, person, s.Name, s.Meaning)))
 		return c.emit(sc.lot.ID, QualificationOverridden{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: sc.step.ID, Person: person,
 			Qualification: req.Qualification.ID, Level: req.Level, Problem: override.Problem.Error(), Signer: s.ID, SignerName: s.Name})
 	}

@@ -38,9 +38,14 @@ type Lot struct {
 
 func (l *Lot) ref() string { return "lot " + l.ID }
 
-// detach copies what the engine changes in place. The Execution is replaced, never changed
-// in place: routing moves return new executions.
-func (l *Lot) detach() { l.QueuedSince = maps.Clone(l.QueuedSince) }
+// detach gives the lot its own copies of its maps and its execution.
+func (l *Lot) detach() {
+	l.QueuedSince = maps.Clone(l.QueuedSince)
+	if l.Execution != nil {
+		e := l.Execution.Clone()
+		l.Execution = &e
+	}
+}
 
 func (l *Lot) index() map[string]string {
 	ix := map[string]string{"status": string(l.Status), "material": l.Material}

@@ -1231,9 +1231,9 @@ func dispositionText(lines []quality.DispositionLine) string {
 
 // signedWith returns the verified signer whose signature on the command has meaning m.
 func (c *command) signedWith(m Meaning) (Signer, bool) {
-	for i, s := range c.signers {
-		if c.opts.credentials[i].Meaning == m {
-			return s, true
+	for _, s := range c.signers {
+		if s.Meaning == m {
+			return s.Signer, true
 		}
 	}
 	return Signer{}, false

@@ -13,9 +13,10 @@ import (
 	"github.com/taktmes/takt/units"
 )
 
-// withGraph reads the graph: the store's own Tracer when it has one (one query per
-// trace), else node by node through a read transaction. A lot that does not exist is
-// ErrNotFound rather than a trace of one node.
+// withGraph reads the graph in a read transaction; genealogy's traces use the
+// transaction's own Tracer when the store has one (one query per trace) and walk it node
+// by node otherwise. A lot that does not exist is ErrNotFound rather than a trace of one
+// node.
 func (p *Plant) withGraph(ctx context.Context, root genealogy.Node, fn func(genealogy.Reader) error) error {
 	return p.view(ctx, func(tx store.ReadTx) error {
 		if root.Kind == genealogy.NodeLot {
@@ -23,17 +24,8 @@ func (p *Plant) withGraph(ctx context.Context, root genealogy.Node, fn func(gene
 				return fmt.Errorf("lot %q: %w", root.ID, storeErr(err))
 			}
 		}
-		if t, ok := p.store.(genealogy.Tracer); ok {
-			return fn(tracingReader{ReadTx: tx, Tracer: t})
-		}
 		return fn(tx)
 	})
-}
-
-// tracingReader is a read transaction whose traces the store answers whole.
-type tracingReader struct {
-	store.ReadTx
-	genealogy.Tracer
 }
 
 // TraceBackward returns everything that went into a node (a lot: genealogy.LotNode(id), a

@@ -62,6 +62,9 @@ type WorkOrder struct {
 	Version uint64 `json:"version"`
 }
 
+// detach: a work order holds no maps or slices.
+func (w *WorkOrder) detach() {}
+
 func (w *WorkOrder) ref() string { return fmt.Sprintf("work order %s", w.Number) }
 
 func (w *WorkOrder) index() map[string]string {

@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/taktmes/takt/equipment"
+	"github.com/taktmes/takt/genealogy"
 	"github.com/taktmes/takt/mes"
 	"github.com/taktmes/takt/quality"
 	"github.com/taktmes/takt/store"
@@ -520,4 +522,50 @@ func TestAuditAnchorDetectsRemovedNewestRecords(t *testing.T) {
 	_, err = rebuilt.VerifyAuditAnchor(ctx, anchor)
 	require.ErrorIs(t, err, store.ErrTampered)
 	assert.Contains(t, err.Error(), "record 7")
+}
+
+func TestDefineEquipmentChecksEverySite(t *testing.T) {
+	roles := mes.Roles{"admin": {"*"}, "site1-admin": {"equipment.define"}}
+	f := newPlant(t, mes.WithAuthorizer(roles))
+	site1 := mes.By(mes.Actor{ID: "ann", Kind: mes.Person, Roles: []string{"site1-admin@PLANT-1"}})
+	before := takeSnapshot(t, f.store)
+	err := f.plant.DefineEquipment(ctx, []equipment.Equipment{
+		{ID: "MILL", Level: equipment.WorkCenter, Parent: "PLANT-1"},
+		{ID: "PRESS", Level: equipment.WorkCenter, Parent: "PLANT-2"},
+	}, site1)
+	require.ErrorIs(t, err, mes.ErrUnauthorized, "the second item is in PLANT-2")
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+	err = f.plant.DefineEquipment(ctx, []equipment.Equipment{{ID: "MACHINING", Level: equipment.Area, Parent: "PLANT-2"}}, site1)
+	require.ErrorIs(t, err, mes.ErrUnauthorized, "moving an area out of PLANT-1 into PLANT-2")
+	require.NoError(t, f.plant.DefineEquipment(ctx, []equipment.Equipment{{ID: "MILL", Level: equipment.WorkCenter, Parent: "PLANT-1"}}, site1))
+}
+
+func TestSignedSplitOfALotOnItsRouting(t *testing.T) {
+	v := verifier{"sue": {ID: "sue", Name: "Sue Supervisor"}}
+	f := newPlant(t, mes.WithSignatureVerifier(v), mes.WithSignatureRequired("lot.split", mes.Approval))
+	require.NoError(t, f.plant.DefineMaterial(ctx, genealogy.Material{ID: "PUMP-100", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct}, erp))
+	wo, err := f.plant.CreateWorkOrder(ctx, newOrder("4711"), erp)
+	require.NoError(t, err)
+	_, err = f.plant.ReleaseWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	lot, err := f.plant.StartLot(ctx, wo.ID, units.MustParse("10 ea"), planner)
+	require.NoError(t, err)
+	child, err := f.plant.SplitLot(ctx, lot.ID, "10", units.MustParse("4 ea"), planner, mes.SignedBy(mes.Credentials{SignerID: "sue", Secret: "secret-sue", Meaning: mes.Approval}))
+	require.NoError(t, err)
+	assert.Equal(t, "4 ea", child.OnHand.String())
+	trail, err := f.plant.AuditTrail(ctx, 0, 0)
+	require.NoError(t, err)
+	last := trail[len(trail)-1]
+	require.Len(t, last.Signatures, 1, "one signature, recorded once")
+	assert.Equal(t, "Sue Supervisor", last.Signatures[0].SignerName)
+}
+
+func TestIdempotencyKeyOfAnotherActorIsRefused(t *testing.T) {
+	f := newPlant(t)
+	_, err := f.plant.CreateWorkOrder(ctx, newOrder("4711"), erp, mes.IdempotencyKey("k-1"))
+	require.NoError(t, err)
+	other := newOrder("4712")
+	other.Site = "PLANT-2"
+	_, err = f.plant.CreateWorkOrder(ctx, other, planner, mes.IdempotencyKey("k-1"))
+	assert.ErrorIs(t, err, mes.ErrIdempotencyKeyReused, "another sender's key never returns its result")
 }

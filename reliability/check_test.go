@@ -19,9 +19,9 @@ import (
 // allowedStatus lists the work order transitions of the state machine (ARCHITECTURE.md):
 // anything else seen between two snapshots is a violation.
 var allowedStatus = map[mes.WorkOrderStatus][]mes.WorkOrderStatus{
-	mes.StatusCreated:  {mes.StatusReleased, mes.StatusCancelled},
-	mes.StatusReleased: {mes.StatusRunning, mes.StatusCancelled},
-	mes.StatusRunning:  {mes.StatusCompleted, mes.StatusCancelled},
+	mes.StatusCreated:   {mes.StatusReleased, mes.StatusCancelled},
+	mes.StatusReleased:  {mes.StatusRunning, mes.StatusCancelled},
+	mes.StatusRunning:   {mes.StatusCompleted, mes.StatusCancelled},
 	mes.StatusCompleted: {mes.StatusClosed},
 }
 

@@ -152,9 +152,9 @@ func (g *generator) retry() *command {
 	c := *prior
 	c.n, c.retryOf, c.result, c.ok = g.n, prior, "", false
 	c.desc = fmt.Sprintf("retry of #%d: %s", prior.n, prior.desc)
-	if !prior.ok {
-		c.mustFail = nil // a key that was never applied may be used again; the state decides
-	}
+	// A retry of an applied command must return its result; one of a command that was
+	// refused is a new attempt, which the state decides.
+	c.mustFail = nil
 	return &c
 }
 
@@ -245,7 +245,9 @@ func (g *generator) upTo(max units.Quantity) units.Quantity {
 }
 
 // unknown is a fresh id nothing has: commands naming it must fail.
-func (g *generator) unknown(what string) string { return fmt.Sprintf("%sno-such-%s-%d", g.prefix, what, g.n) }
+func (g *generator) unknown(what string) string {
+	return fmt.Sprintf("%sno-such-%s-%d", g.prefix, what, g.n)
+}
 
 func (g *generator) createWorkOrder(c *command) {
 	g.nextWO++
@@ -284,7 +286,9 @@ func (g *generator) remember(id string) {
 func (g *generator) woCommand(c *command, kind, event string, id string, call func(*mes.Plant, context.Context, string, ...mes.CommandOption) (mes.WorkOrder, error)) {
 	c.kind, c.event, c.wos = kind, event, []string{id}
 	c.desc = "work order " + id
-	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) { return call(p, ctx, id, o...) }
+	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+		return call(p, ctx, id, o...)
+	}
 }
 
 func (g *generator) releaseWorkOrder(c *command) {
@@ -358,18 +362,24 @@ func (g *generator) startLot(c *command) {
 		c.mustFail = errAny
 	}
 	c.kind, c.event, c.wos, c.desc = "start_lot", "lot.started", []string{wo.ID}, fmt.Sprintf("%s of %s", qty, wo.Number)
-	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) { return p.StartLot(ctx, wo.ID, qty, o...) }
+	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+		return p.StartLot(ctx, wo.ID, qty, o...)
+	}
 }
 
-// lotStep picks a lot on its routing and a step, mostly one where have is positive.
+// lotStep picks a lot on its routing and a step, mostly one where have holds.
 func (g *generator) lotStep(have func(routing.Books) bool) (mes.Lot, string, bool) {
+	return g.lotStepWhere(func(p routing.StepProgress) bool { return have(p.Books) })
+}
+
+func (g *generator) lotStepWhere(have func(routing.StepProgress) bool) (mes.Lot, string, bool) {
 	l, ok := g.pickLot(onRouting)
 	if !ok {
 		return l, "", false
 	}
 	var good []string
 	for _, s := range l.Execution.Steps {
-		if have(s.Books) {
+		if have(s) {
 			good = append(good, s.Step)
 		}
 	}
@@ -381,10 +391,10 @@ func (g *generator) lotStep(have func(routing.Books) bool) (mes.Lot, string, boo
 
 // where picks the equipment a command names: none, the right one, or a wrong one.
 func (g *generator) where(step string) string {
-	switch g.rnd.IntN(6) {
-	case 0:
+	switch g.rnd.IntN(12) {
+	case 0, 1:
 		return ""
-	case 1:
+	case 2:
 		return "QC" // right for step 20 only
 	}
 	switch step {
@@ -500,26 +510,44 @@ func (g *generator) trackOut(c *command) {
 }
 
 func (g *generator) lotMove(c *command) {
+	kind := g.rnd.IntN(10)
 	l, step, ok := g.lotStep(func(b routing.Books) bool { return b.InProcess.IsPositive() || b.Waiting.IsPositive() })
+	switch kind {
+	case 0, 1, 2: // pause what is in process
+		l, step, ok = g.lotStep(func(b routing.Books) bool { return b.InProcess.IsPositive() })
+	case 3, 4, 5: // resume what is paused
+		l, step, ok = g.lotStepWhere(func(p routing.StepProgress) bool { return p.Paused })
+	}
 	if !ok {
 		g.startLot(c)
 		return
 	}
 	c.lots, c.wos, c.event, c.reason = []string{l.ID}, []string{l.WorkOrder}, "lot.step_moved", "generated"
 	c.desc = fmt.Sprintf("%s at %s", l.ID, step)
-	switch g.rnd.IntN(10) {
+	switch kind {
 	case 0, 1, 2:
 		c.kind = "pause"
-		c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) { return p.PauseLot(ctx, l.ID, step, o...) }
+		c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+			return p.PauseLot(ctx, l.ID, step, o...)
+		}
 	case 3, 4, 5:
 		c.kind, c.reason = "resume", ""
-		c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) { return p.ResumeLot(ctx, l.ID, step, o...) }
+		c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+			return p.ResumeLot(ctx, l.ID, step, o...)
+		}
 	case 6, 7:
 		c.kind = "skip"
-		c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) { return p.SkipStep(ctx, l.ID, step, o...) }
+		c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+			return p.SkipStep(ctx, l.ID, step, o...)
+		}
 	case 8:
 		c.kind = "move_back"
 		to := steps[g.rnd.IntN(len(steps))]
+		for i, sp := range l.Execution.Steps {
+			if sp.Step == step && i > 0 && g.rnd.IntN(4) > 0 {
+				to = l.Execution.Steps[g.rnd.IntN(i)].Step // an earlier step
+			}
+		}
 		qty := g.upTo(stepQty(l, step).Waiting)
 		c.desc += fmt.Sprintf(" to %s qty %s", to, qty)
 		c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
@@ -528,11 +556,15 @@ func (g *generator) lotMove(c *command) {
 	default:
 		if g.rnd.IntN(4) > 0 {
 			c.kind = "pause"
-			c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) { return p.PauseLot(ctx, l.ID, step, o...) }
+			c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+				return p.PauseLot(ctx, l.ID, step, o...)
+			}
 			return
 		}
 		c.kind, c.desc = "abort", l.ID
-		c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) { return p.AbortLot(ctx, l.ID, o...) }
+		c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+			return p.AbortLot(ctx, l.ID, o...)
+		}
 	}
 }
 
@@ -550,7 +582,9 @@ func (g *generator) split(c *command) {
 			c.mustFail = errAny
 		}
 		c.lots, c.desc = []string{l.ID}, fmt.Sprintf("material %s %s", l.ID, qty)
-		c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) { return p.SplitLot(ctx, l.ID, "", qty, o...) }
+		c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+			return p.SplitLot(ctx, l.ID, "", qty, o...)
+		}
 		return
 	}
 	l, step, ok := g.lotStep(func(b routing.Books) bool { return b.Waiting.IsPositive() || b.InProcess.IsPositive() })
@@ -572,7 +606,9 @@ func (g *generator) split(c *command) {
 		c.mustFail = mes.ErrOnHold
 	}
 	c.lots, c.wos, c.desc = []string{l.ID}, []string{l.WorkOrder}, fmt.Sprintf("%s at %s qty %s", l.ID, step, qty)
-	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) { return p.SplitLot(ctx, l.ID, step, qty, o...) }
+	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+		return p.SplitLot(ctx, l.ID, step, qty, o...)
+	}
 }
 
 func (g *generator) merge(c *command) {
@@ -584,7 +620,8 @@ func (g *generator) merge(c *command) {
 	}
 	// Prefer a partner of the same work order (or material), often a sublot of a.
 	b, ok := g.pickLot(func(l mes.Lot) bool {
-		return l.ID != a.ID && (l.WorkOrder == a.WorkOrder && l.Material == a.Material || g.rnd.IntN(4) == 0)
+		same := l.WorkOrder == a.WorkOrder && l.Material == a.Material && (l.Execution == nil) == (a.Execution == nil)
+		return l.ID != a.ID && (same || g.rnd.IntN(8) == 0)
 	})
 	if !ok {
 		b.ID = g.unknown("lot")
@@ -594,7 +631,9 @@ func (g *generator) merge(c *command) {
 		c.mustFail = mes.ErrOnHold
 	}
 	c.lots, c.wos, c.desc = []string{a.ID, b.ID}, []string{a.WorkOrder}, fmt.Sprintf("%s into %s", b.ID, a.ID)
-	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) { return p.MergeLots(ctx, a.ID, b.ID, o...) }
+	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+		return p.MergeLots(ctx, a.ID, b.ID, o...)
+	}
 }
 
 func (g *generator) receive(c *command) {
@@ -615,7 +654,9 @@ func (g *generator) receive(c *command) {
 		}
 	}
 	c.kind, c.event, c.actor, c.desc = "receive", "lot.received", admin, fmt.Sprintf("%s %s of %s", in.Lot, in.Qty, in.Material)
-	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) { return p.ReceiveLot(ctx, in, o...) }
+	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+		return p.ReceiveLot(ctx, in, o...)
+	}
 }
 
 func (g *generator) consume(c *command) {
@@ -672,7 +713,9 @@ func (g *generator) shipOrAdjust(c *command) {
 			c.mustFail = mes.ErrOnHold
 		}
 		c.kind, c.event, c.desc = "ship", "lot.shipped", fmt.Sprintf("%s of %s", qty, l.ID)
-		c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) { return p.ShipLot(ctx, l.ID, sh, qty, o...) }
+		c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+			return p.ShipLot(ctx, l.ID, sh, qty, o...)
+		}
 		return
 	}
 	delta := g.qty(ea(int64(g.rnd.IntN(7)-3)), string(l.OnHand.Unit()))
@@ -680,7 +723,9 @@ func (g *generator) shipOrAdjust(c *command) {
 		c.mustFail = errAny
 	}
 	c.kind, c.event, c.reason, c.desc = "adjust", "lot.adjusted", "cycle count", fmt.Sprintf("%s by %s", l.ID, delta)
-	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) { return p.AdjustLot(ctx, l.ID, delta, o...) }
+	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+		return p.AdjustLot(ctx, l.ID, delta, o...)
+	}
 }
 
 func (g *generator) placeHold(c *command) {
@@ -700,8 +745,15 @@ func (g *generator) placeHold(c *command) {
 			return
 		}
 		t, c.wos = quality.Target{Kind: quality.OnWorkOrder, ID: wo.ID}, []string{wo.ID}
-	case r == 8:
+	case r == 8 && g.rnd.IntN(3) == 0:
 		t = quality.Target{Kind: quality.OnEquipment, ID: []string{"CNC", machine, "QC", "ASSY"}[g.rnd.IntN(4)]}
+	case r == 8:
+		wo, ok := g.pickWO()
+		if !ok {
+			g.createWorkOrder(c)
+			return
+		}
+		t, c.wos = quality.Target{Kind: quality.OnWorkOrder, ID: wo.ID}, []string{wo.ID}
 	default:
 		t = quality.Target{Kind: quality.OnMaterial, ID: sealKit, SupplierLot: fmt.Sprintf("A-%d", g.rnd.IntN(5))}
 	}
@@ -724,6 +776,12 @@ func (g *generator) releaseHold(c *command) {
 	id := g.unknown("hold")
 	if len(ids) > 0 && g.rnd.IntN(10) > 0 {
 		id = ids[g.rnd.IntN(len(ids))]
+		for _, other := range ids { // holds on equipment, orders and materials block much: release them first
+			if g.ck.holds[other].Target.Kind != quality.OnLot && g.rnd.IntN(2) == 0 {
+				id = other
+				break
+			}
+		}
 	} else {
 		c.mustFail = mes.ErrNotFound
 	}
@@ -731,7 +789,9 @@ func (g *generator) releaseHold(c *command) {
 		c.reason, c.mustFail = "", errAny
 	}
 	c.desc = id
-	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) { return p.ReleaseHold(ctx, id, o...) }
+	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+		return p.ReleaseHold(ctx, id, o...)
+	}
 }
 
 func (g *generator) inspect(c *command) {
@@ -770,16 +830,24 @@ func (g *generator) labor(c *command) {
 	switch r := g.rnd.IntN(9); {
 	case r == 0:
 		c.desc = "clock in " + who.ID
-		call = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (mes.Booking, error) { return p.ClockIn(ctx, who.ID, o...) }
+		call = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (mes.Booking, error) {
+			return p.ClockIn(ctx, who.ID, o...)
+		}
 	case r == 1:
 		c.desc = "clock out " + who.ID
-		call = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (mes.Booking, error) { return p.ClockOut(ctx, who.ID, o...) }
+		call = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (mes.Booking, error) {
+			return p.ClockOut(ctx, who.ID, o...)
+		}
 	case r == 2:
 		c.desc = "break " + who.ID
-		call = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (mes.Booking, error) { return p.StartBreak(ctx, who.ID, o...) }
+		call = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (mes.Booking, error) {
+			return p.StartBreak(ctx, who.ID, o...)
+		}
 	case r == 3:
 		c.desc = "end break " + who.ID
-		call = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (mes.Booking, error) { return p.EndBreak(ctx, who.ID, o...) }
+		call = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (mes.Booking, error) {
+			return p.EndBreak(ctx, who.ID, o...)
+		}
 	default:
 		l, step, ok := g.lotStep(func(b routing.Books) bool { return b.Waiting.IsPositive() || b.InProcess.IsPositive() })
 		if !ok {
@@ -790,10 +858,14 @@ func (g *generator) labor(c *command) {
 		c.lots = []string{l.ID}
 		if r < 7 {
 			c.desc = fmt.Sprintf("start %s labor of %s on %s at %s", w.Activity, who.ID, l.ID, step)
-			call = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (mes.Booking, error) { return p.StartLabor(ctx, who.ID, w, o...) }
+			call = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (mes.Booking, error) {
+				return p.StartLabor(ctx, who.ID, w, o...)
+			}
 		} else {
 			c.desc = fmt.Sprintf("stop labor of %s on %s at %s", who.ID, l.ID, step)
-			call = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (mes.Booking, error) { return p.StopLabor(ctx, who.ID, w, o...) }
+			call = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (mes.Booking, error) {
+				return p.StopLabor(ctx, who.ID, w, o...)
+			}
 		}
 	}
 	if g.rnd.IntN(15) == 0 { // booking for someone else is a person's own business
@@ -826,5 +898,7 @@ func (g *generator) signals(c *command) {
 		sigs[0].Equipment, c.mustFail = g.unknown("machine"), mes.ErrInvalid
 	}
 	c.kind, c.actor, c.desc = "signals", plc, fmt.Sprintf("%d signals up to seq %d", len(sigs), g.seq)
-	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) { return p.IngestSignals(ctx, sigs, o...) }
+	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+		return p.IngestSignals(ctx, sigs, o...)
+	}
 }

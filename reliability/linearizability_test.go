@@ -205,12 +205,7 @@ func TestLinearizableLotQuantities(t *testing.T) {
 		require.NoError(t, setupPlant(ctx, p))
 		by := mes.By(admin)
 		for h := range histories {
-			wo, err := p.CreateWorkOrder(ctx, mes.NewWorkOrder{Site: site, Number: fmt.Sprintf("LOT-%d", h), Product: product, Qty: ea(40)}, by)
-			require.NoError(t, err)
-			_, err = p.ReleaseWorkOrder(ctx, wo.ID, by)
-			require.NoError(t, err)
-			lot, err := p.StartLot(ctx, wo.ID, ea(40), by)
-			require.NoError(t, err)
+			lot := startedLot(t, p, fmt.Sprintf("LOT-%d", h), 40)
 			books := func(l mes.Lot) lotState {
 				b := stepQty(l, "10")
 				return lotState{b.Waiting.Value().IntPart(), b.InProcess.Value().IntPart(), b.Good.Value().IntPart()}
@@ -239,4 +234,24 @@ func TestLinearizableLotQuantities(t *testing.T) {
 		}
 		t.Logf("%d histories of %d operations linearizable", histories, clients*opsPerClient)
 	})
+}
+
+// TestLinearizabilityModelsRejectAnomalies shows that the checks can fail: a lost update
+// (a read that misses a write completed before it began) and quantity tracked in twice
+// are not linearizable under the models.
+func TestLinearizabilityModelsRejectAnomalies(t *testing.T) {
+	lost := []porcupine.Operation{
+		{ClientId: 0, Input: priorityOp{Write: true, Value: 7}, Output: priorityOut{Value: 7}, Call: 0, Return: 10},
+		{ClientId: 1, Input: priorityOp{}, Output: priorityOut{Value: 0}, Call: 20, Return: 30},
+	}
+	require.False(t, porcupine.CheckOperations(priorityModel, lost))
+	twice := []porcupine.Operation{
+		{ClientId: 0, Input: lotOp{Kind: "in", Qty: 30}, Output: lotOut{State: lotState{Waiting: 10, InProcess: 30}}, Call: 0, Return: 10},
+		{ClientId: 1, Input: lotOp{Kind: "in", Qty: 30}, Output: lotOut{State: lotState{Waiting: 10, InProcess: 30}}, Call: 5, Return: 15},
+	}
+	require.False(t, porcupine.CheckOperations(lotModel, twice))
+	refused := []porcupine.Operation{ // a refusal the state does not justify
+		{ClientId: 0, Input: lotOp{Kind: "in", Qty: 5}, Output: lotOut{Err: true}, Call: 0, Return: 10},
+	}
+	require.False(t, porcupine.CheckOperations(lotModel, refused))
 }

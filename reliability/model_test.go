@@ -261,7 +261,7 @@ func TestModel(t *testing.T) {
 	start := time.Now()
 	err := r.run(*flagCommands, *flagSweep)
 	st := r.checkers[0].stats
-	t.Logf("seed %d: %d commands (%d succeeded, %d failed as they should, %d replays) in %v; %d events, %d audit records, %d lot checks, %d order checks, %d sweeps, %d lots, %d work orders",
+	t.Logf("seed %d: %d commands (%d succeeded, %d refused, %d replays) in %v; %d events, %d audit records, %d lot checks, %d order checks, %d sweeps, %d lots, %d work orders",
 		s, st.Commands, st.Succeeded, st.Failed, st.Replays, time.Since(start).Round(time.Millisecond), st.Events, st.Audit, st.LotChecks, st.OrderChecks, st.Sweeps, len(r.checkers[0].lots), len(r.checkers[0].wos))
 	t.Logf("succeeded/failed by kind: %s", byKind(st))
 	if err != nil {

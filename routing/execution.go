@@ -766,6 +766,9 @@ func (m *move) downstreamOfActive() []bool {
 }
 
 // clone returns a deep copy sharing nothing mutable with e.
+// Clone returns a deep copy of e: changing it never changes e.
+func (e Execution) Clone() Execution { return e.clone() }
+
 func (e Execution) clone() Execution {
 	e.Steps = slices.Clone(e.Steps)
 	for i := range e.Steps {

@@ -257,7 +257,7 @@ func (a *app) terminal(ctx context.Context, wc, operator string) (terminalView, 
 		o := names[c.Lot+"/"+c.Step]
 		return dispatchEntry{Lot: c.Lot, WorkOrder: o.WorkOrder, Step: c.Step, StepName: o.StepName, Qty: c.Quantity, Due: c.Due}
 	}
-	v.Rule = list.Rule
+	v.Rule, v.Ranked, v.Ineligible, v.InProcess = list.Rule, []dispatchEntry{}, []dispatchEntry{}, []operation{}
 	for _, e := range list.Ranked {
 		d := entry(e.Candidate)
 		d.Position, d.Score = e.Position, e.Score
@@ -512,18 +512,18 @@ func (f *activityFeed) update(ctx context.Context, plant *mes.Plant) ([]string, 
 
 // traceView is what the traceability page shows for a search.
 type traceView struct {
-	Query      string                  `json:"query"`
-	Lot        *mes.Lot                `json:"lot,omitempty"`
-	Serial     *genealogy.Serial       `json:"serial,omitempty"`
-	Readiness  []mes.StepReadiness     `json:"readiness,omitempty"`
-	Holds      []quality.Hold          `json:"holds,omitempty"`
+	Query      string                   `json:"query"`
+	Lot        *mes.Lot                 `json:"lot,omitempty"`
+	Serial     *genealogy.Serial        `json:"serial,omitempty"`
+	Readiness  []mes.StepReadiness      `json:"readiness,omitempty"`
+	Holds      []quality.Hold           `json:"holds,omitempty"`
 	NCs        []quality.NonConformance `json:"nonConformances,omitempty"`
-	Lots       []string                `json:"lots,omitempty"` // of a work order searched by number
-	Backward   *treeNode               `json:"backward,omitempty"`
-	Forward    *treeNode               `json:"forward,omitempty"`
-	Recall     *genealogy.RecallReport `json:"recall,omitempty"`
-	RecallRoot string                  `json:"recallRoot,omitempty"`
-	Suppliers  []mes.Receipt           `json:"-"`
+	Lots       []string                 `json:"lots,omitempty"` // of a work order searched by number
+	Backward   *treeNode                `json:"backward,omitempty"`
+	Forward    *treeNode                `json:"forward,omitempty"`
+	Recall     *genealogy.RecallReport  `json:"recall,omitempty"`
+	RecallRoot string                   `json:"recallRoot,omitempty"`
+	Suppliers  []mes.Receipt            `json:"-"`
 }
 
 // treeNode is a node of a trace drawn as a tree: the edge that leads to it from its parent
@@ -825,6 +825,10 @@ func describe(err error) *problem {
 		{mes.ErrUnauthorized, http.StatusForbidden, "unauthorized", "Not authorized"},
 		{mes.ErrSignatureRequired, http.StatusForbidden, "signature-required", "Signature required"},
 		{mes.ErrConflict, http.StatusConflict, "conflict", "Changed by someone else"},
+		{mes.ErrMissingActor, http.StatusBadRequest, "missing-actor", "Who are you?"},
+		{mes.ErrDuplicate, http.StatusConflict, "duplicate", "Exists already"},
+		{mes.ErrSignatureInvalid, http.StatusForbidden, "signature-invalid", "Signature rejected"},
+		{mes.ErrIdempotencyKeyReused, http.StatusConflict, "idempotency-key-reused", "Idempotency key reused"},
 	}
 	for _, k := range kinds {
 		if errors.Is(err, k.sentinel) {

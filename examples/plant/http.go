@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -57,76 +58,55 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("POST /board/release", a.boardRelease)
 	mux.HandleFunc("GET /trace", a.tracePage)
 
-	mux.HandleFunc("GET /api/terminal/{wc}", func(w http.ResponseWriter, r *http.Request) {
-		v, err := a.terminal(r.Context(), r.PathValue("wc"), r.FormValue("operator"))
-		reply(w, v, err)
-	})
-	mux.HandleFunc("GET /api/board", func(w http.ResponseWriter, r *http.Request) {
-		v, err := a.board(r.Context())
-		reply(w, v, err)
-	})
-	mux.HandleFunc("GET /api/trace", func(w http.ResponseWriter, r *http.Request) {
-		v, err := a.trace(r.Context(), strings.TrimSpace(r.FormValue("q")))
-		reply(w, v, err)
-	})
-	mux.HandleFunc("GET /api/lots/{lot}", func(w http.ResponseWriter, r *http.Request) {
-		v, err := a.plant.Lot(r.Context(), r.PathValue("lot"))
-		reply(w, v, err)
-	})
-	mux.HandleFunc("POST /api/lots/{lot}/track-in", func(w http.ResponseWriter, r *http.Request) {
-		var req trackIn
-		if decode(w, r, &req) {
-			v, err := a.trackIn(r.Context(), r.PathValue("lot"), req)
-			reply(w, v, err)
-		}
-	})
-	mux.HandleFunc("POST /api/lots/{lot}/track-out", func(w http.ResponseWriter, r *http.Request) {
-		var req trackOut
-		if decode(w, r, &req) {
-			v, err := a.trackOut(r.Context(), r.PathValue("lot"), req)
-			reply(w, v, err)
-		}
-	})
-	mux.HandleFunc("POST /api/lots/{lot}/inspections", func(w http.ResponseWriter, r *http.Request) {
-		var req inspection
-		if decode(w, r, &req) {
-			v, err := a.recordInspection(r.Context(), r.PathValue("lot"), req)
-			reply(w, v, err)
-		}
-	})
-	mux.HandleFunc("POST /api/holds", func(w http.ResponseWriter, r *http.Request) {
-		var req holdRequest
-		if decode(w, r, &req) {
-			v, err := a.placeHold(r.Context(), req)
-			reply(w, v, err)
-		}
-	})
-	mux.HandleFunc("POST /api/holds/{id}/release", func(w http.ResponseWriter, r *http.Request) {
-		var req releaseRequest
-		if decode(w, r, &req) {
-			v, err := a.releaseHold(r.Context(), r.PathValue("id"), req)
-			reply(w, v, err)
-		}
-	})
-	mux.HandleFunc("POST /api/signals", func(w http.ResponseWriter, r *http.Request) {
-		var sigs []equipment.Signal
-		if decode(w, r, &sigs) {
-			source := ""
-			if len(sigs) > 0 {
-				source = sigs[0].Source
-			}
-			v, err := a.plant.IngestSignals(r.Context(), sigs, mes.By(mes.Actor{ID: source, Kind: mes.Device}))
-			reply(w, v, err)
-		}
-	})
-	mux.HandleFunc("GET /api/events", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /api/terminal/{wc}", query(func(r *http.Request) (terminalView, error) {
+		return a.terminal(r.Context(), r.PathValue("wc"), r.FormValue("operator"))
+	}))
+	mux.Handle("GET /api/board", query(func(r *http.Request) (boardView, error) { return a.board(r.Context()) }))
+	mux.Handle("GET /api/trace", query(func(r *http.Request) (traceView, error) {
+		return a.trace(r.Context(), strings.TrimSpace(r.FormValue("q")))
+	}))
+	mux.Handle("GET /api/lots/{lot}", query(func(r *http.Request) (mes.Lot, error) { return a.plant.Lot(r.Context(), r.PathValue("lot")) }))
+	mux.Handle("GET /api/events", query(func(r *http.Request) ([]mes.Event, error) {
 		after, _ := strconv.ParseUint(r.FormValue("after"), 10, 64)
 		limit, _ := strconv.Atoi(r.FormValue("limit"))
-		v, err := a.plant.ReadEvents(r.Context(), after, min(max(limit, 1), 1000))
-		reply(w, v, err)
-	})
+		return a.plant.ReadEvents(r.Context(), after, min(max(limit, 1), 1000))
+	}))
+	mux.Handle("POST /api/lots/{lot}/track-in", command("lot", a.trackIn))
+	mux.Handle("POST /api/lots/{lot}/track-out", command("lot", a.trackOut))
+	mux.Handle("POST /api/lots/{lot}/inspections", command("lot", a.recordInspection))
+	mux.Handle("POST /api/holds", command("", func(ctx context.Context, _ string, req holdRequest) (quality.Hold, error) {
+		return a.placeHold(ctx, req)
+	}))
+	mux.Handle("POST /api/holds/{id}/release", command("id", a.releaseHold))
+	mux.Handle("POST /api/signals", command("", func(ctx context.Context, _ string, sigs []equipment.Signal) ([]mes.IngestResult, error) {
+		source := ""
+		if len(sigs) > 0 {
+			source = sigs[0].Source
+		}
+		return a.plant.IngestSignals(ctx, sigs, mes.By(mes.Actor{ID: source, Kind: mes.Device}))
+	}))
 	mux.HandleFunc("GET /api/events/stream", a.eventStream)
 	return mux
+}
+
+// query answers a GET of the JSON API with what run returns.
+func query[T any](run func(r *http.Request) (T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, err := run(r)
+		reply(w, v, err)
+	}
+}
+
+// command answers a POST of the JSON API: it decodes the body into a request and runs it on
+// the object the path names by key ("lot", "id"; "" for none).
+func command[Req, Res any](key string, run func(ctx context.Context, id string, req Req) (Res, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		if decode(w, r, &req) {
+			v, err := run(r.Context(), r.PathValue(key), req)
+			reply(w, v, err)
+		}
+	}
 }
 
 // decode reads a JSON request body into v, or answers 400 and returns false.

@@ -412,3 +412,51 @@ func TestPostgres(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "30 ea", p.InProcess.String(), "the resumed plant keeps the track-in")
 }
+
+// The simulator runs live alongside requests: the machines' parts show on the board as plant
+// time passes.
+func TestLiveSimulation(t *testing.T) {
+	d := newTestDemo(t)
+	h := d.app.routes()
+	parts := func() int64 {
+		var v boardView
+		require.Equal(t, http.StatusOK, api(t, h, "GET", "/api/board", nil, &v))
+		var n int64
+		for _, m := range v.Machines {
+			n += m.Good + m.Reject
+		}
+		return n
+	}
+	before := parts()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	d.clock.Run(3600) // an hour of plant time per second
+	go d.sim.run(ctx, 5*time.Millisecond)
+	for parts() <= before {
+		require.NoError(t, ctx.Err(), "the machines counted no parts")
+	}
+}
+
+// Any body sent to the JSON API's commands gets an answer in JSON, never a crash or an
+// internal error: bad input is a 400 that says what is wrong, refused commands a 4xx.
+func FuzzAPICommands(f *testing.F) {
+	targets := []string{
+		"/api/lots/" + lotAtCNC + "/track-in", "/api/lots/" + lotAtCNC + "/track-out", "/api/lots/" + lotAtQC + "/inspections",
+		"/api/holds", "/api/holds/NO-SUCH-HOLD/release", "/api/signals",
+	}
+	f.Add(uint8(0), `{"step":"10","operator":"olga","qty":"5"}`)
+	f.Add(uint8(1), `{"step":"10","good":"-3 ea","scrap":[{"qty":"x","reason":""}],"rework":{"qty":"1","to":"R10"},"operator":"olga"}`)
+	f.Add(uint8(2), `{"step":"20","operator":"carla","results":[{"characteristic":"bore","value":"1e999999"}]}`)
+	f.Add(uint8(3), `{"kind":"material","id":"SEAL-KIT","supplierLot":"A-77","reason":"r","operator":"sam"}`)
+	f.Add(uint8(4), `{"reason":"","operator":""}`)
+	f.Add(uint8(5), `[{"source":"s","seq":1,"at":"2026-01-01T00:00:00Z","equipment":"CNC-1","kind":"count","count":{"good":-1}}]`)
+	d, err := openDemo(context.Background(), config{speed: 0}, slog.New(slog.DiscardHandler))
+	require.NoError(f, err)
+	f.Cleanup(d.close)
+	h := d.app.routes()
+	f.Fuzz(func(t *testing.T, target uint8, body string) {
+		rec := do(t, h, http.MethodPost, targets[int(target)%len(targets)], strings.NewReader(body), "application/json")
+		require.NotEqual(t, http.StatusInternalServerError, rec.Code, rec.Body.String())
+		require.True(t, json.Valid(rec.Body.Bytes()), rec.Body.String())
+	})
+}

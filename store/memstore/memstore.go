@@ -187,7 +187,9 @@ func (s *Store) commit(t *tx) {
 
 func (s *Store) unindex(r *store.Record) {
 	for _, k := range r.Keys {
-		delete(s.keys[r.Kind], k)
+		if s.keys[r.Kind][k] == r.ID { // another record of this commit may have taken it
+			delete(s.keys[r.Kind], k)
+		}
 	}
 	for name, value := range r.Index {
 		delete(s.index[indexKey{r.Kind, r.Site, name, value}], r.ID)
@@ -450,3 +452,24 @@ func (l *log[T]) read(after uint64, limit int) []T {
 	}
 	return out
 }
+
+// TraceBackward implements genealogy.Tracer inside a transaction: one walk of the index
+// (the transaction already holds the store's lock), or node by node when the transaction
+// has added edges of its own.
+func (t *tx) TraceBackward(ctx context.Context, from genealogy.Node, opts genealogy.TraceOptions) (genealogy.Trace, error) {
+	if len(t.edges) > 0 {
+		return genealogy.Walk(ctx, readerOnly{t}, from, genealogy.Backward, opts)
+	}
+	return t.s.graph.TraceBackward(ctx, from, opts)
+}
+
+// TraceForward implements genealogy.Tracer inside a transaction; see TraceBackward.
+func (t *tx) TraceForward(ctx context.Context, from genealogy.Node, opts genealogy.TraceOptions) (genealogy.Trace, error) {
+	if len(t.edges) > 0 {
+		return genealogy.Walk(ctx, readerOnly{t}, from, genealogy.Forward, opts)
+	}
+	return t.s.graph.TraceForward(ctx, from, opts)
+}
+
+// readerOnly hides a transaction's Tracer so Walk reads it node by node.
+type readerOnly struct{ genealogy.Reader }

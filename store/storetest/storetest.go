@@ -354,6 +354,29 @@ func crudCases() []Case {
 			assert.JSONEq(t, `{"number":"4711","qty":"5 ea"}`, string(data))
 			assert.Equal(t, uint64(1), got.Version)
 		}},
+		{"crud/key-moves-between-records-in-one-tx", func(t *testing.T, s store.Store) {
+			a := rec("wo", "a", "S1", `{}`)
+			a.Keys = []string{"k"}
+			put(t, s, a)
+			b := rec("wo", "b", "S1", `{}`)
+			put(t, s, b)
+			require.NoError(t, s.Update(bg, func(tx store.Tx) error {
+				b.Version, b.Keys = 1, []string{"k"} // b takes the key first ...
+				a.Version, a.Keys = 1, nil           // ... then a gives it up, in the same transaction
+				if _, err := tx.Put(bg, a); err != nil {
+					return err
+				}
+				_, err := tx.Put(bg, b)
+				return err
+			}))
+			got, err := lookup(t, s, "wo", "k")
+			require.NoError(t, err)
+			assert.Equal(t, "b", got.ID)
+			c := rec("wo", "c", "S1", `{}`)
+			c.Keys = []string{"k"}
+			err = s.Update(bg, func(tx store.Tx) error { _, err := tx.Put(bg, c); return err })
+			assert.ErrorIs(t, err, store.ErrDuplicateKey, "the moved key is still held")
+		}},
 		{"crud/large-data", func(t *testing.T, s store.Store) {
 			big := make([]byte, 0, 1<<20)
 			big = append(big, `{"s":"`...)
@@ -861,6 +884,16 @@ func auditCases() []Case {
 			err := v.Check(recs[1])
 			assert.ErrorIs(t, err, store.ErrTampered)
 			assert.Contains(t, err.Error(), "record 2")
+		}},
+		{"audit/unicode-text-round-trips", func(t *testing.T, s store.Store) {
+			a := audit("workorder.hold", "workorder/1")
+			a.Reason = "Späne im Öl — 油 🛢"
+			a.Changes = []store.Change{{Field: "note", Before: "", After: "naïve café"}}
+			require.NoError(t, s.Update(bg, func(tx store.Tx) error { return tx.AppendAudit(bg, a) }))
+			recs := readAllAudit(t, s)
+			require.Len(t, recs, 1)
+			assert.Equal(t, a.Reason, recs[0].Reason)
+			verifyChain(t, recs)
 		}},
 		{"audit/gap-free-after-rollback", func(t *testing.T, s store.Store) {
 			require.NoError(t, s.Update(bg, func(tx store.Tx) error { return tx.AppendAudit(bg, audit("a", "x/1")) }))
