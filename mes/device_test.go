@@ -438,7 +438,7 @@ func TestDeviceCommandsAreSentAfterCommit(t *testing.T) {
 	require.ErrorIs(t, err, mes.ErrOnHold)
 	assert.Empty(t, rec.take())
 	// A hold on something else sends nothing either.
-	_, err = p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnEquipment, ID: "CNC"}, "calibration", planner)
+	_, err = p.PlaceHold(ctx, "PLANT-2", quality.Target{Kind: quality.OnEquipment, ID: "PLANT-2"}, "audit", planner)
 	require.NoError(t, err)
 	assert.Empty(t, rec.take())
 

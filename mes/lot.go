@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/taktmes/takt/equipment"
 	"github.com/taktmes/takt/genealogy"
 	"github.com/taktmes/takt/quality"
 	"github.com/taktmes/takt/routing"
@@ -450,7 +451,9 @@ type stepContext struct {
 }
 
 // loadStep loads a lot on a routing, its work order and routing, checks authority and, for
-// moves that process material, that nothing involved is held.
+// moves that process material (checkHold), that the order is released or running and that
+// nothing involved is held: the lot, its order, its material, the equipment or anything
+// above the equipment (a hold on a work center holds its work units).
 func (c *command) loadStep(lotID, step string, checkHold bool) (*stepContext, error) {
 	lot, err := c.loadLot(lotID)
 	if err != nil {
@@ -475,12 +478,20 @@ func (c *command) loadStep(lotID, step string, checkHold bool) (*stepContext, er
 		return nil, fmt.Errorf("%w: step %q is not in routing %s rev %s of %s", ErrNotFound, step, rt.ID, rt.Revision, lot.ref())
 	}
 	if checkHold {
+		if wo.Status != StatusReleased && wo.Status != StatusRunning {
+			return nil, &TransitionError{Object: lot.ref() + " of " + wo.ref(), State: string(wo.Status), Command: "move material of", Allowed: "[released running]"}
+		}
+		if err := c.checkLotHolds(lot); err != nil {
+			return nil, fmt.Errorf("%s at step %s: %w", lot.ref(), step, err)
+		}
 		eq := c.opts.where
 		if eq == "" {
 			eq = s.WorkCenter // where the move is recorded when the command names no equipment
 		}
-		if err := checkHolds(c.ctx, c.tx, lot.Site, quality.Subject{Lot: lot.ID, WorkOrder: wo.ID, Equipment: eq, Material: lot.Material, SupplierLot: lot.SupplierLot}); err != nil {
-			return nil, fmt.Errorf("%s at step %s: %w", lot.ref(), step, err)
+		for _, id := range c.equipmentChain(eq) {
+			if err := checkHolds(c.ctx, c.tx, lot.Site, quality.Subject{Equipment: id}); err != nil {
+				return nil, fmt.Errorf("%s at step %s: %w", lot.ref(), step, err)
+			}
 		}
 	}
 	return &stepContext{lot: lot, wo: wo, rt: rt, step: s}, nil
@@ -885,4 +896,18 @@ func (p *Plant) Material(ctx context.Context, id string) (genealogy.Material, er
 		return err
 	})
 	return m, err
+}
+
+// equipmentChain returns id and the equipment above it, up to its site.
+func (c *command) equipmentChain(id string) []string {
+	var chain []string
+	for depth := 0; id != "" && depth < 8; depth++ {
+		chain = append(chain, id)
+		var se storedEquipment
+		if _, err := load(c.ctx, c.tx, equipmentKind, id, &se); err != nil || se.Level == equipment.Site {
+			break
+		}
+		id = se.Parent
+	}
+	return chain
 }

@@ -271,3 +271,29 @@ func TestNewRoutingRevisionDoesNotChangeReleasedOrders(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, routing.Obsolete, a.Status)
 }
+
+func TestNoMovesOnCancelledOrdersAndWorkCenterHoldsCoverTheirUnits(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	wo := releasedOrder(t, f, "4711")
+	lot, err := p.StartLot(ctx, wo.ID, qty("10 ea"), planner)
+	require.NoError(t, err)
+
+	h, err := p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnEquipment, ID: "CNC"}, "spindle vibration", planner)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator, mes.On("CNC-1"))
+	require.ErrorIs(t, err, mes.ErrOnHold, "a hold on the work center holds its units")
+	assert.Contains(t, err.Error(), "spindle vibration")
+	_, err = p.ReleaseHold(ctx, h.ID, planner, mes.Reason("bearing replaced"))
+	require.NoError(t, err)
+
+	_, err = p.CancelWorkOrder(ctx, wo.ID, planner, mes.Reason("customer cancelled"))
+	require.NoError(t, err)
+	before := takeSnapshot(t, f.store)
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator, mes.On("CNC-1"))
+	require.ErrorIs(t, err, mes.ErrWrongState)
+	assert.Contains(t, err.Error(), "cancelled")
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+	_, err = p.AbortLot(ctx, lot.ID, planner, mes.Reason("order cancelled"))
+	require.NoError(t, err, "the lots of a cancelled order can still be aborted")
+}

@@ -78,7 +78,7 @@ func (p *Plant) PublishRouting(ctx context.Context, site string, r *routing.Rout
 			return nil, fmt.Errorf("routing %s revision %s was already published in site %s (publish a new revision): %w", rt.ID, rt.Revision, site, err)
 		}
 		c.record(objectRef(routingKind, id), change("status", routing.Draft, routing.Released), change("digest", "", rt.Digest))
-		return rt, c.emit(id, RoutingPublished{Site: site, ID: rt.ID, Product: rt.Product, Revision: rt.Revision, Digest: rt.Digest, Obsoleted: obsoleted})
+		return rt.Clone(), c.emit(id, RoutingPublished{Site: site, ID: rt.ID, Product: rt.Product, Revision: rt.Revision, Digest: rt.Digest, Obsoleted: obsoleted})
 	})
 }
 
@@ -123,8 +123,14 @@ func (c *command) checkWorkCenters(site string, r *routing.Routing) error {
 func (p *Plant) Routing(ctx context.Context, site, id, revision string) (*routing.Routing, error) {
 	var rt *routing.Routing
 	err := p.view(ctx, func(tx store.ReadTx) error {
-		var err error
-		rt, err = p.routings.get(ctx, tx, routingRecordID(site, id, revision))
+		cached, err := p.routings.get(ctx, tx, routingRecordID(site, id, revision))
+		if err == nil {
+			rt = cached.Clone()
+			var stored routing.Routing // the status may have moved on (obsolete); the cache keeps the definition
+			if rec, err := tx.Get(ctx, routingKind, routingRecordID(site, id, revision)); err == nil && decode(rec, &stored) == nil {
+				rt.Status = stored.Status
+			}
+		}
 		return err
 	})
 	return rt, err
@@ -198,7 +204,10 @@ func (p *Plant) ReleasedRouting(ctx context.Context, site, product string) (*rou
 		if len(recs) == 0 {
 			return fmt.Errorf("%w: no released routing for product %s in site %s", ErrNotFound, product, site)
 		}
-		rt, err = p.routings.get(ctx, tx, recs[0].ID)
+		cached, err := p.routings.get(ctx, tx, recs[0].ID)
+		if err == nil {
+			rt = cached.Clone()
+		}
 		return err
 	})
 	return rt, err

@@ -171,6 +171,9 @@ func (c *checker) learn(evs []mes.Event) error {
 			}
 			c.wos[id] = to
 		}
+		if err := c.learnOrderSplitMerge(e); err != nil {
+			return err
+		}
 		switch v := e.Payload.(type) {
 		case *mes.LotReceived:
 			c.lot(v.Lot)
@@ -188,6 +191,38 @@ func (c *checker) learn(evs []mes.Event) error {
 			c.holds[v.Hold.ID] = v.Hold
 		case *mes.HoldReleased:
 			delete(c.holds, v.Hold.ID)
+		}
+	}
+	return nil
+}
+
+// learnOrderSplitMerge follows SplitWorkOrder and MergeWorkOrders: a split creates the
+// new order in the status of the original (released when that runs and no lot moves); a
+// merge cancels the order merged away and starts a released order that receives lots.
+func (c *checker) learnOrderSplitMerge(e mes.Event) error {
+	switch v := e.Payload.(type) {
+	case *mes.WorkOrderSplit:
+		from, ok := c.wos[v.From]
+		if !ok {
+			return fmt.Errorf("event %d splits work order %s that no event created", e.Position, v.From)
+		}
+		to := from
+		if from == mes.StatusRunning && len(v.Lots) == 0 {
+			to = mes.StatusReleased
+		}
+		c.wos[v.To] = to
+	case *mes.WorkOrdersMerged:
+		into, ok1 := c.wos[v.Into]
+		from, ok2 := c.wos[v.From]
+		if !ok1 || !ok2 {
+			return fmt.Errorf("event %d merges work orders %s and %s that no event created", e.Position, v.From, v.Into)
+		}
+		if !slices.Contains(allowedStatus[from], mes.StatusCancelled) {
+			return fmt.Errorf("event %d merges work order %s away from status %s", e.Position, v.From, from)
+		}
+		c.wos[v.From] = mes.StatusCancelled
+		if into == mes.StatusReleased && len(v.Lots) > 0 {
+			c.wos[v.Into] = mes.StatusRunning
 		}
 	}
 	return nil
@@ -214,6 +249,16 @@ func touched(evs []mes.Event) (lots, wos map[string]bool) {
 			wos[s] = true
 		}
 		switch v := e.Payload.(type) {
+		case *mes.WorkOrderSplit:
+			wos[v.From], wos[v.To] = true, true
+			for _, s := range v.Lots {
+				lots[s] = true
+			}
+		case *mes.WorkOrdersMerged:
+			wos[v.From], wos[v.Into] = true, true
+			for _, s := range v.Lots {
+				lots[s] = true
+			}
 		case *mes.LotsMerged:
 			for _, s := range v.Sources {
 				lots[s] = true

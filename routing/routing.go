@@ -177,7 +177,19 @@ func (r *Routing) NewRevision(revision string) (*Routing, error) {
 	if revision == "" || revision == r.Revision {
 		return nil, fmt.Errorf("%w: new revision %q must be non-empty and differ from %q", ErrStatus, revision, r.Revision)
 	}
-	n := &Routing{ID: r.ID, Product: r.Product, Revision: revision, Status: Draft, Steps: make([]Step, len(r.Steps))}
+	n := r.Clone()
+	n.Revision, n.Status, n.Digest, n.c = revision, Draft, "", nil
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Clone returns a deep copy of r (sharing only the compiled form, which never changes), so
+// a caller may change the copy without touching r.
+func (r *Routing) Clone() *Routing {
+	n := *r
+	n.Steps = make([]Step, len(r.Steps))
 	for i, s := range r.Steps {
 		s.Alternates = slices.Clone(s.Alternates)
 		s.Materials = slices.Clone(s.Materials)
@@ -185,10 +197,7 @@ func (r *Routing) NewRevision(revision string) (*Routing, error) {
 		s.Successors = slices.Clone(s.Successors)
 		n.Steps[i] = s
 	}
-	if err := n.Validate(); err != nil {
-		return nil, err
-	}
-	return n, nil
+	return &n
 }
 
 // digest is the SHA-256 of the definition without status and digest.
