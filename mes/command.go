@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/taktmes/takt/store"
 )
@@ -263,6 +265,9 @@ func (c *command) finish(result any) error {
 	}
 	for i := range c.audits {
 		a := &c.audits[i]
+		if err := checkText(a); err != nil {
+			return err
+		}
 		for _, s := range c.signers {
 			a.Signatures = append(a.Signatures, store.Signature{
 				SignerID: s.ID, SignerName: s.Name, Meaning: string(s.Meaning), Time: c.now, Digest: a.Content(),
@@ -351,3 +356,18 @@ func (p *Plant) view(ctx context.Context, fn func(store.ReadTx) error) error {
 }
 
 func objectRef(kind, id string) string { return kind + "/" + id }
+
+// checkText refuses text an audit record cannot keep exactly: invalid UTF-8 (a JSON or SQL
+// store would replace it, and the record would no longer match its hash) and NUL.
+func checkText(a *store.AuditRecord) error {
+	fields := []string{a.Actor, a.Action, a.Site, a.Object, a.Where, a.Reason, a.Command}
+	for _, ch := range a.Changes {
+		fields = append(fields, ch.Field, ch.Before, ch.After)
+	}
+	for _, f := range fields {
+		if !utf8.ValidString(f) || strings.ContainsRune(f, 0) {
+			return fmt.Errorf("%w: text %q is not valid UTF-8 or contains NUL; send text as UTF-8", ErrInvalid, f)
+		}
+	}
+	return nil
+}

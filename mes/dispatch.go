@@ -171,10 +171,11 @@ type board struct {
 }
 
 func (bs *boards) get(ctx context.Context, p *Plant, site, wc string) (*board, error) {
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
 	key := site + "/" + wc
-	if b, ok := bs.m[key]; ok {
+	bs.mu.Lock()
+	b, ok := bs.m[key]
+	bs.mu.Unlock()
+	if ok {
 		return b, nil
 	}
 	var rule storedRule
@@ -192,9 +193,14 @@ func (bs *boards) get(ctx context.Context, p *Plant, site, wc string) (*board, e
 	if err != nil {
 		return nil, err
 	}
-	b := &board{site: site, wc: wc}
-	if err := b.reset(ctx, p, rule); err != nil {
+	b = &board{site: site, wc: wc}
+	if err := b.reset(ctx, p, rule); err != nil { // built outside bs.mu: other lists go on
 		return nil, err
+	}
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if first, ok := bs.m[key]; ok { // another caller built it meanwhile
+		return first, nil
 	}
 	if bs.m == nil {
 		bs.m = map[string]*board{}
@@ -266,15 +272,33 @@ func (b *board) catchUp(ctx context.Context, p *Plant) error {
 				}
 			case len(e.Type) > 10 && e.Type[:10] == "workorder.":
 				orders[e.Subject] = true
+				if e.Type == "workorder.split" || e.Type == "workorder.merged" {
+					var moved struct{ Lots []string }
+					if err := json.Unmarshal(e.Data, &moved); err != nil {
+						return err
+					}
+					for _, id := range moved.Lots {
+						lots[id] = true
+					}
+				}
 			case len(e.Type) > 4 && e.Type[:4] == "lot.":
 				lots[e.Subject] = true
-				if e.Type == "lot.split" {
+				switch e.Type {
+				case "lot.split":
 					var s LotSplit
 					if err := json.Unmarshal(e.Data, &s); err != nil {
 						return err
 					}
 					for _, part := range s.Parts {
 						lots[part.ID] = true
+					}
+				case "lot.merged":
+					var m LotsMerged
+					if err := json.Unmarshal(e.Data, &m); err != nil {
+						return err
+					}
+					for _, id := range m.Sources {
+						lots[id] = true
 					}
 				}
 			}
@@ -460,7 +484,7 @@ func availableQty(ctx context.Context, tx store.ReadTx, site, material string, u
 		if err := decode(r, &l); err != nil {
 			return total, err
 		}
-		if l.Status != genealogy.Available || l.Execution != nil {
+		if l.Status != genealogy.Available || l.inProcess() {
 			continue
 		}
 		if checkHolds(ctx, tx, site, quality.Subject{Lot: l.ID, Material: l.Material, SupplierLot: l.SupplierLot}) != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +39,10 @@ type Lot struct {
 }
 
 func (l *Lot) ref() string { return "lot " + l.ID }
+
+// inProcess reports whether the lot is still work in process on its routing: its quantity
+// follows its books, and it is not material other lots may consume.
+func (l *Lot) inProcess() bool { return l.Execution != nil && l.Execution.Running() }
 
 // detach gives the lot its own copies of its maps and its execution.
 func (l *Lot) detach() {
@@ -328,10 +333,12 @@ func (c *command) applyChange(ch genealogy.Change, known map[string]*Lot) (map[s
 		}
 		before := l.Lot
 		l.Lot = gl
-		if err := c.saveLot(l); err != nil {
-			if errors.Is(err, ErrConflict) || errors.Is(err, store.ErrConflict) {
+		if l.Version == 0 {
+			if _, err := c.tx.Get(c.ctx, lotKind, gl.ID); err == nil {
 				return nil, fmt.Errorf("%w: lot %s already exists; choose a new lot id", ErrDuplicate, gl.ID)
 			}
+		}
+		if err := c.saveLot(l); err != nil {
 			return nil, err
 		}
 		c.record(objectRef(lotKind, gl.ID), change("status", before.Status, gl.Status), change("on_hand", before.OnHand, gl.OnHand))
@@ -590,8 +597,11 @@ func inProcessDelta(before, after routing.Execution, step string) units.Quantity
 // scrap by reason code, rework (split off into a rework lot) and the step's results.
 // Several partial track-outs add up; Outcome.Final closes the step and books the
 // difference as process loss. Good quantity flows on to the next step(s).
-func (p *Plant) TrackOut(ctx context.Context, lotID, step string, out routing.Outcome, opts ...CommandOption) (Lot, error) {
+func (p *Plant) TrackOut(ctx context.Context, lotID, step string, outcome routing.Outcome, opts ...CommandOption) (Lot, error) {
 	return execute(ctx, p, "lot.track_out", opts, func(c *command) (Lot, error) {
+		out := outcome // each attempt starts from the caller's outcome, which it never changes
+		out.Scrap = slices.Clone(outcome.Scrap)
+		out.Results, out.InSpec = maps.Clone(outcome.Results), maps.Clone(outcome.InSpec)
 		sc, err := c.loadStep(lotID, step, true)
 		if err != nil {
 			return Lot{}, err
@@ -795,11 +805,13 @@ func (c *command) backflush(sc *stepContext, b routing.Backflush) error {
 			return err
 		}
 		src.Version = rec.Version
-		if src.Status != genealogy.Available || !src.OnHand.IsPositive() {
+		if src.Status != genealogy.Available || !src.OnHand.IsPositive() || src.inProcess() {
 			continue
 		}
-		if err := checkHolds(c.ctx, c.tx, src.Site, quality.Subject{Lot: src.ID, Material: src.Material, SupplierLot: src.SupplierLot}); err != nil {
+		if err := c.checkLotHolds(src); errors.Is(err, ErrOnHold) {
 			continue
+		} else if err != nil {
+			return err
 		}
 		take := need
 		if more, err := need.Cmp(src.OnHand); err != nil {

@@ -297,3 +297,52 @@ func TestNoMovesOnCancelledOrdersAndWorkCenterHoldsCoverTheirUnits(t *testing.T)
 	_, err = p.AbortLot(ctx, lot.ID, planner, mes.Reason("order cancelled"))
 	require.NoError(t, err, "the lots of a cancelled order can still be aborted")
 }
+
+func TestRepublishingARevisionIsADuplicate(t *testing.T) {
+	f := plantWithPump(t)
+	_, err := f.plant.PublishRouting(ctx, "PLANT-1", pumpRouting(t), admin)
+	require.ErrorIs(t, err, mes.ErrDuplicate)
+	assert.Contains(t, err.Error(), "NewRevision")
+}
+
+func TestTextThatCannotBeKeptExactlyIsRefused(t *testing.T) {
+	f := plantWithPump(t)
+	wo, err := f.plant.CreateWorkOrder(ctx, newOrder("4711"), erp)
+	require.NoError(t, err)
+	before := takeSnapshot(t, f.store)
+	_, err = f.plant.CancelWorkOrder(ctx, wo.ID, planner, mes.Reason("bad \xff byte"))
+	require.ErrorIs(t, err, mes.ErrInvalid)
+	_, err = f.plant.CancelWorkOrder(ctx, wo.ID, planner, mes.Reason("nul \x00 char"))
+	require.ErrorIs(t, err, mes.ErrInvalid)
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+}
+
+func TestWorkInProcessIsNotMaterial(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	a := releasedOrder(t, f, "A")
+	wip, err := p.StartLot(ctx, a.ID, qty("10 ea"), planner)
+	require.NoError(t, err)
+	b := releasedOrder(t, f, "B")
+	other, err := p.StartLot(ctx, b.ID, qty("10 ea"), planner)
+	require.NoError(t, err)
+	_, err = p.ConsumeMaterial(ctx, wip.ID, other.ID, "10", qty("1 ea"), operator)
+	assert.ErrorIs(t, err, mes.ErrWrongState, "a lot still on its routing is not material to consume")
+}
+
+func TestDispatchForgetsLotsMergedAway(t *testing.T) {
+	f, lot := overlapPlant(t)
+	p := f.plant
+	child, err := p.SplitLot(ctx, lot.ID, "10", qty("40 ea"), planner)
+	require.NoError(t, err)
+	list, err := p.DispatchList(ctx, "PLANT-1", "CNC")
+	require.NoError(t, err)
+	assert.Len(t, list.Ranked, 2)
+	_, err = p.MergeLots(ctx, child.ID, lot.ID, planner)
+	require.NoError(t, err)
+	list, err = p.DispatchList(ctx, "PLANT-1", "CNC")
+	require.NoError(t, err)
+	require.Len(t, list.Ranked, 1)
+	assert.Equal(t, child.ID, list.Ranked[0].Candidate.Lot)
+	assert.Equal(t, "100 ea", list.Ranked[0].Candidate.Quantity.String())
+}

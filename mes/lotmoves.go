@@ -250,6 +250,9 @@ func (p *Plant) ConsumeMaterial(ctx context.Context, fromLot, intoLot, step stri
 		if err := c.authorize(into.Site); err != nil {
 			return Lot{}, err
 		}
+		if from.inProcess() {
+			return Lot{}, fmt.Errorf("%w: %s is still in process on its routing; consume finished or received lots", ErrWrongState, from.ref())
+		}
 		if from.Site != into.Site {
 			return Lot{}, fmt.Errorf("%w: %s is in site %s, %s in %s; move material between sites first", ErrInvalid, from.ref(), from.Site, into.ref(), into.Site)
 		}

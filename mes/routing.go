@@ -74,8 +74,11 @@ func (p *Plant) PublishRouting(ctx context.Context, site string, r *routing.Rout
 			c.record(objectRef(routingKind, rec.ID), change("status", routing.Released, routing.Obsolete))
 		}
 		id := routingRecordID(site, rt.ID, rt.Revision)
+		if _, err := c.tx.Get(c.ctx, routingKind, id); err == nil {
+			return nil, fmt.Errorf("%w: routing %s revision %s is already published in site %s; published revisions never change, so publish a new revision (NewRevision)", ErrDuplicate, rt.ID, rt.Revision, site)
+		}
 		if _, err := c.save(routingKind, id, site, 0, rt, nil, routingIndex(rt)); err != nil {
-			return nil, fmt.Errorf("routing %s revision %s was already published in site %s (publish a new revision): %w", rt.ID, rt.Revision, site, err)
+			return nil, err
 		}
 		c.record(objectRef(routingKind, id), change("status", routing.Draft, routing.Released), change("digest", "", rt.Digest))
 		return rt.Clone(), c.emit(id, RoutingPublished{Site: site, ID: rt.ID, Product: rt.Product, Revision: rt.Revision, Digest: rt.Digest, Obsoleted: obsoleted})

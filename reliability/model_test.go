@@ -39,6 +39,7 @@ type runner struct {
 	plants   []*mes.Plant
 	checkers []*checker
 	gen      *generator
+	progress func(done int) // called every 100 000 commands, when set
 }
 
 func newRunner(ctx context.Context, seed uint64, clock *fakeClock, plants ...*mes.Plant) *runner {
@@ -237,6 +238,9 @@ func (r *runner) run(n, sweep int) error {
 		if err := r.step(c); err != nil {
 			return fmt.Errorf("after command %s: %w", c, err)
 		}
+		if i%100000 == 0 && r.progress != nil {
+			r.progress(i)
+		}
 		if i%sweep == 0 || i == n {
 			for _, ck := range r.checkers {
 				if err := ck.sweep(); err != nil {
@@ -259,6 +263,7 @@ func TestModel(t *testing.T) {
 	require.NoError(t, setupPlant(ctx, p))
 	r := newRunner(ctx, s, clock, p)
 	start := time.Now()
+	r.progress = func(done int) { t.Logf("seed %d: %d commands checked, %v", s, done, time.Since(start).Round(time.Second)) }
 	err := r.run(*flagCommands, *flagSweep)
 	st := r.checkers[0].stats
 	t.Logf("seed %d: %d commands (%d succeeded, %d refused, %d replays) in %v; %d events, %d audit records, %d lot checks, %d order checks, %d sweeps, %d lots, %d work orders",
