@@ -53,6 +53,7 @@ type command struct {
 	now        time.Time
 	site       string
 	sites      map[string]bool // sites the actor and signers are authorised in
+	unchanged  bool            // the command found nothing to change (a repeated definition)
 	verified   bool            // signatures verified
 	events     []store.Event
 	audits     []store.AuditRecord
@@ -260,7 +261,7 @@ func (c *command) finish(result any) error {
 	if len(c.sites) == 0 {
 		return fmt.Errorf("%w: %s did not check authority", ErrInternal, c.action)
 	}
-	if len(c.audits) == 0 {
+	if len(c.audits) == 0 && !c.unchanged {
 		return fmt.Errorf("%w: %s changed nothing it recorded", ErrInternal, c.action)
 	}
 	for i := range c.audits {

@@ -192,9 +192,6 @@ func (p *Plant) DefineInspectionPlan(ctx context.Context, site string, plan qual
 	if strings.ContainsAny(plan.ID, "/@") {
 		return InspectionPlan{}, &ValidationError{What: "inspection plan", Problems: []Problem{{Field: "id", Value: plan.ID, Reason: `must not contain "/" or "@"`}}}
 	}
-	if latest, err := p.InspectionPlan(ctx, site, plan.ID, 0); err == nil && samePlan(latest.Plan, plan) {
-		return latest, nil
-	}
 	return execute(ctx, p, "inspection_plan.define", opts, func(c *command) (InspectionPlan, error) {
 		if err := c.authorize(site); err != nil {
 			return InspectionPlan{}, err
@@ -206,6 +203,10 @@ func (p *Plant) DefineInspectionPlan(ctx context.Context, site string, plan qual
 		v, err := load(c.ctx, c.tx, inspectionPlanKind, planHeadID(site, plan.ID), &head)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return InspectionPlan{}, err
+		}
+		if v > 0 && samePlan(head.Plan, plan) {
+			c.unchanged = true
+			return head, nil
 		}
 		ip := InspectionPlan{Site: site, Version: head.Version + 1, Plan: plan, DefinedBy: c.opts.actor.ID, DefinedAt: c.now}
 		id := planVersionID(site, plan.ID, ip.Version)
