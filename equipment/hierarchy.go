@@ -53,7 +53,7 @@ type Equipment struct {
 	Capabilities []string `json:"capabilities,omitempty"`
 	// IdealCycleTime is the ideal time to produce one unit, used for OEE performance; zero
 	// when not known (OEE then cannot be computed for this equipment).
-	IdealCycleTime time.Duration `json:"idealCycleTime,omitempty"`
+	IdealCycleTime time.Duration `json:"ideal_cycle_time,omitempty"`
 }
 
 // HasCapability reports whether e lists capability c.
@@ -272,7 +272,7 @@ func (h Hierarchy) Site(id string) (Equipment, error) {
 // fields are not checked.
 type Requirement struct {
 	// WorkCenter is satisfied by the work center itself or any equipment below it.
-	WorkCenter string `json:"workCenter,omitempty"`
+	WorkCenter string `json:"work_center,omitempty"`
 	// Class is satisfied by equipment of exactly this class.
 	Class string `json:"class,omitempty"`
 	// Capabilities are satisfied when the equipment lists every one of them.

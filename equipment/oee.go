@@ -74,19 +74,19 @@ type OEEReport struct {
 	// latest end of its parts).
 	Window Span `json:"window"`
 	// PlannedStop is the planned stop time inside the window.
-	PlannedStop time.Duration `json:"plannedStop"`
+	PlannedStop time.Duration `json:"planned_stop"`
 	// PlannedBusy is the window minus planned stops.
-	PlannedBusy time.Duration `json:"plannedBusy"`
+	PlannedBusy time.Duration `json:"planned_busy"`
 	// Run is the running time inside planned busy time.
 	Run time.Duration `json:"run"`
 	// IdealProduction is the ideal cycle time × parts counted (good and reject).
-	IdealProduction time.Duration `json:"idealProduction"`
+	IdealProduction time.Duration `json:"ideal_production"`
 	// Good and Reject are the parts counted inside planned busy time.
 	Good   int64 `json:"good"`
 	Reject int64 `json:"reject"`
 	// ExcludedGood and ExcludedReject are the parts counted during planned stops.
-	ExcludedGood   int64 `json:"excludedGood,omitempty"`
-	ExcludedReject int64 `json:"excludedReject,omitempty"`
+	ExcludedGood   int64 `json:"excluded_good,omitempty"`
+	ExcludedReject int64 `json:"excluded_reject,omitempty"`
 	// Availability, Performance, Quality and OEE are the ratios.
 	Availability Ratio `json:"availability"`
 	Performance  Ratio `json:"performance"`

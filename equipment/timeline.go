@@ -240,7 +240,7 @@ type Interval struct {
 	// State is the machine state; Unknown before the first state signal.
 	State MachineState `json:"state"`
 	// DeviceReason is the reason code the device sent with the state, if any.
-	DeviceReason string `json:"deviceReason,omitempty"`
+	DeviceReason string `json:"device_reason,omitempty"`
 	// Reason is the effective reason: the winning correction's, else DeviceReason.
 	Reason string `json:"reason,omitempty"`
 	// Correction is the winning correction, nil when there is none.

@@ -1,6 +1,7 @@
 package genealogy_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -35,4 +36,18 @@ func TestSplitLotStillConsumesReceivedMaterial(t *testing.T) {
 
 	_, err = genealogy.Consume(rework, wip, units.MustParse("1 ea"), op)
 	require.ErrorIs(t, err, genealogy.ErrCycle, "WIP-R1 descends from WIP")
+}
+
+func TestEdgeJSONRoundTrip(t *testing.T) {
+	e := genealogy.Edge{Kind: genealogy.EdgeConsume, From: genealogy.LotNode("SK-1"), To: genealogy.SerialNode("U-1"), Qty: units.MustParse("2 ea"),
+		WorkOrder: "WO-1", Step: "30", At: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)}
+	b, err := json.Marshal(e)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"kind":"consume","from":{"kind":"lot","id":"SK-1"},"to":{"kind":"serial","id":"U-1"},"qty":"2 ea","work_order":"WO-1","step":"30","at":"2026-01-02T03:04:05.000000006Z"}`, string(b))
+	var back genealogy.Edge
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.Equal(t, e.From, back.From)
+	require.Equal(t, e.Kind, back.Kind)
+	require.True(t, e.Qty.Equal(back.Qty))
+	require.Error(t, json.Unmarshal([]byte(`{"kind":"teleport"}`), &back))
 }

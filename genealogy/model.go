@@ -30,11 +30,11 @@ const (
 
 // Material is a material definition (ISA-95 MaterialDefinition).
 type Material struct {
-	ID       string
-	Name     string
-	Unit     units.Unit // unit lots of this material are counted in
-	Tracking Tracking
-	Kind     MaterialKind
+	ID       string       `json:"id"`
+	Name     string       `json:"name,omitempty"`
+	Unit     units.Unit   `json:"unit"` // unit lots of this material are counted in
+	Tracking Tracking     `json:"tracking"`
+	Kind     MaterialKind `json:"kind"`
 }
 
 // Validate returns every problem with the definition as a Problems error, or nil.
@@ -79,36 +79,36 @@ const (
 
 // Lot is a material lot or sublot (ISA-95 MaterialLot / MaterialSubLot).
 type Lot struct {
-	ID          string
-	Material    string
-	Site        string // optional
-	Status      Status
-	OnHand      units.Quantity // in the material's unit
-	SupplierLot string         // the supplier's lot number, for received lots
-	Supplier    string
-	Expiry      time.Time // zero: does not expire
-	Parent      string    // the lot this sublot was split from
-	CreatedAt   time.Time
-	// Level orders lots so the graph stays acyclic: every edge between lots goes from a
-	// lower to a higher level. The operations maintain it; stores persist it.
-	Level int
+	ID          string         `json:"id"`
+	Material    string         `json:"material"`
+	Site        string         `json:"site,omitempty"` // optional
+	Status      Status         `json:"status"`
+	OnHand      units.Quantity `json:"on_hand"`                // in the material's unit
+	SupplierLot string         `json:"supplier_lot,omitempty"` // the supplier's lot number, for received lots
+	Supplier    string         `json:"supplier,omitempty"`
+	Expiry      time.Time      `json:"expiry,omitzero"`  // zero: does not expire
+	Parent      string         `json:"parent,omitempty"` // the lot this sublot was split from
+	CreatedAt   time.Time      `json:"created_at"`
+	// Level orders lots so the graph stays acyclic: levels never decrease along edges
+	// between lots. The operations maintain it; stores persist it.
+	Level int `json:"level"`
 	// HasOutputs is set once the lot gave quantity to another lot or serial; from then on
-	// its Level is fixed.
-	HasOutputs bool
+	// its Level is fixed (but for inputs from level-0 lots, see the package doc).
+	HasOutputs bool `json:"has_outputs,omitempty"`
 }
 
 // Serial is one unit with its own identity, possibly inside a lot.
 type Serial struct {
-	ID       string
-	Material string
-	Lot      string // optional: the lot the unit belongs to
-	Status   Status
+	ID       string `json:"id"`
+	Material string `json:"material"`
+	Lot      string `json:"lot,omitempty"` // optional: the lot the unit belongs to
+	Status   Status `json:"status"`
 }
 
 // Shipment is a delivery to a customer; lots and serials are shipped into it.
 type Shipment struct {
-	ID       string
-	Customer string
+	ID       string `json:"id"`
+	Customer string `json:"customer"`
 	Order    string // the customer's order, optional
 }
 
@@ -138,11 +138,25 @@ func (k NodeKind) String() string {
 	return fmt.Sprintf("NodeKind(%d)", uint8(k))
 }
 
+// MarshalText writes the kind's name ("lot", "serial", "shipment", "supplier-lot").
+func (k NodeKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a name MarshalText writes.
+func (k *NodeKind) UnmarshalText(b []byte) error {
+	for c := NodeLot; c <= NodeSupplierLot; c++ {
+		if c.String() == string(b) {
+			*k = c
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: node kind %q; use lot, serial, shipment or supplier-lot", ErrInvalid, b)
+}
+
 // Node is a vertex of the genealogy graph. The zero Node stands for "outside the plant": the
 // source of produced quantity and the sink of scrap and adjustments.
 type Node struct {
-	Kind NodeKind
-	ID   string
+	Kind NodeKind `json:"kind"`
+	ID   string   `json:"id"`
 }
 
 // LotNode returns the node of lot id.
@@ -198,21 +212,35 @@ func (k EdgeKind) String() string {
 	return fmt.Sprintf("EdgeKind(%d)", uint8(k))
 }
 
+// MarshalText writes the kind's name ("consume", "split", ...).
+func (k EdgeKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a name MarshalText writes.
+func (k *EdgeKind) UnmarshalText(b []byte) error {
+	for i, name := range edgeKindNames {
+		if i > 0 && name == string(b) {
+			*k = EdgeKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: edge kind %q; use one of %v", ErrInvalid, b, edgeKindNames[1:])
+}
+
 // Edge is one record of the genealogy: quantity moving from one node to another, with the
 // context it happened in.
 type Edge struct {
-	Kind EdgeKind
-	From Node // zero Node for Produce and positive Adjust
-	To   Node // zero Node for Scrap and negative Adjust
+	Kind EdgeKind `json:"kind"`
+	From Node     `json:"from,omitzero"` // zero Node for Produce and positive Adjust
+	To   Node     `json:"to,omitzero"`   // zero Node for Scrap and negative Adjust
 	// Qty is in the unit of the lot it leaves (or, when From is not a lot, that it enters);
 	// serial edges carry "1 ea".
-	Qty       units.Quantity
-	WorkOrder string
-	Step      string
-	Equipment string
-	Operator  string
-	Reason    string // why: scrap and adjustment reason codes
-	At        time.Time
+	Qty       units.Quantity `json:"qty"`
+	WorkOrder string         `json:"work_order,omitempty"`
+	Step      string         `json:"step,omitempty"`
+	Equipment string         `json:"equipment,omitempty"`
+	Operator  string         `json:"operator,omitempty"`
+	Reason    string         `json:"reason,omitempty"` // why: scrap and adjustment reason codes
+	At        time.Time      `json:"at"`
 }
 
 // ExpiryPolicy says what using an expired lot does.

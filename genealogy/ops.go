@@ -161,8 +161,8 @@ func Assemble(component, into Serial, op Op) (Change, error) {
 
 // Part is one sublot of a Split.
 type Part struct {
-	ID  string
-	Qty units.Quantity
+	ID  string         `json:"id"`
+	Qty units.Quantity `json:"qty"`
 }
 
 // Split moves the parts' quantities out of parent into new sublots (Parent set, material,

@@ -45,20 +45,20 @@ func SignedBy(c Credentials) CommandOption {
 
 // command is one running command: the transaction and what it will commit.
 type command struct {
-	ctx        context.Context
-	p          *Plant
-	tx         store.Tx
-	action     string
-	opts       cmdOptions
-	now        time.Time
-	site       string
-	sites      map[string]bool // sites the actor and signers are authorised in
-	unchanged  bool            // the command found nothing to change (a repeated definition)
-	verified   bool            // signatures verified
-	events     []store.Event
-	audits     []store.AuditRecord
-	signers    []signed
-	device     []DeviceCommand // sent after commit, see device.go
+	ctx       context.Context
+	p         *Plant
+	tx        store.Tx
+	action    string
+	opts      cmdOptions
+	now       time.Time
+	site      string
+	sites     map[string]bool // sites the actor and signers are authorised in
+	unchanged bool            // the command found nothing to change (a repeated definition)
+	verified  bool            // signatures verified
+	events    []store.Event
+	audits    []store.AuditRecord
+	signers   []signed
+	device    []DeviceCommand // sent after commit, see device.go
 }
 
 const idempotencyKind = "idempotency"

@@ -132,49 +132,63 @@ type (
 	// EquipmentStateChanged: a machine reported a state (running, idle, down, setup,
 	// planned stop), in the order signals were applied; At is when it happened.
 	EquipmentStateChanged struct {
-		Equipment, Source string
-		Seq               uint64
-		At                time.Time
-		State             equipment.MachineState
-		Reason            string `json:",omitempty"`
+		Equipment string                 `json:"equipment"`
+		Source    string                 `json:"source"`
+		Seq       uint64                 `json:"seq"`
+		At        time.Time              `json:"at"`
+		State     equipment.MachineState `json:"state"`
+		Reason    string                 `json:"reason,omitempty"`
 	}
 	// MachineCountsRecorded: parts a machine counted, summed over the signals of one
 	// command for one operation. Lot, WorkOrder and Step name the operation tracked in on
 	// the equipment when the parts were made; they are empty when none was.
 	MachineCountsRecorded struct {
-		Equipment, Lot, WorkOrder, Step string
-		Good, Reject                    int64
-		Signals                         int
-		From, To                        time.Time
+		Equipment string    `json:"equipment"`
+		Lot       string    `json:"lot"`
+		WorkOrder string    `json:"work_order"`
+		Step      string    `json:"step"`
+		Good      int64     `json:"good"`
+		Reject    int64     `json:"reject"`
+		Signals   int       `json:"signals"`
+		From      time.Time `json:"from"`
+		To        time.Time `json:"to"`
 	}
 	// MeasurementRecorded: a machine reported a process value. Lot, WorkOrder and Step
 	// name the operation tracked in on the equipment at that time, if any; quality data
 	// collection consumes these events.
 	MeasurementRecorded struct {
-		Equipment, Lot, WorkOrder, Step, Source string
-		Seq                                     uint64
-		At                                      time.Time
-		Tag                                     string
-		Value                                   decimal.Decimal
-		Unit                                    string `json:",omitempty"`
+		Equipment string          `json:"equipment"`
+		Lot       string          `json:"lot"`
+		WorkOrder string          `json:"work_order"`
+		Step      string          `json:"step"`
+		Source    string          `json:"source"`
+		Seq       uint64          `json:"seq"`
+		At        time.Time       `json:"at"`
+		Tag       string          `json:"tag"`
+		Value     decimal.Decimal `json:"value"`
+		Unit      string          `json:"unit,omitempty"`
 	}
 	// EquipmentAlarm: a machine raised (Active) or cleared an alarm.
 	EquipmentAlarm struct {
-		Equipment, Source string
-		Seq               uint64
-		At                time.Time
-		Code, Text        string
-		Active            bool
+		Equipment string    `json:"equipment"`
+		Source    string    `json:"source"`
+		Seq       uint64    `json:"seq"`
+		At        time.Time `json:"at"`
+		Code      string    `json:"code"`
+		Text      string    `json:"text"`
+		Active    bool      `json:"active"`
 	}
 	// DowntimeReasonCorrected: an operator assigned a reason to a state interval after
 	// the fact. The interval began at Interval; Previous is the reason in effect before.
 	DowntimeReasonCorrected struct {
-		Equipment          string
-		Interval           time.Time
-		State              equipment.MachineState
-		Previous, Reason   string
-		Note               string `json:",omitempty"`
-		CorrectedBy, Where string
+		Equipment   string                 `json:"equipment"`
+		Interval    time.Time              `json:"interval"`
+		State       equipment.MachineState `json:"state"`
+		Previous    string                 `json:"previous"`
+		Reason      string                 `json:"reason"`
+		Note        string                 `json:"note,omitempty"`
+		CorrectedBy string                 `json:"corrected_by"`
+		Where       string                 `json:"where"`
 	}
 )
 

@@ -28,7 +28,11 @@ type storedRule struct {
 }
 
 // DispatchRuleSaved: a work center's dispatch rule was set.
-type DispatchRuleSaved struct{ WorkCenter, Name, Source string }
+type DispatchRuleSaved struct {
+	WorkCenter string `json:"work_center"`
+	Name       string `json:"name"`
+	Source     string `json:"source"`
+}
 
 // EventType implements EventPayload.
 func (DispatchRuleSaved) EventType() string { return "dispatch.rule_saved" }

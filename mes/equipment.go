@@ -22,7 +22,9 @@ type storedEquipment struct {
 func (se *storedEquipment) detach() { se.Capabilities = slices.Clone(se.Capabilities) }
 
 // EquipmentDefined: equipment was added to the hierarchy or changed.
-type EquipmentDefined struct{ Equipment equipment.Equipment }
+type EquipmentDefined struct {
+	Equipment equipment.Equipment `json:"equipment"`
+}
 
 // EventType implements EventPayload.
 func (EquipmentDefined) EventType() string { return "equipment.defined" }

@@ -76,42 +76,52 @@ func (w *scrapWindow) lastHour(product, step string, at time.Time) float64 {
 type (
 	// ExceptionRuleSaved: an exception rule of a site was saved (compiled and checked).
 	ExceptionRuleSaved struct {
-		Site string
-		Rule execution.RuleSpec
+		Site string             `json:"site"`
+		Rule execution.RuleSpec `json:"rule"`
 	}
 	// TaskOpened: a rule fired for a new cause and put a task in front of its owner.
-	TaskOpened struct{ Task execution.Task }
+	TaskOpened struct {
+		Task execution.Task `json:"task"`
+	}
 	// TaskUpdated: an open task changed: Change is "fired" (its cause fired again),
 	// "acknowledged" or "started".
 	TaskUpdated struct {
-		Task   execution.Task
-		Change string
+		Task   execution.Task `json:"task"`
+		Change string         `json:"change"`
 	}
 	// TaskEscalated: nobody acted on a task in time; it moved to the next role of its path.
 	TaskEscalated struct {
-		Task             execution.Task
-		From, To, Reason string
-		Level            int
+		Task   execution.Task `json:"task"`
+		From   string         `json:"from"`
+		To     string         `json:"to"`
+		Reason string         `json:"reason"`
+		Level  int            `json:"level"`
 	}
 	// TaskResolved: a task was resolved with its inputs, or by itself when its cause cleared
 	// (Auto).
 	TaskResolved struct {
-		Task execution.Task
-		Auto bool
+		Task execution.Task `json:"task"`
+		Auto bool           `json:"auto"`
 	}
 	// TaskCancelled: a task was closed as needing no action, with the reason in Task.Note.
-	TaskCancelled struct{ Task execution.Task }
+	TaskCancelled struct {
+		Task execution.Task `json:"task"`
+	}
 	// CompletionProjected: a work order's projected completion, sent when it is first
 	// projected and when it comes back within the due date (a ship date to promise).
 	CompletionProjected struct {
-		WorkOrder, Number string
-		Projected, Due    time.Time
+		WorkOrder string    `json:"work_order"`
+		Number    string    `json:"number"`
+		Projected time.Time `json:"projected"`
+		Due       time.Time `json:"due"`
 	}
 	// DueDateAtRisk: a work order's projected completion crossed its due date.
 	DueDateAtRisk struct {
-		WorkOrder, Number string
-		Projected, Due    time.Time
-		Late              time.Duration
+		WorkOrder string        `json:"work_order"`
+		Number    string        `json:"number"`
+		Projected time.Time     `json:"projected"`
+		Due       time.Time     `json:"due"`
+		Late      time.Duration `json:"late"`
 	}
 )
 

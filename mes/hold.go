@@ -14,9 +14,13 @@ const holdKind = "hold"
 // Hold events.
 type (
 	// HoldPlaced: a hold now blocks its target.
-	HoldPlaced struct{ Hold quality.Hold }
+	HoldPlaced struct {
+		Hold quality.Hold `json:"hold"`
+	}
 	// HoldReleased: the hold no longer blocks its target.
-	HoldReleased struct{ Hold quality.Hold }
+	HoldReleased struct {
+		Hold quality.Hold `json:"hold"`
+	}
 )
 
 // EventType implements EventPayload.

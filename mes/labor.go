@@ -89,57 +89,64 @@ func (p *Plant) correctionWindow() time.Duration {
 type (
 	// PersonDefined: a person was added to a site's roster or changed.
 	PersonDefined struct {
-		Site   string
-		Person labor.Person
+		Site   string       `json:"site"`
+		Person labor.Person `json:"person"`
 	}
 	// QualificationDefined: a qualification steps may require, with the minimum level.
 	QualificationDefined struct {
-		Site          string
-		Qualification labor.Qualification
-		Level         int
+		Site          string              `json:"site"`
+		Qualification labor.Qualification `json:"qualification"`
+		Level         int                 `json:"level"`
 	}
 	// PersonCertified: a person was granted a certification.
 	PersonCertified struct {
-		Site          string
-		ID            string
-		Certification labor.Certification
+		Site          string              `json:"site"`
+		ID            string              `json:"id"`
+		Certification labor.Certification `json:"certification"`
 	}
 	// ShiftCalendarDefined: a site's shift calendar was defined or replaced.
 	ShiftCalendarDefined struct {
-		Site     string
-		Calendar ShiftCalendar
+		Site     string        `json:"site"`
+		Calendar ShiftCalendar `json:"calendar"`
 	}
 	// LaborBooked: a record was booked on a person's time ledger (a clock-in, a break, a
 	// log-on, labor started or stopped, or a correction).
 	LaborBooked struct {
-		Site   string
-		Record labor.Record
+		Site   string       `json:"site"`
+		Record labor.Record `json:"record"`
 	}
 	// LaborTimerStopped: labor that ran for a person was stopped implicitly by the record
 	// By (a clock-out stops all their labor, a log-off the labor at that work center).
 	LaborTimerStopped struct {
-		Site, Person, By string
-		Timer            labor.Timer
-		At               time.Time
+		Site   string      `json:"site"`
+		Person string      `json:"person"`
+		By     string      `json:"by"`
+		Timer  labor.Timer `json:"timer"`
+		At     time.Time   `json:"at"`
 	}
 	// QualificationOverridden: a person lacking a qualification tracked in under a
 	// supervisor's signed override.
 	QualificationOverridden struct {
-		Lot, WorkOrder, Step, Person, Qualification string
-		Level                                       int
-		Problem                                     string
-		Signer, SignerName                          string
+		Lot           string `json:"lot"`
+		WorkOrder     string `json:"work_order"`
+		Step          string `json:"step"`
+		Person        string `json:"person"`
+		Qualification string `json:"qualification"`
+		Level         int    `json:"level"`
+		Problem       string `json:"problem"`
+		Signer        string `json:"signer"`
+		SignerName    string `json:"signer_name"`
 	}
 	// MachineRunStarted: equipment started running an operation (at track-in).
 	MachineRunStarted struct {
-		ID  string
-		Run labor.MachineRun
+		ID  string           `json:"id"`
+		Run labor.MachineRun `json:"run"`
 	}
 	// MachineRunStopped: equipment stopped running an operation (the track-out that left
 	// nothing in process).
 	MachineRunStopped struct {
-		ID  string
-		Run labor.MachineRun
+		ID  string           `json:"id"`
+		Run labor.MachineRun `json:"run"`
 	}
 )
 

@@ -67,96 +67,134 @@ func (l *Lot) index() map[string]string {
 // Lot events.
 type (
 	// MaterialDefined: a material definition was added or changed.
-	MaterialDefined struct{ Material genealogy.Material }
+	MaterialDefined struct {
+		Material genealogy.Material `json:"material"`
+	}
 	// LotReceived: material arrived from a supplier.
 	LotReceived struct {
-		Lot              string
-		Material         string
-		Qty              units.Quantity
-		Supplier, SupLot string
-		Expiry           time.Time `json:",omitzero"`
+		Lot      string         `json:"lot"`
+		Material string         `json:"material"`
+		Qty      units.Quantity `json:"qty"`
+		Supplier string         `json:"supplier"`
+		SupLot   string         `json:"sup_lot"`
+		Expiry   time.Time      `json:"expiry,omitzero"`
 	}
 	// LotStarted: a work order started a lot on its routing.
 	LotStarted struct {
-		Lot, WorkOrder, Routing, Revision, Step string
-		Qty                                     units.Quantity
+		Lot       string         `json:"lot"`
+		WorkOrder string         `json:"work_order"`
+		Routing   string         `json:"routing"`
+		Revision  string         `json:"revision"`
+		Step      string         `json:"step"`
+		Qty       units.Quantity `json:"qty"`
 	}
 	// LotTrackedIn: quantity of a lot started at a step.
 	LotTrackedIn struct {
-		Lot, WorkOrder, Step, Equipment string
-		Qty                             units.Quantity
+		Lot       string         `json:"lot"`
+		WorkOrder string         `json:"work_order"`
+		Step      string         `json:"step"`
+		Equipment string         `json:"equipment"`
+		Qty       units.Quantity `json:"qty"`
 	}
 	// LotTrackedOut: a lot reported good, scrap and rework at a step (a partial or final
 	// confirmation of the operation).
 	LotTrackedOut struct {
-		Lot, WorkOrder, Step, Equipment string
-		Good                            units.Quantity
-		Scrap                           []routing.ScrapLine `json:",omitempty"`
-		Rework                          routing.ReworkLine  `json:",omitzero"`
+		Lot       string              `json:"lot"`
+		WorkOrder string              `json:"work_order"`
+		Step      string              `json:"step"`
+		Equipment string              `json:"equipment"`
+		Good      units.Quantity      `json:"good"`
+		Scrap     []routing.ScrapLine `json:"scrap,omitempty"`
+		Rework    routing.ReworkLine  `json:"rework,omitzero"`
 	}
 	// OperationCompleted: nothing is waiting or in process at a step for a lot any more; the
 	// books are the operation's totals, the confirmation the ERP books.
 	OperationCompleted struct {
-		Lot, WorkOrder, Step string
-		Books                routing.Books
+		Lot       string        `json:"lot"`
+		WorkOrder string        `json:"work_order"`
+		Step      string        `json:"step"`
+		Books     routing.Books `json:"books"`
 	}
 	// YieldVarianceRecorded: a step closed with a yield beyond its tolerance.
 	YieldVarianceRecorded struct {
-		Lot, WorkOrder string
-		Variance       routing.YieldVariance
+		Lot       string                `json:"lot"`
+		WorkOrder string                `json:"work_order"`
+		Variance  routing.YieldVariance `json:"variance"`
 	}
 	// LotFinished: good quantity of a lot passed the end of its routing (a completion for
 	// the ERP).
 	LotFinished struct {
-		Lot, WorkOrder, Product string
-		Qty                     units.Quantity
+		Lot       string         `json:"lot"`
+		WorkOrder string         `json:"work_order"`
+		Product   string         `json:"product"`
+		Qty       units.Quantity `json:"qty"`
 	}
 	// LotCompleted: no open quantity remains on the lot's routing.
 	LotCompleted struct {
-		Lot, WorkOrder string
-		Finished       units.Quantity
+		Lot       string         `json:"lot"`
+		WorkOrder string         `json:"work_order"`
+		Finished  units.Quantity `json:"finished"`
 	}
 	// LotScrapped: quantity of a lot was scrapped, with the reason code.
 	LotScrapped struct {
-		Lot, WorkOrder, Step, Reason string
-		Qty                          units.Quantity
+		Lot       string         `json:"lot"`
+		WorkOrder string         `json:"work_order"`
+		Step      string         `json:"step"`
+		Reason    string         `json:"reason"`
+		Qty       units.Quantity `json:"qty"`
 	}
 	// LotSplit: sublots were split from a lot.
 	LotSplit struct {
-		Lot   string
-		Parts []genealogy.Part
+		Lot   string           `json:"lot"`
+		Parts []genealogy.Part `json:"parts"`
 	}
 	// LotsMerged: lots were merged into Into.
 	LotsMerged struct {
-		Into    string
-		Sources []string
+		Into    string   `json:"into"`
+		Sources []string `json:"sources"`
 	}
 	// LotStepMoved: a lot was paused, resumed, skipped, moved back or aborted at a step.
 	LotStepMoved struct {
-		Lot, WorkOrder, Step, Move, Reason string
-		To                                 string         `json:",omitempty"`
-		Qty                                units.Quantity `json:",omitzero"`
+		Lot       string         `json:"lot"`
+		WorkOrder string         `json:"work_order"`
+		Step      string         `json:"step"`
+		Move      string         `json:"move"`
+		Reason    string         `json:"reason"`
+		To        string         `json:"to,omitempty"`
+		Qty       units.Quantity `json:"qty,omitzero"`
 	}
 	// MaterialConsumed: a component lot went into a lot.
 	MaterialConsumed struct {
-		From, Into, WorkOrder, Step string
-		Qty                         units.Quantity
+		From      string         `json:"from"`
+		Into      string         `json:"into"`
+		WorkOrder string         `json:"work_order"`
+		Step      string         `json:"step"`
+		Qty       units.Quantity `json:"qty"`
 	}
 	// LotShipped: quantity of a lot left for a customer.
 	LotShipped struct {
-		Lot, Shipment, Customer, Order string
-		Qty                            units.Quantity
+		Lot      string         `json:"lot"`
+		Shipment string         `json:"shipment"`
+		Customer string         `json:"customer"`
+		Order    string         `json:"order"`
+		Qty      units.Quantity `json:"qty"`
 	}
 	// ConsumptionVariance: a completed step consumed more or less of a component than
 	// its standard (per unit × good quantity).
 	ConsumptionVariance struct {
-		Lot, WorkOrder, Step, Component string
-		Standard, Actual, Variance      units.Quantity
+		Lot       string         `json:"lot"`
+		WorkOrder string         `json:"work_order"`
+		Step      string         `json:"step"`
+		Component string         `json:"component"`
+		Standard  units.Quantity `json:"standard"`
+		Actual    units.Quantity `json:"actual"`
+		Variance  units.Quantity `json:"variance"`
 	}
 	// LotAdjusted: an inventory correction of a lot, with its reason.
 	LotAdjusted struct {
-		Lot, Reason string
-		Delta       units.Quantity
+		Lot    string         `json:"lot"`
+		Reason string         `json:"reason"`
+		Delta  units.Quantity `json:"delta"`
 	}
 )
 

@@ -43,46 +43,61 @@ const spcWindow = 15
 type (
 	// InspectionPlanDefined: a new version of an inspection plan was stored.
 	InspectionPlanDefined struct {
-		Site    string
-		Plan    quality.Plan
-		Version int
+		Site    string       `json:"site"`
+		Plan    quality.Plan `json:"plan"`
+		Version int          `json:"version"`
 	}
 	// InspectionRecorded: results were recorded for a lot at a step; OutOfSpec lists the
 	// findings among them and Actions the plan reactions they triggered.
 	InspectionRecorded struct {
-		Lot, WorkOrder, Step, Plan string
-		PlanVersion                int
-		Results                    []quality.Result
-		OutOfSpec                  []quality.Finding `json:",omitempty"`
-		Actions                    []quality.Action  `json:",omitempty"`
+		Lot         string            `json:"lot"`
+		WorkOrder   string            `json:"work_order"`
+		Step        string            `json:"step"`
+		Plan        string            `json:"plan"`
+		PlanVersion int               `json:"plan_version"`
+		Results     []quality.Result  `json:"results"`
+		OutOfSpec   []quality.Finding `json:"out_of_spec,omitempty"`
+		Actions     []quality.Action  `json:"actions,omitempty"`
 	}
 	// InspectionEvaluated: a track-out passed the inspection gate of its step; Evaluation
 	// holds the accepted/rejected split of the lot.
 	InspectionEvaluated struct {
-		Lot, WorkOrder, Step string
-		PlanVersion          int
-		Evaluation           quality.Evaluation
+		Lot         string             `json:"lot"`
+		WorkOrder   string             `json:"work_order"`
+		Step        string             `json:"step"`
+		PlanVersion int                `json:"plan_version"`
+		Evaluation  quality.Evaluation `json:"evaluation"`
 	}
 	// ControlLimitsSet: a control chart was configured, by hand or from a baseline.
-	ControlLimitsSet struct{ Chart ControlChart }
+	ControlLimitsSet struct {
+		Chart ControlChart `json:"chart"`
+	}
 	// SPCViolation: a new point broke run rules of a control chart.
 	SPCViolation struct {
-		Site, Characteristic, Equipment string
-		Lot, Step                       string
-		Value                           float64
-		Violations                      []quality.Violation
+		Site           string              `json:"site"`
+		Characteristic string              `json:"characteristic"`
+		Equipment      string              `json:"equipment"`
+		Lot            string              `json:"lot"`
+		Step           string              `json:"step"`
+		Value          float64             `json:"value"`
+		Violations     []quality.Violation `json:"violations"`
 	}
 	// NonConformanceOpened: a non-conformance was opened.
-	NonConformanceOpened struct{ NonConformance quality.NonConformance }
+	NonConformanceOpened struct {
+		NonConformance quality.NonConformance `json:"non_conformance"`
+	}
 	// NonConformanceDispositioned: a non-conformance was dispositioned under the signature
 	// of Signer, and its orders were executed.
 	NonConformanceDispositioned struct {
-		NonConformance     quality.NonConformance
-		Orders             []quality.Order
-		Signer, SignerName string
+		NonConformance quality.NonConformance `json:"non_conformance"`
+		Orders         []quality.Order        `json:"orders"`
+		Signer         string                 `json:"signer"`
+		SignerName     string                 `json:"signer_name"`
 	}
 	// NonConformanceClosed: a non-conformance was closed.
-	NonConformanceClosed struct{ NonConformance quality.NonConformance }
+	NonConformanceClosed struct {
+		NonConformance quality.NonConformance `json:"non_conformance"`
+	}
 )
 
 // EventType implements EventPayload.

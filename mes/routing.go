@@ -18,7 +18,12 @@ const routingKind = "routing"
 // RoutingPublished: a routing revision was released for production in a site; Obsoleted
 // names the revision it replaced, if any.
 type RoutingPublished struct {
-	Site, ID, Product, Revision, Digest, Obsoleted string
+	Site      string `json:"site"`
+	ID        string `json:"id"`
+	Product   string `json:"product"`
+	Revision  string `json:"revision"`
+	Digest    string `json:"digest"`
+	Obsoleted string `json:"obsoleted"`
 }
 
 // EventType implements EventPayload.

@@ -17,17 +17,26 @@ const serialKind = "serial"
 type (
 	// UnitsSerialized: units of a lot got serial numbers.
 	UnitsSerialized struct {
-		Lot, Material string
-		Serials       []string
+		Lot      string   `json:"lot"`
+		Material string   `json:"material"`
+		Serials  []string `json:"serials"`
 	}
 	// ComponentAssembled: a component went into a serialised unit (a lot's quantity, or a
 	// serialised component).
 	ComponentAssembled struct {
-		Into, Component, WorkOrder, Step string
-		Qty                              units.Quantity
+		Into      string         `json:"into"`
+		Component string         `json:"component"`
+		WorkOrder string         `json:"work_order"`
+		Step      string         `json:"step"`
+		Qty       units.Quantity `json:"qty"`
 	}
 	// SerialShipped: a serialised unit left for a customer.
-	SerialShipped struct{ Serial, Shipment, Customer, Order string }
+	SerialShipped struct {
+		Serial   string `json:"serial"`
+		Shipment string `json:"shipment"`
+		Customer string `json:"customer"`
+		Order    string `json:"order"`
+	}
 )
 
 // EventType implements EventPayload.

@@ -117,26 +117,45 @@ func (n NewWorkOrder) validate() error {
 // Work order events.
 type (
 	// WorkOrderCreated: a work order was created.
-	WorkOrderCreated struct{ WorkOrder WorkOrder }
+	WorkOrderCreated struct {
+		WorkOrder WorkOrder `json:"work_order"`
+	}
 	// WorkOrderReleased: the order may start; it is pinned to its routing revision.
 	WorkOrderReleased struct {
-		ID, Number, Routing, RoutingRevision string
+		ID              string `json:"id"`
+		Number          string `json:"number"`
+		Routing         string `json:"routing"`
+		RoutingRevision string `json:"routing_revision"`
 	}
 	// WorkOrderStarted: the first work on the order started.
-	WorkOrderStarted struct{ ID, Number string }
+	WorkOrderStarted struct {
+		ID     string `json:"id"`
+		Number string `json:"number"`
+	}
 	// WorkOrderCompleted: production on the order ended, with the final quantities.
 	WorkOrderCompleted struct {
-		ID, Number         string
-		Produced, Scrapped units.Quantity
+		ID       string         `json:"id"`
+		Number   string         `json:"number"`
+		Produced units.Quantity `json:"produced"`
+		Scrapped units.Quantity `json:"scrapped"`
 	}
 	// WorkOrderClosed: the order is closed for booking.
-	WorkOrderClosed struct{ ID, Number string }
+	WorkOrderClosed struct {
+		ID     string `json:"id"`
+		Number string `json:"number"`
+	}
 	// WorkOrderCancelled: the order was cancelled (ISA-95 Aborted).
-	WorkOrderCancelled struct{ ID, Number, Reason string }
+	WorkOrderCancelled struct {
+		ID     string `json:"id"`
+		Number string `json:"number"`
+		Reason string `json:"reason"`
+	}
 	// WorkOrderPriorityChanged: the order's priority changed (an expedite when raised).
 	WorkOrderPriorityChanged struct {
-		ID, Number string
-		From, To   int
+		ID     string `json:"id"`
+		Number string `json:"number"`
+		From   int    `json:"from"`
+		To     int    `json:"to"`
 	}
 )
 
@@ -387,11 +406,12 @@ func (p *Plant) WorkOrderByExternalID(ctx context.Context, site, externalID stri
 
 // WorkOrderRescheduled: an order's due date or quantity was changed (by the ERP, say).
 type WorkOrderRescheduled struct {
-	ID, Number string
-	Due        time.Time      `json:",omitzero"`
-	Qty        units.Quantity `json:",omitzero"`
-	PrevDue    time.Time      `json:",omitzero"`
-	PrevQty    units.Quantity `json:",omitzero"`
+	ID      string         `json:"id"`
+	Number  string         `json:"number"`
+	Due     time.Time      `json:"due,omitzero"`
+	Qty     units.Quantity `json:"qty,omitzero"`
+	PrevDue time.Time      `json:"prev_due,omitzero"`
+	PrevQty units.Quantity `json:"prev_qty,omitzero"`
 }
 
 // EventType implements EventPayload.

@@ -13,16 +13,18 @@ import (
 
 // WorkOrderSplit: Qty of work order From moved to the new order To, with Lots.
 type WorkOrderSplit struct {
-	From, To string
-	Qty      units.Quantity
-	Lots     []string
+	From string         `json:"from"`
+	To   string         `json:"to"`
+	Qty  units.Quantity `json:"qty"`
+	Lots []string       `json:"lots"`
 }
 
 // WorkOrdersMerged: work order From was merged back into Into and cancelled.
 type WorkOrdersMerged struct {
-	Into, From string
-	Qty        units.Quantity
-	Lots       []string
+	Into string         `json:"into"`
+	From string         `json:"from"`
+	Qty  units.Quantity `json:"qty"`
+	Lots []string       `json:"lots"`
 }
 
 // EventType implements EventPayload.

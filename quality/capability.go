@@ -9,8 +9,8 @@ import (
 type Capability struct {
 	N            int     `json:"n"`            // values studied
 	Mean         float64 `json:"mean"`         // mean of all values
-	SigmaWithin  float64 `json:"sigmaWithin"`  // short-term sigma: MR̄/d2 or R̄/d2
-	SigmaOverall float64 `json:"sigmaOverall"` // long-term sigma: sample standard deviation
+	SigmaWithin  float64 `json:"sigma_within"`  // short-term sigma: MR̄/d2 or R̄/d2
+	SigmaOverall float64 `json:"sigma_overall"` // long-term sigma: sample standard deviation
 	// Cp and Pp compare the specification width with 6 sigma (within, overall); they need
 	// both limits and are 0 when OneSided.
 	Cp float64 `json:"cp"`
@@ -18,7 +18,7 @@ type Capability struct {
 	// Cpk and Ppk are the distance from the mean to the nearer limit over 3 sigma.
 	Cpk      float64 `json:"cpk"`
 	Ppk      float64 `json:"ppk"`
-	OneSided bool    `json:"oneSided"`
+	OneSided bool    `json:"one_sided"`
 }
 
 // IndividualsCapability studies individual values: within sigma from the average moving

@@ -149,14 +149,14 @@ func (e *MissingError) Unwrap() error { return ErrInspectionMissing }
 type Evaluation struct {
 	Plan string `json:"plan"`
 	// SampleSize is the number of units the sampling plan requires for this lot.
-	SampleSize int       `json:"sampleSize"`
+	SampleSize int       `json:"sample_size"`
 	Missing    []Missing `json:"missing,omitempty"`
-	OutOfSpec  []Finding `json:"outOfSpec,omitempty"`
+	OutOfSpec  []Finding `json:"out_of_spec,omitempty"`
 	// Nonconforming is the number of distinct nonconforming units found.
 	Nonconforming int `json:"nonconforming"`
 	// LotAccepted is the acceptance-sampling decision (at most C nonconforming units in the
 	// sample); it is true for the other sampling methods.
-	LotAccepted bool `json:"lotAccepted"`
+	LotAccepted bool `json:"lot_accepted"`
 	// Accepted and Rejected split the lot quantity, in ea: with an accepted lot, the
 	// nonconforming units are rejected and the rest accepted; a lot rejected by acceptance
 	// sampling is rejected whole.

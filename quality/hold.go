@@ -23,7 +23,7 @@ const (
 type Target struct {
 	Kind        TargetKind `json:"kind"`
 	ID          string     `json:"id"`
-	SupplierLot string     `json:"supplierLot,omitempty"`
+	SupplierLot string     `json:"supplier_lot,omitempty"`
 }
 
 // String returns for example "lot L-1" or "material SEAL-KIT supplier lot SUP-9".
@@ -40,11 +40,11 @@ type Hold struct {
 	ID          string    `json:"id"`
 	Target      Target    `json:"target"`
 	Reason      string    `json:"reason"`
-	PlacedBy    string    `json:"placedBy"`
+	PlacedBy    string    `json:"placed_by"`
 	At          time.Time `json:"at"`
-	ReleasedBy  string    `json:"releasedBy,omitempty"`
-	ReleasedAt  time.Time `json:"releasedAt,omitzero"`
-	ReleaseNote string    `json:"releaseNote,omitempty"`
+	ReleasedBy  string    `json:"released_by,omitempty"`
+	ReleasedAt  time.Time `json:"released_at,omitzero"`
+	ReleaseNote string    `json:"release_note,omitempty"`
 }
 
 // NewHold validates and returns a hold, reporting every problem (ErrInvalidHold).
@@ -56,7 +56,7 @@ func NewHold(id string, t Target, reason, by string, at time.Time) (Hold, error)
 	switch t.Kind {
 	case OnLot, OnWorkOrder, OnEquipment:
 		if t.SupplierLot != "" {
-			ps.add("target.supplierLot", t.SupplierLot, "a supplier lot applies to material holds only")
+			ps.add("target.supplier_lot", t.SupplierLot, "a supplier lot applies to material holds only")
 		}
 	case OnMaterial:
 	default:

@@ -57,7 +57,7 @@ const (
 type DispositionLine struct {
 	Kind   DispositionKind `json:"kind"`
 	Qty    units.Quantity  `json:"qty"`
-	ToStep string          `json:"toStep,omitempty"` // Rework only
+	ToStep string          `json:"to_step,omitempty"` // Rework only
 }
 
 // Disposition is the signed decision on a non-conformance; its lines account for the whole
@@ -79,13 +79,13 @@ type NonConformance struct {
 	Step        string         `json:"step,omitempty"`
 	Equipment   string         `json:"equipment,omitempty"`
 	Qty         units.Quantity `json:"qty"`
-	DefectCodes []DefectCount  `json:"defectCodes,omitempty"`
+	DefectCodes []DefectCount  `json:"defect_codes,omitempty"`
 	Status      NCStatus       `json:"status"`
-	OpenedBy    string         `json:"openedBy"`
-	OpenedAt    time.Time      `json:"openedAt"`
+	OpenedBy    string         `json:"opened_by"`
+	OpenedAt    time.Time      `json:"opened_at"`
 	Disposition *Disposition   `json:"disposition,omitempty"`
-	ClosedBy    string         `json:"closedBy,omitempty"`
-	ClosedAt    time.Time      `json:"closedAt,omitzero"`
+	ClosedBy    string         `json:"closed_by,omitempty"`
+	ClosedAt    time.Time      `json:"closed_at,omitzero"`
 }
 
 // Order is one thing the engine must carry out for a disposition: the line, applied to

@@ -39,7 +39,7 @@ type Characteristic struct {
 	// Decimals is the gauge resolution: the most decimal places a recorded value may have.
 	Decimals int32 `json:"decimals,omitempty"`
 	// DefectCodes lists the defect codes an Attribute result may report; empty allows any.
-	DefectCodes []string `json:"defectCodes,omitempty"`
+	DefectCodes []string `json:"defect_codes,omitempty"`
 }
 
 // ActionKind is what the engine must do in reaction to an inspection.
@@ -58,7 +58,7 @@ const (
 // Action is one thing the engine executes after an evaluation.
 type Action struct {
 	Kind   ActionKind `json:"kind"`
-	ToStep string     `json:"toStep,omitempty"` // ReworkTo only
+	ToStep string     `json:"to_step,omitempty"` // ReworkTo only
 }
 
 // Reaction is a rule of an inspection plan: when When holds, the engine executes Actions.

@@ -202,7 +202,7 @@ type AttributeChart struct {
 	// N is the constant subgroup size of an np chart (0 for the others).
 	N int `json:"n,omitempty"`
 	// PBar is p̄ for p and np charts.
-	PBar float64 `json:"pBar,omitempty"`
+	PBar float64 `json:"p_bar,omitempty"`
 }
 
 // NewPChart computes a p chart (fraction nonconforming; subgroup sizes may differ) from a

@@ -145,10 +145,12 @@ type StepCompleted struct {
 
 // YieldVariance: a step's yield is beyond its tolerance; Reason is the justification given.
 type YieldVariance struct {
-	Step                        string
-	Expected, Tolerance, Actual decimal.Decimal
-	Variance                    decimal.Decimal // Actual - Expected
-	Reason                      string
+	Step      string          `json:"step"`
+	Expected  decimal.Decimal `json:"expected"`
+	Tolerance decimal.Decimal `json:"tolerance"`
+	Actual    decimal.Decimal `json:"actual"`
+	Variance  decimal.Decimal `json:"variance"` // Actual - Expected
+	Reason    string          `json:"reason,omitempty"`
 }
 
 // ReworkSplit: rework quantity left this lot at a step; the engine splits it into a new lot
