@@ -7,8 +7,8 @@ import (
 
 // Capability is a process-capability study against a specification.
 type Capability struct {
-	N            int     `json:"n"`            // values studied
-	Mean         float64 `json:"mean"`         // mean of all values
+	N            int     `json:"n"`             // values studied
+	Mean         float64 `json:"mean"`          // mean of all values
 	SigmaWithin  float64 `json:"sigma_within"`  // short-term sigma: MR̄/d2 or R̄/d2
 	SigmaOverall float64 `json:"sigma_overall"` // long-term sigma: sample standard deviation
 	// Cp and Pp compare the specification width with 6 sigma (within, overall); they need

@@ -169,7 +169,7 @@ func (s SamplingPlan) ProbAcceptLot(lotSize, defectives int) (float64, error) {
 // OCPoint is one point of an operating-characteristic curve.
 type OCPoint struct {
 	P        float64 `json:"p"`        // fraction nonconforming in the lot
-	ProbAcc  float64 `json:"prob_acc"`  // probability of accepting the lot
+	ProbAcc  float64 `json:"prob_acc"` // probability of accepting the lot
 	Expected float64 `json:"expected"` // expected nonconforming units in the sample, n*p
 }
 

@@ -38,6 +38,7 @@ type checker struct {
 	chain store.ChainVerifier
 
 	lots  map[string]*lotSeen
+	order []string                       // lot ids in the order events announced them
 	wos   map[string]mes.WorkOrderStatus // last status seen
 	holds map[string]quality.Hold        // active holds by id
 
@@ -231,6 +232,7 @@ func (c *checker) learnOrderSplitMerge(e mes.Event) error {
 func (c *checker) lot(id string) {
 	if _, ok := c.lots[id]; !ok {
 		c.lots[id] = &lotSeen{}
+		c.order = append(c.order, id)
 	}
 }
 

@@ -81,8 +81,6 @@ type generator struct {
 	prefix  string // makes numbers and keys unique per generator (crash children)
 	n       int
 	wos     []string // work order ids, in creation order
-	lots    []string // lot ids, in announcement order
-	seen    int      // lots of ck already copied into lots
 	keyed   []*command
 	seq     uint64 // signal sequence of the PLC
 	nextRcv int
@@ -102,7 +100,6 @@ type weighted struct {
 func (g *generator) next() *command {
 	g.n++
 	g.clock.advance(time.Duration(1+g.rnd.IntN(60)) * time.Second)
-	g.refresh()
 	if len(g.keyed) > 0 && g.rnd.IntN(100) < 6 {
 		return g.retry()
 	}
@@ -158,22 +155,6 @@ func (g *generator) retry() *command {
 	return &c
 }
 
-// refresh copies the lots the checker learnt of since the last command.
-func (g *generator) refresh() {
-	if len(g.ck.lots) == g.seen {
-		return
-	}
-	var fresh []string
-	for id := range g.ck.lots {
-		if !slices.Contains(g.lots, id) {
-			fresh = append(fresh, id)
-		}
-	}
-	slices.Sort(fresh) // map order is random; the sequence must not be
-	g.lots = append(g.lots, fresh...)
-	g.seen = len(g.ck.lots)
-}
-
 // recent picks from the last 40 items mostly, so long runs keep working on live objects.
 func recent[T any](g *generator, items []T) (T, bool) {
 	var zero T
@@ -209,7 +190,7 @@ func (g *generator) pickWOIn(statuses ...mes.WorkOrderStatus) (mes.WorkOrder, bo
 // pickLot picks a known lot that satisfies want, trying a few times.
 func (g *generator) pickLot(want func(mes.Lot) bool) (mes.Lot, bool) {
 	for range 6 {
-		id, ok := recent(g, g.lots)
+		id, ok := recent(g, g.ck.order)
 		if !ok {
 			return mes.Lot{}, false
 		}

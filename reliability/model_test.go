@@ -263,7 +263,9 @@ func TestModel(t *testing.T) {
 	require.NoError(t, setupPlant(ctx, p))
 	r := newRunner(ctx, s, clock, p)
 	start := time.Now()
-	r.progress = func(done int) { t.Logf("seed %d: %d commands checked, %v", s, done, time.Since(start).Round(time.Second)) }
+	r.progress = func(done int) {
+		t.Logf("seed %d: %d commands checked, %v", s, done, time.Since(start).Round(time.Second))
+	}
 	err := r.run(*flagCommands, *flagSweep)
 	st := r.checkers[0].stats
 	t.Logf("seed %d: %d commands (%d succeeded, %d refused, %d replays) in %v; %d events, %d audit records, %d lot checks, %d order checks, %d sweeps, %d lots, %d work orders",
