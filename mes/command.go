@@ -115,6 +115,9 @@ func execute[T any](ctx context.Context, p *Plant, action string, opts []Command
 		switch {
 		case err == nil, errors.Is(err, errReplayed):
 			p.sendDevice(ctx, c.device)
+			if o, ok := any(result).(sharer); ok {
+				result = o.ownedCopy().(T)
+			}
 			return result, nil
 		case errors.Is(err, store.ErrConflict) && attempt < p.retries:
 			p.log.Debug("retrying after a version conflict", "action", action, "attempt", attempt+1)
@@ -302,6 +305,10 @@ func load(ctx context.Context, r store.ReadTx, kind, id string, v any) (uint64, 
 	}
 	return rec.Version, decode(rec, v)
 }
+
+// sharer is implemented by results that share memory with the store inside the engine;
+// ownedCopy gives the caller a value of its own.
+type sharer interface{ ownedCopy() any }
 
 // detacher is implemented by stored types that can be copied from a value an in-memory
 // store keeps: detach gives a shallow copy its own copies of every map and slice (deep

@@ -85,7 +85,7 @@ type DeviceCommand struct {
 	Equipment string `json:"equipment"`
 	// Lot, WorkOrder and Step name the operation a DownloadParameters command is for.
 	Lot       string `json:"lot,omitempty"`
-	WorkOrder string `json:"workOrder,omitempty"`
+	WorkOrder string `json:"work_order,omitempty"`
 	Step      string `json:"step,omitempty"`
 	// Parameters are the step's parameters (DownloadParameters).
 	Parameters map[string]string `json:"parameters,omitempty"`
@@ -238,10 +238,10 @@ type signalSegment struct {
 // loadedOperation is an operation tracked in on an equipment.
 type loadedOperation struct {
 	Lot         string    `json:"lot"`
-	WorkOrder   string    `json:"workOrder"`
+	WorkOrder   string    `json:"work_order"`
 	Step        string    `json:"step"`
 	Material    string    `json:"material"`
-	SupplierLot string    `json:"supplierLot,omitempty"`
+	SupplierLot string    `json:"supplier_lot,omitempty"`
 	Since       time.Time `json:"since"`
 }
 
@@ -249,6 +249,9 @@ type loadedOperation struct {
 type equipmentLoad struct {
 	Operations []loadedOperation `json:"operations"`
 }
+
+// detach gives the copy its own operation list.
+func (l *equipmentLoad) detach() { l.Operations = slices.Clone(l.Operations) }
 
 // at returns the operation whose track-in is the latest at or before t, or nil.
 func (l *equipmentLoad) at(t time.Time) *loadedOperation {
@@ -267,7 +270,7 @@ func (l *equipmentLoad) at(t time.Time) *loadedOperation {
 // track-out, never instead of it.
 type MachineCount struct {
 	Lot       string    `json:"lot"`
-	WorkOrder string    `json:"workOrder"`
+	WorkOrder string    `json:"work_order"`
 	Step      string    `json:"step"`
 	Equipment string    `json:"equipment"`
 	Good      int64     `json:"good"`
@@ -276,6 +279,9 @@ type MachineCount struct {
 	Last      time.Time `json:"last"`
 	Version   uint64    `json:"-"`
 }
+
+// detach: machine counts hold no maps or slices.
+func (m *MachineCount) detach() {}
 
 // IngestSignals applies device signals (counts, machine states, measurements, alarms) as
 // one command and returns what happened to each, in input order: Applied, Duplicate (the

@@ -1134,6 +1134,9 @@ type storedRun struct {
 	Site string `json:"site"`
 }
 
+// detach: a machine run holds no maps or slices.
+func (r *storedRun) detach() {}
+
 func runIndex(r labor.MachineRun) map[string]string {
 	ix := map[string]string{"workorder": r.Op.WorkOrder, "equipment": r.Equipment}
 	if r.To.IsZero() {

@@ -44,13 +44,21 @@ func (l *Lot) ref() string { return "lot " + l.ID }
 // follows its books, and it is not material other lots may consume.
 func (l *Lot) inProcess() bool { return l.Execution != nil && l.Execution.Running() }
 
-// detach gives the lot its own copies of its maps and its execution.
-func (l *Lot) detach() {
-	l.QueuedSince = maps.Clone(l.QueuedSince)
+// detach gives the lot its own copy of the map the engine changes in place. The engine
+// never changes an Execution in place (routing moves return new ones), so inside commands
+// lots share it with the store; lots handed to callers get their own (owned).
+func (l *Lot) detach() { l.QueuedSince = maps.Clone(l.QueuedSince) }
+
+// ownedCopy implements sharer.
+func (l Lot) ownedCopy() any { return l.owned() }
+
+// owned returns l with its own copy of the execution, for callers outside the engine.
+func (l Lot) owned() Lot {
 	if l.Execution != nil {
 		e := l.Execution.Clone()
 		l.Execution = &e
 	}
+	return l
 }
 
 func (l *Lot) index() map[string]string {
@@ -417,13 +425,17 @@ func (p *Plant) Lot(ctx context.Context, id string) (Lot, error) {
 		l.Version = v
 		return err
 	})
-	return l, err
+	return l.owned(), err
 }
 
 // LotsOfWorkOrder returns the lots a work order started (and their rework and split
 // sublots), ordered by id.
 func (p *Plant) LotsOfWorkOrder(ctx context.Context, site, workOrder string) ([]Lot, error) {
-	return list[Lot](ctx, p, store.Query{Kind: lotKind, Site: site, Index: "workorder", Value: workOrder})
+	lots, err := list[Lot](ctx, p, store.Query{Kind: lotKind, Site: site, Index: "workorder", Value: workOrder})
+	for i := range lots {
+		lots[i] = lots[i].owned()
+	}
+	return lots, err
 }
 
 // StartLot starts a lot of qty for a released work order on the routing the order is

@@ -346,3 +346,18 @@ func TestDispatchForgetsLotsMergedAway(t *testing.T) {
 	assert.Equal(t, child.ID, list.Ranked[0].Candidate.Lot)
 	assert.Equal(t, "100 ea", list.Ranked[0].Candidate.Quantity.String())
 }
+
+func TestLotsHandedOutDoNotShareTheStoredExecution(t *testing.T) {
+	f := plantWithPump(t)
+	wo := releasedOrder(t, f, "4711")
+	lot, err := f.plant.StartLot(ctx, wo.ID, qty("10 ea"), planner)
+	require.NoError(t, err)
+	lot.Execution.Steps[0].Waiting = qty("999 ea") // a careless caller
+	read, err := f.plant.Lot(ctx, lot.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "10 ea", books(t, read, "10").Waiting.String())
+	read.Execution.Steps[0].Waiting = qty("777 ea")
+	again, err := f.plant.Lot(ctx, lot.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "10 ea", books(t, again, "10").Waiting.String())
+}

@@ -17,7 +17,7 @@ import (
 )
 
 // allowedStatus lists the work order transitions of the state machine (ARCHITECTURE.md):
-// anything else seen between two snapshots is a violation.
+// a status event that makes any other move is a violation.
 var allowedStatus = map[mes.WorkOrderStatus][]mes.WorkOrderStatus{
 	mes.StatusCreated:   {mes.StatusReleased, mes.StatusCancelled},
 	mes.StatusReleased:  {mes.StatusRunning, mes.StatusCancelled},
@@ -39,7 +39,7 @@ type checker struct {
 
 	lots  map[string]*lotSeen
 	order []string                       // lot ids in the order events announced them
-	wos   map[string]mes.WorkOrderStatus // last status seen
+	wos   map[string]mes.WorkOrderStatus // the status each order's events led to
 	holds map[string]quality.Hold        // active holds by id
 
 	stats stats
@@ -141,7 +141,7 @@ func (c *checker) checkHeldNotMoved(evs []mes.Event) error {
 	return nil
 }
 
-// statusEvents maps the events that change a work order's status to the status.
+// statusEvent returns the order and status an event moves a work order to, if it does.
 func statusEvent(p mes.EventPayload) (id string, to mes.WorkOrderStatus, ok bool) {
 	switch v := p.(type) {
 	case *mes.WorkOrderReleased:

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,6 +124,7 @@ func TestLinearizablePriority(t *testing.T) {
 		ctx := context.Background()
 		p := openPlant(t, s, newClock(), "id-")
 		require.NoError(t, setupPlant(ctx, p))
+		var conflicts atomic.Int64
 		for h := range histories {
 			wo, err := p.CreateWorkOrder(ctx, mes.NewWorkOrder{Site: site, Number: fmt.Sprintf("LIN-%d", h), Product: product, Qty: ea(10)}, mes.By(admin))
 			require.NoError(t, err)
@@ -137,7 +139,9 @@ func TestLinearizablePriority(t *testing.T) {
 					got, err = p.WorkOrder(ctx, wo.ID)
 				}
 				ret := rec.now()
-				if err != nil && !errors.Is(err, mes.ErrConflict) {
+				if errors.Is(err, mes.ErrConflict) {
+					conflicts.Add(1)
+				} else if err != nil {
 					t.Errorf("unexpected error: %v", err)
 				}
 				rec.add(client, in, priorityOut{Value: got.Priority, Err: err != nil}, call, ret)
@@ -145,7 +149,7 @@ func TestLinearizablePriority(t *testing.T) {
 			// The order was created with priority 0; the model starts there.
 			checkHistory(t, "priority", priorityModel, history)
 		}
-		t.Logf("%d histories of %d operations linearizable", histories, clients*opsPerClient)
+		t.Logf("%d histories of %d operations linearizable (%d conflicts after retries)", histories, clients*opsPerClient, conflicts.Load())
 	})
 }
 
@@ -204,6 +208,7 @@ func TestLinearizableLotQuantities(t *testing.T) {
 		p := openPlant(t, s, newClock(), "id-")
 		require.NoError(t, setupPlant(ctx, p))
 		by := mes.By(admin)
+		var refused, conflicts atomic.Int64
 		for h := range histories {
 			lot := startedLot(t, p, fmt.Sprintf("LOT-%d", h), 40)
 			books := func(l mes.Lot) lotState {
@@ -225,6 +230,11 @@ func TestLinearizableLotQuantities(t *testing.T) {
 				}
 				ret := rec.now()
 				out := lotOut{Err: err != nil, Conflict: errors.Is(err, mes.ErrConflict)}
+				if out.Conflict {
+					conflicts.Add(1)
+				} else if out.Err {
+					refused.Add(1)
+				}
 				if err == nil {
 					out.State = books(l)
 				}
@@ -232,7 +242,8 @@ func TestLinearizableLotQuantities(t *testing.T) {
 			})
 			checkHistory(t, "lot", lotModel, history)
 		}
-		t.Logf("%d histories of %d operations linearizable", histories, clients*opsPerClient)
+		t.Logf("%d histories of %d operations linearizable (%d refusals for lack of quantity, %d conflicts after retries)",
+			histories, clients*opsPerClient, refused.Load(), conflicts.Load())
 	})
 }
 
