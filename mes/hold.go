@@ -3,7 +3,6 @@ package mes
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/taktmes/takt/quality"
 	"github.com/taktmes/takt/store"
@@ -116,29 +115,33 @@ func (p *Plant) ActiveHolds(ctx context.Context, site string) ([]quality.Hold, e
 	return list[quality.Hold](ctx, p, store.Query{Kind: holdKind, Site: site, Index: "state", Value: "active"})
 }
 
+// activeHolds returns the active holds of site (one index read; plants have few).
+func activeHolds(ctx context.Context, tx store.ReadTx, site string) ([]quality.Hold, error) {
+	recs, err := tx.List(ctx, store.Query{Kind: holdKind, Site: site, Index: "state", Value: "active"})
+	if err != nil || len(recs) == 0 {
+		return nil, err
+	}
+	holds := make([]quality.Hold, len(recs))
+	for i, r := range recs {
+		if err := decode(r, &holds[i]); err != nil {
+			return nil, err
+		}
+	}
+	return holds, nil
+}
+
 // checkHolds returns an error wrapping ErrOnHold (and a *quality.OnHoldError naming each
 // hold) when an active hold in site covers any part of subject.
 func checkHolds(ctx context.Context, tx store.ReadTx, site string, s quality.Subject) error {
-	var holds []quality.Hold
-	for _, t := range []string{
-		string(quality.OnLot) + "/" + s.Lot, string(quality.OnWorkOrder) + "/" + s.WorkOrder,
-		string(quality.OnEquipment) + "/" + s.Equipment, string(quality.OnMaterial) + "/" + s.Material,
-	} {
-		if strings.HasSuffix(t, "/") {
-			continue
-		}
-		recs, err := tx.List(ctx, store.Query{Kind: holdKind, Site: site, Index: "target", Value: t})
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			var h quality.Hold
-			if err := decode(r, &h); err != nil {
-				return err
-			}
-			holds = append(holds, h)
-		}
+	holds, err := activeHolds(ctx, tx, site)
+	if err != nil {
+		return err
 	}
+	return onHold(holds, s)
+}
+
+// onHold is checkHolds over holds already read.
+func onHold(holds []quality.Hold, s quality.Subject) error {
 	if err := quality.CheckHolds(holds, s); err != nil {
 		return fmt.Errorf("%w: %w", ErrOnHold, err)
 	}

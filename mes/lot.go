@@ -538,16 +538,22 @@ func (c *command) loadStep(lotID, step string, checkHold bool) (*stepContext, er
 		if wo.Status != StatusReleased && wo.Status != StatusRunning {
 			return nil, &TransitionError{Object: lot.ref() + " of " + wo.ref(), State: string(wo.Status), Command: "move material of", Allowed: "[released running]"}
 		}
-		if err := c.checkLotHolds(lot); err != nil {
+		holds, err := activeHolds(c.ctx, c.tx, lot.Site)
+		if err != nil {
+			return nil, err
+		}
+		if err := onHold(holds, quality.Subject{Lot: lot.ID, WorkOrder: lot.WorkOrder, Material: lot.Material, SupplierLot: lot.SupplierLot}); err != nil {
 			return nil, fmt.Errorf("%s at step %s: %w", lot.ref(), step, err)
 		}
 		eq := c.opts.where
 		if eq == "" {
 			eq = s.WorkCenter // where the move is recorded when the command names no equipment
 		}
-		for _, id := range c.equipmentChain(eq) {
-			if err := checkHolds(c.ctx, c.tx, lot.Site, quality.Subject{Equipment: id}); err != nil {
-				return nil, fmt.Errorf("%s at step %s: %w", lot.ref(), step, err)
+		if slices.ContainsFunc(holds, func(h quality.Hold) bool { return h.Target.Kind == quality.OnEquipment }) {
+			for _, id := range c.equipmentChain(eq) {
+				if err := onHold(holds, quality.Subject{Equipment: id}); err != nil {
+					return nil, fmt.Errorf("%s at step %s: %w", lot.ref(), step, err)
+				}
 			}
 		}
 	}

@@ -105,7 +105,9 @@ type Query struct {
 	Limit int    // at most this many; <= 0 means all
 }
 
-// Record is one versioned entity: a work order, a lot, a routing revision.
+// Record is one versioned entity: a work order, a lot, a routing revision. A record a
+// store returns is the caller's to read: Data is a copy, but Keys, Index and Value may be
+// shared with the store and must not be changed.
 type Record struct {
 	Kind    string
 	ID      string

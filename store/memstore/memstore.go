@@ -255,16 +255,11 @@ func (t *tx) current(kind, id string) *store.Record {
 	return t.s.records[kind][id]
 }
 
+// cloneRecord copies what a reader may change: Data. Keys, Index and Value are read-only
+// for readers by the store contract and shared.
 func cloneRecord(r *store.Record) store.Record {
 	c := *r
-	c.Keys = slices.Clone(r.Keys)
-	if r.Index != nil {
-		c.Index = make(map[string]string, len(r.Index))
-		for k, v := range r.Index {
-			c.Index[k] = v
-		}
-	}
-	c.Data = slices.Clone(r.Data) // Value is immutable by contract and shared
+	c.Data = slices.Clone(r.Data)
 	return c
 }
 
@@ -350,7 +345,8 @@ func (t *tx) Put(ctx context.Context, rec store.Record) (uint64, error) {
 			return 0, fmt.Errorf("%s %q: key %q is held by %q: %w", rec.Kind, rec.ID, key, owner.ID, store.ErrDuplicateKey)
 		}
 	}
-	c := cloneRecord(&rec)
+	c := rec // the store keeps its own copies of what the caller may change later
+	c.Keys, c.Index, c.Data = slices.Clone(rec.Keys), maps.Clone(rec.Index), slices.Clone(rec.Data)
 	c.Version = curVersion + 1
 	k := recKey{rec.Kind, rec.ID}
 	if _, ok := t.writes[k]; !ok {
