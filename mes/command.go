@@ -368,14 +368,24 @@ func objectRef(kind, id string) string { return kind + "/" + id }
 // checkText refuses text an audit record cannot keep exactly: invalid UTF-8 (a JSON or SQL
 // store would replace it, and the record would no longer match its hash) and NUL.
 func checkText(a *store.AuditRecord) error {
-	fields := []string{a.Actor, a.Action, a.Site, a.Object, a.Where, a.Reason, a.Command}
-	for _, ch := range a.Changes {
-		fields = append(fields, ch.Field, ch.Before, ch.After)
-	}
-	for _, f := range fields {
-		if !utf8.ValidString(f) || strings.ContainsRune(f, 0) {
-			return fmt.Errorf("%w: text %q is not valid UTF-8 or contains NUL; send text as UTF-8", ErrInvalid, f)
+	for _, f := range [...]string{a.Actor, a.Action, a.Site, a.Object, a.Where, a.Reason, a.Command} {
+		if err := checkString(f); err != nil {
+			return err
 		}
+	}
+	for _, ch := range a.Changes {
+		for _, f := range [...]string{ch.Field, ch.Before, ch.After} {
+			if err := checkString(f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func checkString(f string) error {
+	if !utf8.ValidString(f) || strings.IndexByte(f, 0) >= 0 {
+		return fmt.Errorf("%w: text %q is not valid UTF-8 or contains NUL; send text as UTF-8", ErrInvalid, f)
 	}
 	return nil
 }
