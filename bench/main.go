@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sort"
 
 	"github.com/taktmes/takt/internal/benchfmt"
@@ -38,7 +39,19 @@ func register(names []string, run func(report func(result))) {
 
 func main() {
 	p := benchfmt.NewPrinter(flag.CommandLine, os.Stdout)
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	sort.SliceStable(suites, func(i, j int) bool { return suites[i].names[0] < suites[j].names[0] })
 	for _, s := range suites {
 		if p.Wanted(s.names...) {
@@ -47,6 +60,7 @@ func main() {
 	}
 	if err := p.Done(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(2)
 	}
 }

@@ -33,3 +33,28 @@ func BenchmarkCreateWorkOrder(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWorkOrderCycle measures the work-order command mix of the bench figure
+// workorder.cmds_per_s.mem: create, release, start, two priority changes, complete, close.
+func BenchmarkWorkOrderCycle(b *testing.B) {
+	f := newPlant(&testing.T{})
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		wo, err := f.plant.CreateWorkOrder(ctx, newOrder(fmt.Sprint(i)), erp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, step := range []func(string) error{
+			func(id string) error { _, err := f.plant.ReleaseWorkOrder(ctx, id, planner); return err },
+			func(id string) error { _, err := f.plant.StartWorkOrder(ctx, id, planner); return err },
+			func(id string) error { _, err := f.plant.SetWorkOrderPriority(ctx, id, 3, planner); return err },
+			func(id string) error { _, err := f.plant.SetWorkOrderPriority(ctx, id, 4, planner); return err },
+			func(id string) error { _, err := f.plant.CompleteWorkOrder(ctx, id, planner); return err },
+			func(id string) error { _, err := f.plant.CloseWorkOrder(ctx, id, planner); return err },
+		} {
+			if err := step(wo.ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

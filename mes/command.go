@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -52,7 +53,7 @@ type command struct {
 	opts      cmdOptions
 	now       time.Time
 	site      string
-	sites     map[string]bool // sites the actor and signers are authorised in
+	sites     []string        // sites the actor and signers are authorised in
 	unchanged bool            // the command found nothing to change (a repeated definition)
 	verified  bool            // signatures verified
 	events    []store.Event
@@ -110,13 +111,13 @@ func execute[T any](ctx context.Context, p *Plant, action string, opts []Command
 			if result, err = fn(c); err != nil {
 				return err
 			}
-			return c.finish(result)
+			return c.finish(&result)
 		})
 		switch {
 		case err == nil, errors.Is(err, errReplayed):
 			p.sendDevice(ctx, c.device)
-			if o, ok := any(result).(sharer); ok {
-				result = o.ownedCopy().(T)
+			if o, ok := any(&result).(owner); ok {
+				o.own()
 			}
 			return result, nil
 		case errors.Is(err, store.ErrConflict) && attempt < p.retries:
@@ -164,7 +165,7 @@ func (c *command) replay() (bool, []byte, error) {
 // latest call is the one its events and audit records carry.
 func (c *command) authorize(site string) error {
 	c.site = site
-	if c.sites[site] {
+	if slices.Contains(c.sites, site) {
 		return nil
 	}
 	if err := c.p.auth.Authorize(c.ctx, AuthRequest{Actor: c.opts.actor, Action: c.action, Site: site}); err != nil {
@@ -178,10 +179,7 @@ func (c *command) authorize(site string) error {
 			return fmt.Errorf("%w: signer %s has no authority for %s: %v", ErrSignatureInvalid, s.Name, c.action, err)
 		}
 	}
-	if c.sites == nil {
-		c.sites = map[string]bool{}
-	}
-	c.sites[site] = true
+	c.sites = append(c.sites, site)
 	return nil
 }
 
@@ -306,9 +304,9 @@ func load(ctx context.Context, r store.ReadTx, kind, id string, v any) (uint64, 
 	return rec.Version, decode(rec, v)
 }
 
-// sharer is implemented by results that share memory with the store inside the engine;
-// ownedCopy gives the caller a value of its own.
-type sharer interface{ ownedCopy() any }
+// owner is implemented by results that share memory with the store inside the engine;
+// own gives the value its own copy before it goes to the caller.
+type owner interface{ own() }
 
 // detacher is implemented by stored types that can be copied from a value an in-memory
 // store keeps: detach gives a shallow copy its own copies of every map and slice (deep

@@ -49,8 +49,8 @@ func (l *Lot) inProcess() bool { return l.Execution != nil && l.Execution.Runnin
 // lots share it with the store; lots handed to callers get their own (owned).
 func (l *Lot) detach() { l.QueuedSince = maps.Clone(l.QueuedSince) }
 
-// ownedCopy implements sharer.
-func (l Lot) ownedCopy() any { return l.owned() }
+// own implements owner.
+func (l *Lot) own() { *l = l.owned() }
 
 // owned returns l with its own copy of the execution, for callers outside the engine.
 func (l Lot) owned() Lot {

@@ -153,8 +153,8 @@ func (c *command) pinRouting(wo *WorkOrder) error {
 	if len(recs) == 0 {
 		return fmt.Errorf("%w: no released routing for product %s in site %s; publish one with PublishRouting before releasing %s", ErrNotFound, wo.Product, wo.Site, wo.ref())
 	}
-	var rt routing.Routing
-	if err := decode(recs[0], &rt); err != nil {
+	rt, err := c.p.routings.get(c.ctx, c.tx, recs[0].ID)
+	if err != nil {
 		return err
 	}
 	wo.Routing, wo.RoutingRevision = rt.ID, rt.Revision
