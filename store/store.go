@@ -83,12 +83,14 @@ type Tx interface {
 	// Put creates or updates a record. rec.Version must be the version the caller read
 	// (0 to create); a mismatch is ErrConflict, a unique key held by another record of the
 	// kind is ErrDuplicateKey. The stored version becomes rec.Version+1, which Put returns.
-	// Keys and Index replace the record's previous ones.
+	// Keys and Index replace the record's previous ones. The store may keep rec's Keys,
+	// Index and Value: the caller must not change them afterwards (Data it may).
 	Put(ctx context.Context, rec Record) (uint64, error)
 	// AppendEvents adds events to the log; the store assigns their positions at commit.
 	AppendEvents(ctx context.Context, events ...Event) error
 	// AppendAudit adds an audit record; the store assigns Seq and seals it into the chain
-	// with Seal at commit, in commit order.
+	// with Seal at commit, in commit order. The store may keep its Changes and Signatures:
+	// the caller must not change them afterwards.
 	AppendAudit(ctx context.Context, rec AuditRecord) error
 	// AddEdges adds genealogy edges (see genealogy.ValidateEdges for what is refused).
 	// Edges are never changed or removed.

@@ -345,8 +345,8 @@ func (t *tx) Put(ctx context.Context, rec store.Record) (uint64, error) {
 			return 0, fmt.Errorf("%s %q: key %q is held by %q: %w", rec.Kind, rec.ID, key, owner.ID, store.ErrDuplicateKey)
 		}
 	}
-	c := rec // the store keeps its own copies of what the caller may change later
-	c.Keys, c.Index, c.Data = slices.Clone(rec.Keys), maps.Clone(rec.Index), slices.Clone(rec.Data)
+	c := rec // Keys, Index and Value are the store's now (see store.Tx.Put); Data is copied
+	c.Data = slices.Clone(rec.Data)
 	c.Version = curVersion + 1
 	k := recKey{rec.Kind, rec.ID}
 	if _, ok := t.writes[k]; !ok {
@@ -372,9 +372,7 @@ func (t *tx) AppendAudit(ctx context.Context, rec store.AuditRecord) error {
 	if t.readOnly {
 		return store.ErrReadOnly
 	}
-	rec.Changes = slices.Clone(rec.Changes)
-	rec.Signatures = slices.Clone(rec.Signatures)
-	t.audit = append(t.audit, rec)
+	t.audit = append(t.audit, rec) // Changes and Signatures are the store's now (see store.Tx.AppendAudit)
 	return nil
 }
 
