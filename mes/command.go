@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -255,7 +256,20 @@ func (c *command) record(object string, changes ...store.Change) {
 
 // change is a governed field's before and after.
 func change(field string, before, after any) store.Change {
-	return store.Change{Field: field, Before: fmt.Sprint(before), After: fmt.Sprint(after)}
+	return store.Change{Field: field, Before: text(before), After: text(after)}
+}
+
+// text formats a governed value for the audit trail.
+func text(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case fmt.Stringer:
+		return v.String()
+	case int:
+		return strconv.Itoa(v)
+	}
+	return fmt.Sprint(v)
 }
 
 func (c *command) finish(result any) error {

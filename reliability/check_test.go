@@ -242,13 +242,15 @@ func touched(evs []mes.Event) (lots, wos map[string]bool) {
 	for _, e := range evs {
 		var m map[string]any
 		_ = json.Unmarshal(e.Data, &m)
-		for _, k := range []string{"Lot", "From", "Into"} {
+		for _, k := range []string{"lot", "from", "into", "Lot", "From", "Into"} { // either JSON style
 			if s, ok := m[k].(string); ok && s != "" {
 				lots[s] = true
 			}
 		}
-		if s, ok := m["WorkOrder"].(string); ok && s != "" {
-			wos[s] = true
+		for _, k := range []string{"work_order", "WorkOrder"} {
+			if s, ok := m[k].(string); ok && s != "" {
+				wos[s] = true
+			}
 		}
 		switch v := e.Payload.(type) {
 		case *mes.WorkOrderSplit:

@@ -32,7 +32,7 @@ func TestDifferential(t *testing.T) {
 		t.Fatalf("seed %d: %v\nreplay: go test ./reliability -run 'TestDifferential$' -seed %d -diffcommands %d", s, err, s, *flagDiff)
 	}
 	st := r.checkers[0].stats
-	t.Logf("seed %d: %d commands (%d succeeded, %d failed), %d events, %d audit records identical on both stores", s, st.Commands, st.Succeeded, st.Failed, st.Events, st.Audit)
+	t.Logf("seed %d: %d commands (%d succeeded, %d refused), %d events, %d audit records identical on both stores", s, st.Commands, st.Succeeded, st.Failed, st.Events, st.Audit)
 
 	evMem, err := mem.ReadEvents(ctx, 0, 0)
 	require.NoError(t, err)
