@@ -54,9 +54,9 @@ type command struct {
 	opts      cmdOptions
 	now       time.Time
 	site      string
-	sites     []string        // sites the actor and signers are authorised in
-	unchanged bool            // the command found nothing to change (a repeated definition)
-	verified  bool            // signatures verified
+	sites     []string // sites the actor and signers are authorised in
+	unchanged bool     // the command found nothing to change (a repeated definition)
+	verified  bool     // signatures verified
 	events    []store.Event
 	audits    []store.AuditRecord
 	signers   []signed

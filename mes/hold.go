@@ -115,25 +115,58 @@ func (p *Plant) ActiveHolds(ctx context.Context, site string) ([]quality.Hold, e
 	return list[quality.Hold](ctx, p, store.Query{Kind: holdKind, Site: site, Index: "state", Value: "active"})
 }
 
-// activeHolds returns the active holds of site (one index read; plants have few).
-func activeHolds(ctx context.Context, tx store.ReadTx, site string) ([]quality.Hold, error) {
-	recs, err := tx.List(ctx, store.Query{Kind: holdKind, Site: site, Index: "state", Value: "active"})
+// fewHolds is how many active holds a site may have for hold checks to read them all in
+// one index read; a site with more is checked target by target.
+const fewHolds = 32
+
+// activeHolds returns the active holds of site that may cover any of targets (strings
+// "kind/id", see holdIndex): all of the site's when it has few, else those on the targets.
+func activeHolds(ctx context.Context, tx store.ReadTx, site string, targets ...string) ([]quality.Hold, error) {
+	recs, err := tx.List(ctx, store.Query{Kind: holdKind, Site: site, Index: "state", Value: "active", Limit: fewHolds + 1})
 	if err != nil || len(recs) == 0 {
 		return nil, err
 	}
-	holds := make([]quality.Hold, len(recs))
-	for i, r := range recs {
-		if err := decode(r, &holds[i]); err != nil {
+	if len(recs) > fewHolds {
+		recs = recs[:0]
+		for _, t := range targets {
+			more, err := tx.List(ctx, store.Query{Kind: holdKind, Site: site, Index: "target", Value: t})
+			if err != nil {
+				return nil, err
+			}
+			recs = append(recs, more...)
+		}
+	}
+	holds := make([]quality.Hold, 0, len(recs))
+	for _, r := range recs {
+		var h quality.Hold
+		if err := decode(r, &h); err != nil {
 			return nil, err
+		}
+		if h.Active() {
+			holds = append(holds, h)
 		}
 	}
 	return holds, nil
 }
 
+// targets returns the hold index values a subject's holds are filed under.
+func targets(s quality.Subject) []string {
+	var out []string
+	for _, t := range []struct {
+		kind quality.TargetKind
+		id   string
+	}{{quality.OnLot, s.Lot}, {quality.OnWorkOrder, s.WorkOrder}, {quality.OnEquipment, s.Equipment}, {quality.OnMaterial, s.Material}} {
+		if t.id != "" {
+			out = append(out, string(t.kind)+"/"+t.id)
+		}
+	}
+	return out
+}
+
 // checkHolds returns an error wrapping ErrOnHold (and a *quality.OnHoldError naming each
 // hold) when an active hold in site covers any part of subject.
 func checkHolds(ctx context.Context, tx store.ReadTx, site string, s quality.Subject) error {
-	holds, err := activeHolds(ctx, tx, site)
+	holds, err := activeHolds(ctx, tx, site, targets(s)...)
 	if err != nil {
 		return err
 	}

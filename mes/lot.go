@@ -33,6 +33,10 @@ type Lot struct {
 	WorkOrder string             `json:"work_order,omitempty"`
 	Execution *routing.Execution `json:"execution,omitempty"`
 	Children  int                `json:"children,omitempty"` // sublots split from it so far
+	// ReworkOf is the lot a rework lot was split off (its quantity was started by that lot).
+	ReworkOf string `json:"rework_of,omitempty"`
+	// MergedInto is the lot this one was merged into; its books live on there.
+	MergedInto string `json:"merged_into,omitempty"`
 	// QueuedSince is when quantity started waiting at each step that has some waiting.
 	QueuedSince map[string]time.Time `json:"queued_since,omitempty"`
 	Version     uint64               `json:"version"`
@@ -538,23 +542,20 @@ func (c *command) loadStep(lotID, step string, checkHold bool) (*stepContext, er
 		if wo.Status != StatusReleased && wo.Status != StatusRunning {
 			return nil, &TransitionError{Object: lot.ref() + " of " + wo.ref(), State: string(wo.Status), Command: "move material of", Allowed: "[released running]"}
 		}
-		holds, err := activeHolds(c.ctx, c.tx, lot.Site)
+		subject := quality.Subject{Lot: lot.ID, WorkOrder: lot.WorkOrder, Material: lot.Material, SupplierLot: lot.SupplierLot}
+		holds, err := activeHolds(c.ctx, c.tx, lot.Site, targets(subject)...)
 		if err != nil {
 			return nil, err
 		}
-		if err := onHold(holds, quality.Subject{Lot: lot.ID, WorkOrder: lot.WorkOrder, Material: lot.Material, SupplierLot: lot.SupplierLot}); err != nil {
+		if err := onHold(holds, subject); err != nil {
 			return nil, fmt.Errorf("%s at step %s: %w", lot.ref(), step, err)
 		}
 		eq := c.opts.where
 		if eq == "" {
 			eq = s.WorkCenter // where the move is recorded when the command names no equipment
 		}
-		if slices.ContainsFunc(holds, func(h quality.Hold) bool { return h.Target.Kind == quality.OnEquipment }) {
-			for _, id := range c.equipmentChain(eq) {
-				if err := onHold(holds, quality.Subject{Equipment: id}); err != nil {
-					return nil, fmt.Errorf("%s at step %s: %w", lot.ref(), step, err)
-				}
-			}
+		if err := c.checkEquipmentHolds(lot.Site, eq); err != nil {
+			return nil, fmt.Errorf("%s at step %s: %w", lot.ref(), step, err)
 		}
 	}
 	return &stepContext{lot: lot, wo: wo, rt: rt, step: s}, nil
@@ -832,6 +833,9 @@ func (c *command) splitOff(sc *stepContext, qty units.Quantity, from, to, tag st
 	}
 	sc.lot.Lot = ch.Lots[0]
 	child := &Lot{WorkOrder: sc.wo.ID, Execution: &exec, QueuedSince: map[string]time.Time{to: c.now}}
+	if tag == "R" {
+		child.ReworkOf = sc.lot.ID
+	}
 	if _, err := c.applyChange(genealogy.Change{Lots: ch.Lots[1:], Edges: ch.Edges}, map[string]*Lot{id: child}); err != nil {
 		return nil, err
 	}
@@ -964,6 +968,33 @@ func (p *Plant) Material(ctx context.Context, id string) (genealogy.Material, er
 		return err
 	})
 	return m, err
+}
+
+// checkEquipmentHolds refuses work on equipment held itself or under held equipment (a
+// hold on a work center holds its units). A site without equipment holds costs one read.
+func (c *command) checkEquipmentHolds(site, id string) error {
+	if id == "" {
+		return nil
+	}
+	recs, err := c.tx.List(c.ctx, store.Query{Kind: holdKind, Site: site, Index: "state", Value: "active", Limit: fewHolds + 1})
+	if err != nil || len(recs) == 0 {
+		return err
+	}
+	chain := c.equipmentChain(id)
+	ts := make([]string, len(chain))
+	for i, eq := range chain {
+		ts[i] = string(quality.OnEquipment) + "/" + eq
+	}
+	holds, err := activeHolds(c.ctx, c.tx, site, ts...)
+	if err != nil {
+		return err
+	}
+	for _, eq := range chain {
+		if err := onHold(holds, quality.Subject{Equipment: eq}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // equipmentChain returns id and the equipment above it, up to its site.

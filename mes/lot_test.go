@@ -361,3 +361,27 @@ func TestLotsHandedOutDoNotShareTheStoredExecution(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "10 ea", books(t, again, "10").Waiting.String())
 }
+
+func TestHoldChecksWithManyActiveHolds(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	wo := releasedOrder(t, f, "4711")
+	var lots []mes.Lot
+	for i := 0; i < 40; i++ {
+		l, err := p.StartLot(ctx, wo.ID, qty("1 ea"), planner)
+		require.NoError(t, err)
+		lots = append(lots, l)
+	}
+	for _, l := range lots[1:] { // more active holds than one index read takes
+		_, err := p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnLot, ID: l.ID}, "sorting", planner)
+		require.NoError(t, err)
+	}
+	_, err := p.TrackIn(ctx, lots[5].ID, "10", units.Quantity{}, operator)
+	assert.ErrorIs(t, err, mes.ErrOnHold)
+	_, err = p.TrackIn(ctx, lots[0].ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err, "the one lot without a hold moves")
+	_, err = p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnEquipment, ID: "CNC"}, "coolant leak", planner)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lots[0].ID, "10", routing.Outcome{Good: qty("1 ea")}, operator, mes.On("CNC-1"))
+	assert.ErrorIs(t, err, mes.ErrOnHold, "the equipment chain is checked target by target too")
+}

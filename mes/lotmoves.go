@@ -218,7 +218,7 @@ func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...Comma
 			}
 			closed := *source.Execution
 			closed.AbortReason = "merged into " + target.ID
-			source.Execution = &closed
+			source.Execution, source.MergedInto = &closed, target.ID
 			sc.lot = target
 			if err := c.effects(sc, fx); err != nil {
 				return Lot{}, err

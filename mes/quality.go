@@ -419,7 +419,11 @@ type Inspection struct {
 	Holds           []quality.Hold
 	NonConformances []quality.NonConformance
 	// ReworkLot is the rework lot split off by a rework reaction, if any.
-	ReworkLot  string
+	ReworkLot string
+	// ReworkHeld is set when the plan's rework reaction did not move the material because
+	// the lot (or its order or material) is held: held material never moves; disposition
+	// the non-conformance once the hold is dealt with.
+	ReworkHeld bool
 	Violations []SPCViolation
 }
 
@@ -598,6 +602,12 @@ func (c *command) react(sc *stepContext, before, after quality.Evaluation, out *
 			}
 			out.NonConformances = append(out.NonConformances, nc)
 		case quality.ReworkTo:
+			if err := c.checkLotHolds(sc.lot); errors.Is(err, ErrOnHold) {
+				out.ReworkHeld = true
+				continue
+			} else if err != nil {
+				return err
+			}
 			lot, err := c.rework(sc, qty, a.ToStep, what)
 			if err != nil {
 				return err

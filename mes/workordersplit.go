@@ -35,8 +35,32 @@ func (WorkOrdersMerged) EventType() string { return "workorder.merged" }
 
 func init() { registerEvent(&WorkOrderSplit{}, &WorkOrdersMerged{}) }
 
-// lotTotals are the quantities that move with a lot from one work order to another.
+// lotTotals are the quantities that move with lots from one work order to another.
 type lotTotals struct{ started, produced, scrapped units.Quantity }
+
+// add counts what a lot contributed to its order's books: the quantity it started (a
+// rework lot's was started by its parent), what it finished and what it scrapped. A lot
+// merged into another counts nothing: its books live on in that lot.
+func (t *lotTotals) add(l *Lot) error {
+	if l.MergedInto != "" {
+		return nil
+	}
+	var err error
+	if l.ReworkOf == "" {
+		if t.started, err = t.started.Add(l.Execution.Started); err != nil {
+			return err
+		}
+	}
+	if t.produced, err = t.produced.Add(l.Execution.Finished); err != nil {
+		return err
+	}
+	for _, sp := range l.Execution.Steps {
+		if t.scrapped, err = t.scrapped.Add(sp.Scrap); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func (c *command) moveLots(from, to *WorkOrder, lotIDs []string) (lotTotals, error) {
 	t := lotTotals{started: zeroOf(from.Qty), produced: zeroOf(from.Qty), scrapped: zeroOf(from.Qty)}
@@ -51,16 +75,8 @@ func (c *command) moveLots(from, to *WorkOrder, lotIDs []string) (lotTotals, err
 		if err := c.checkLotHolds(l); err != nil {
 			return t, fmt.Errorf("cannot move %s: %w", l.ref(), err)
 		}
-		if t.started, err = t.started.Add(l.Execution.Started); err != nil {
+		if err := t.add(l); err != nil {
 			return t, fmt.Errorf("%w: %s: %w", ErrInvalid, l.ref(), err)
-		}
-		if t.produced, err = t.produced.Add(l.Execution.Finished); err != nil {
-			return t, fmt.Errorf("%w: %s: %w", ErrInvalid, l.ref(), err)
-		}
-		for _, sp := range l.Execution.Steps {
-			if t.scrapped, err = t.scrapped.Add(sp.Scrap); err != nil {
-				return t, fmt.Errorf("%w: %s: %w", ErrInvalid, l.ref(), err)
-			}
 		}
 		l.WorkOrder = to.ID
 		if err := c.saveLot(l); err != nil {
@@ -131,6 +147,9 @@ func (p *Plant) SplitWorkOrder(ctx context.Context, id, number string, qty units
 		nw := WorkOrder{ID: c.p.newID(), Site: wo.Site, Number: number, Product: wo.Product, Qty: qty, Produced: zero, Scrapped: zero, Started: zero,
 			Due: wo.Due, Priority: wo.Priority, Customer: wo.Customer, Status: status, Routing: wo.Routing, RoutingRevision: wo.RoutingRevision,
 			CreatedAt: c.now, ReleasedAt: wo.ReleasedAt}
+		if err := c.wholeFamilies(wo, lots); err != nil {
+			return WorkOrder{}, err
+		}
 		moved, err := c.moveLots(&wo, &nw, lots)
 		if err != nil {
 			return WorkOrder{}, err
@@ -225,4 +244,29 @@ func (p *Plant) MergeWorkOrders(ctx context.Context, into, from string, opts ...
 		c.record(objectRef(workOrderKind, src.ID), change("status", "", StatusCancelled), change("merged_into", "", dst.Number))
 		return dst, c.emit(dst.ID, WorkOrdersMerged{Into: dst.ID, From: src.ID, Qty: qty, Lots: ids})
 	})
+}
+
+// wholeFamilies refuses to move part of a lot family (a lot and the lots split or reworked
+// off it, at any depth) to another order: their books were started together.
+func (c *command) wholeFamilies(wo WorkOrder, ids []string) error {
+	recs, err := c.tx.List(c.ctx, store.Query{Kind: lotKind, Site: wo.Site, Index: "workorder", Value: wo.ID})
+	if err != nil {
+		return err
+	}
+	moving := map[string]bool{}
+	for _, id := range ids {
+		moving[id] = true
+	}
+	for _, r := range recs {
+		var l Lot
+		if err := decode(r, &l); err != nil {
+			return err
+		}
+		for _, kin := range []string{l.Parent, l.ReworkOf} {
+			if kin != "" && moving[kin] != moving[l.ID] {
+				return fmt.Errorf("%w: lots %s and %s belong to one family (split or rework); move both or neither", ErrInvalid, kin, l.ID)
+			}
+		}
+	}
+	return nil
 }

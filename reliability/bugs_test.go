@@ -2,7 +2,6 @@ package reliability
 
 import (
 	"context"
-	"flag"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -15,7 +14,6 @@ import (
 	"github.com/taktmes/takt/store/memstore"
 )
 
-var flagBugs = flag.Bool("bugs", false, "run the reproductions of open engine bugs (they fail until fixed)")
 
 // startedLot creates and releases a work order of qty ea and starts one lot of all of it.
 func startedLot(t *testing.T, p *mes.Plant, number string, qty int64) mes.Lot {
@@ -51,9 +49,6 @@ func lotAtInspection(t *testing.T, p *mes.Plant, number string) mes.Lot {
 // hold. Input: lot held (PlaceHold on the lot), then RecordInspection at step 20 with
 // bore 10.300 (plan BORE: above 10.2 -> ReworkTo R10).
 func TestBugReworkReactionMovesHeldLot(t *testing.T) {
-	if !*flagBugs {
-		t.Skip("open bug 1 (RELIABILITY.md); run with -bugs")
-	}
 	ctx, by := context.Background(), mes.By(admin)
 	p := openPlant(t, memstore.New(), newClock(), "id-")
 	require.NoError(t, setupPlant(ctx, p))
@@ -104,9 +99,6 @@ func TestHoldOnWorkCenterStopsMovesWithoutEquipment(t *testing.T) {
 // tracked out with 8 good and 2 rework (sublot -R1), then MergeWorkOrders(other, order):
 // the merged-away order is left with started -2 ea and the receiving one with 12 ea.
 func TestBugMergeWorkOrdersCountsReworkLotsTwice(t *testing.T) {
-	if !*flagBugs {
-		t.Skip("open bug 3 (RELIABILITY.md); run with -bugs")
-	}
 	ctx, by := context.Background(), mes.By(admin)
 	p := openPlant(t, memstore.New(), newClock(), "id-")
 	require.NoError(t, setupPlant(ctx, p))

@@ -789,11 +789,6 @@ func (g *generator) inspect(c *command) {
 		step = steps[g.rnd.IntN(len(steps))]
 	}
 	v := []string{"10.000", "10.010", "9.990", "10.040", "10.070", "10.300", "9.900"}[g.rnd.IntN(7)]
-	if g.covered(l) {
-		// Known bug 1 (RELIABILITY.md): a new finding re-runs the plan's reactions, and a
-		// rework reaction moves held material.
-		v = "10.000"
-	}
 	results := []quality.Result{{Characteristic: "bore", Value: decimal.NewNullDecimal(decimal.RequireFromString(v)), Serial: fmt.Sprintf("S%d", 1+g.rnd.IntN(2))}}
 	if g.rnd.IntN(12) == 0 {
 		results[0].Characteristic, c.mustFail = "diameter", mes.ErrInvalid
@@ -919,10 +914,6 @@ func (g *generator) splitOrMergeWO(c *command) {
 		}
 		return
 	}
-	if all, err := g.p.LotsOfWorkOrder(g.ctx, site, wo.ID); err != nil || slices.ContainsFunc(all, func(l mes.Lot) bool { return !simpleLot(l) }) {
-		g.releaseWorkOrder(c) // known bug 3 (RELIABILITY.md): rework and merged lots are counted twice
-		return
-	}
 	into, ok := g.pickWOIn(mes.StatusCreated, mes.StatusReleased, mes.StatusRunning)
 	if !ok || into.ID == wo.ID {
 		into.ID, c.mustFail = g.unknown("wo"), mes.ErrNotFound
@@ -935,6 +926,5 @@ func (g *generator) splitOrMergeWO(c *command) {
 }
 
 // simpleLot reports whether a lot has no rework or split lineage and was not merged away:
-// the only lots whose books SplitWorkOrder and MergeWorkOrders move correctly (known bug
-// 3, RELIABILITY.md).
+// a lot SplitWorkOrder moves on its own (a lot family moves whole).
 func simpleLot(l mes.Lot) bool { return l.Parent == "" && l.Children == 0 && !mergedAway(l) }
