@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strconv"
@@ -123,6 +124,8 @@ func execute[T any](ctx context.Context, p *Plant, action string, opts []Command
 			return result, nil
 		case errors.Is(err, store.ErrConflict) && attempt < p.retries:
 			p.log.Debug("retrying after a version conflict", "action", action, "attempt", attempt+1)
+			// Jittered backoff, so commands that collided do not collide again in step.
+			time.Sleep(time.Duration(rand.Int64N(int64(attempt+1) * int64(time.Millisecond))))
 			continue
 		case errors.Is(err, store.ErrConflict):
 			return zero, fmt.Errorf("%w: %s gave up after %d attempts: %v", ErrConflict, action, attempt+1, err)

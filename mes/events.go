@@ -26,6 +26,8 @@ type Event struct {
 	Actor    string          `json:"actor"`
 	Command  string          `json:"command,omitempty"`
 	Data     json.RawMessage `json:"data"`
+	// Hash seals the event into the log's hash chain (see VerifyEvents).
+	Hash string `json:"hash"`
 	// Payload is the decoded typed event (for example *WorkOrderReleased), or nil for a type
 	// this version of Takt does not know.
 	Payload EventPayload `json:"-"`
@@ -46,7 +48,7 @@ func registerEvent(payloads ...EventPayload) {
 }
 
 func decodeEvent(e store.Event) Event {
-	out := Event{Position: e.Position, Type: e.Type, Site: e.Site, Subject: e.Subject, Time: e.Time.UTC(), Actor: e.Actor, Command: e.Command, Data: e.Data}
+	out := Event{Position: e.Position, Type: e.Type, Site: e.Site, Subject: e.Subject, Time: e.Time.UTC(), Actor: e.Actor, Command: e.Command, Data: e.Data, Hash: e.Hash}
 	eventTypesMu.RLock()
 	t, ok := eventTypes[e.Type]
 	eventTypesMu.RUnlock()

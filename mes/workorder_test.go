@@ -569,3 +569,45 @@ func TestIdempotencyKeyOfAnotherActorIsRefused(t *testing.T) {
 	_, err = f.plant.CreateWorkOrder(ctx, other, planner, mes.IdempotencyKey("k-1"))
 	assert.ErrorIs(t, err, mes.ErrIdempotencyKeyReused, "another sender's key never returns its result")
 }
+
+// eventTampering returns events changed by tamper, as a database edited behind Takt's back
+// would.
+type eventTampering struct {
+	store.Store
+	tamper func([]store.Event) []store.Event
+}
+
+func (s eventTampering) ReadEvents(ctx context.Context, after uint64, limit int) ([]store.Event, error) {
+	evs, err := s.Store.ReadEvents(ctx, after, 0)
+	if err != nil || after > 0 {
+		return nil, err
+	}
+	return s.tamper(evs), nil
+}
+
+func TestVerifyEventsDetectsTampering(t *testing.T) {
+	f := newPlant(t)
+	wo, err := f.plant.CreateWorkOrder(ctx, newOrder("4711"), erp)
+	require.NoError(t, err)
+	_, err = f.plant.ReleaseWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	n, err := f.plant.VerifyEvents(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(8), n)
+	for name, c := range map[string]struct {
+		tamper func([]store.Event) []store.Event
+		want   string
+	}{
+		"modified":  {func(e []store.Event) []store.Event { e[6].Data = []byte(`{"forged":true}`); return e }, "event 7"},
+		"deleted":   {func(e []store.Event) []store.Event { return append(e[:5:5], e[6:]...) }, "event 7"},
+		"reordered": {func(e []store.Event) []store.Event { e[5], e[6] = e[6], e[5]; return e }, "event 7"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, err := mes.Open(ctx, eventTampering{Store: f.store, tamper: c.tamper})
+			require.NoError(t, err)
+			_, err = p.VerifyEvents(ctx)
+			require.ErrorIs(t, err, store.ErrTampered)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+}

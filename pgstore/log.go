@@ -11,68 +11,73 @@ import (
 	"github.com/taktmes/takt/store"
 )
 
-// headSQL locks the log_head row, takes $1 event positions from it and inserts the events
-// there. It is the first statement of a commit that appends; it returns the position before
-// the events and the audit chain head.
-const headSQL = `WITH head AS (
-    UPDATE log_head SET event_pos = event_pos + $1::bigint
-    RETURNING event_pos - $1::bigint AS base, audit_seq, audit_hash
-), ins AS (
-    INSERT INTO events (position, type, site, subject, time, time_ns, actor, command, data)
-    SELECT head.base + u.ord, u.type, u.site, u.subject, u.time, u.time_ns, u.actor, u.command, u.data
-    FROM head, unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::smallint[], $7::text[], $8::text[], $9::bytea[])
-        WITH ORDINALITY AS u(type, site, subject, time, time_ns, actor, command, data, ord)
-)
-SELECT base, audit_seq, audit_hash FROM head`
+// headSQL locks the log_head row and takes $1 event positions from it. It is the first
+// statement of a commit that appends; it returns the position before the new events and
+// the heads of the event and audit chains, with which the events and audit records are
+// sealed in Go before they are inserted.
+const headSQL = `UPDATE log_head SET event_pos = event_pos + $1::bigint
+RETURNING event_pos - $1::bigint, event_hash, audit_seq, audit_hash`
+
+const eventsSQL = `INSERT INTO events (position, type, site, subject, time, time_ns, actor, command, data, prev_hash, hash)
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::smallint[], $7::text[], $8::text[], $9::bytea[], $10::text[], $11::text[])`
 
 const auditSQL = `INSERT INTO audit (seq, time, time_ns, actor, actor_kind, action, site, object, "where", reason, command, changes, signatures, prev_hash, hash)
 SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::smallint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
     $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::jsonb[], $14::text[], $15::text[])`
 
 // commit writes the transaction's events and audit records as its last statements, under
-// the log_head row lock, and commits, which releases the lock. Round trips under the lock:
-// the first locks the row, takes the event positions and inserts the events (and queues the
-// notification); the audit records are then sealed in Go with the chain head it returned,
-// and the second inserts them, moves the chain head and commits. Without audit records the
-// first round trip commits; a transaction that appends nothing just commits.
+// the log_head row lock, and commits, which releases the lock. Two round trips hold the
+// lock: the first locks the row and returns the positions and chain heads; the events and
+// audit records are then sealed in Go, and the second inserts them, moves the heads,
+// queues the notification and commits. A transaction that appends nothing just commits.
 func (t *writeTx) commit(ctx context.Context) error {
 	b := &pgx.Batch{}
-	var seq uint64
-	var hash string
 	if len(t.events) > 0 || len(t.audit) > 0 {
-		n := len(t.events)
-		types, sites, subjects, actors, commands := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		times, nanos, data := make([]time.Time, n), make([]int16, n), make([][]byte, n)
-		for i, e := range t.events {
-			types[i], sites[i], subjects[i], actors[i], commands[i], data[i] = e.Type, e.Site, e.Subject, e.Actor, e.Command, e.Data
-			times[i], nanos[i] = splitTime(e.Time)
+		var base, seq uint64
+		var eventHash, auditHash string
+		if err := t.conn.QueryRow(ctx, headSQL, len(t.events)).Scan(&base, &eventHash, &seq, &auditHash); err != nil {
+			return mapErr("locking the log head", err)
 		}
-		b.Queue(headSQL, n, types, sites, subjects, times, nanos, actors, commands, data).QueryRow(func(row pgx.Row) error {
-			var base uint64
-			return row.Scan(&base, &seq, &hash)
-		})
-		if n > 0 {
+		if len(t.events) > 0 {
+			b.Queue(eventsSQL, sealEvents(t.events, base, eventHash)...)
+			eventHash = t.events[len(t.events)-1].Hash
 			b.Queue("SELECT pg_notify($1, '')", t.s.channel)
 		}
-	}
-	if len(t.audit) > 0 {
-		if err := t.conn.SendBatch(ctx, b).Close(); err != nil {
-			return mapErr("appending events", err)
+		if len(t.audit) > 0 {
+			cols, err := sealAudit(t.audit, seq, auditHash)
+			if err != nil {
+				return err
+			}
+			b.Queue(auditSQL, cols...)
+			last := t.audit[len(t.audit)-1]
+			seq, auditHash = last.Seq, last.Hash
 		}
-		cols, err := sealAudit(t.audit, seq, hash)
-		if err != nil {
-			return err
-		}
-		last := t.audit[len(t.audit)-1]
-		b = &pgx.Batch{}
-		b.Queue(auditSQL, cols...)
-		b.Queue("UPDATE log_head SET audit_seq = $1, audit_hash = $2", last.Seq, last.Hash)
+		b.Queue("UPDATE log_head SET event_hash = $1, audit_seq = $2, audit_hash = $3", eventHash, seq, auditHash)
 	}
 	b.Queue("COMMIT")
 	if err := t.conn.SendBatch(ctx, b).Close(); err != nil {
 		return mapErr("committing", err)
 	}
 	return nil
+}
+
+// sealEvents seals evs in order after position base with hash, and returns them as the
+// columns of eventsSQL.
+func sealEvents(evs []store.Event, base uint64, hash string) []any {
+	n := len(evs)
+	positions, nanos, times := make([]int64, n), make([]int16, n), make([]time.Time, n)
+	types, sites, subjects, actors, commands := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	data, prevs, hashes := make([][]byte, n), make([]string, n), make([]string, n)
+	for i := range evs {
+		e := &evs[i]
+		store.SealEvent(e, base+uint64(i)+1, hash)
+		hash = e.Hash
+		positions[i] = int64(e.Position)
+		types[i], sites[i], subjects[i], actors[i], commands[i], data[i] = e.Type, e.Site, e.Subject, e.Actor, e.Command, e.Data
+		times[i], nanos[i] = splitTime(e.Time)
+		prevs[i], hashes[i] = e.PrevHash, e.Hash
+	}
+	return []any{positions, types, sites, subjects, times, nanos, actors, commands, data, prevs, hashes}
 }
 
 // sealAudit seals recs in order after the record seq with hash, and returns them as the
@@ -120,7 +125,7 @@ func (s *Store) ReadEvents(ctx context.Context, after uint64, limit int) ([]stor
 	if s.isClosed() {
 		return nil, ErrClosed
 	}
-	rows, err := s.pool.Query(ctx, `SELECT position, type, site, subject, time, time_ns, actor, command, data
+	rows, err := s.pool.Query(ctx, `SELECT position, type, site, subject, time, time_ns, actor, command, data, prev_hash, hash
 FROM events WHERE position > $1 ORDER BY position LIMIT $2`, after, limitArg(limit))
 	if err != nil {
 		return nil, mapErr("reading events", err)
@@ -128,7 +133,7 @@ FROM events WHERE position > $1 ORDER BY position LIMIT $2`, after, limitArg(lim
 	evs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Event, error) {
 		var e store.Event
 		var ns int16
-		err := row.Scan(&e.Position, &e.Type, &e.Site, &e.Subject, &e.Time, &ns, &e.Actor, &e.Command, &e.Data)
+		err := row.Scan(&e.Position, &e.Type, &e.Site, &e.Subject, &e.Time, &ns, &e.Actor, &e.Command, &e.Data, &e.PrevHash, &e.Hash)
 		e.Time = joinTime(e.Time, ns)
 		return e, err
 	})

@@ -144,3 +144,55 @@ func (v *ChainVerifier) Count() uint64 {
 	}
 	return v.next - 1
 }
+
+// SealEvent sets e's Position and PrevHash and computes its Hash. Drivers call it at
+// commit, in position order, with the previous event's Hash ("" for the first event).
+func SealEvent(e *Event, position uint64, prevHash string) {
+	e.Position, e.PrevHash, e.Hash = position, prevHash, ""
+	e.Hash = eventDigest(*e)
+}
+
+func eventDigest(e Event) string {
+	h := sha256.New()
+	var buf []byte
+	str := func(s string) {
+		buf = binary.AppendUvarint(buf[:0], uint64(len(s)))
+		h.Write(buf)
+		h.Write([]byte(s))
+	}
+	buf = binary.AppendUvarint(buf[:0], e.Position)
+	h.Write(buf)
+	for _, s := range []string{e.Type, e.Site, e.Subject, e.Time.UTC().Format(time.RFC3339Nano), e.Actor, e.Command, e.PrevHash} {
+		str(s)
+	}
+	buf = binary.AppendUvarint(buf[:0], uint64(len(e.Data)))
+	h.Write(buf)
+	h.Write(e.Data)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// EventChainVerifier checks events one at a time, in position order from the first. The
+// zero value expects position 1.
+type EventChainVerifier struct {
+	last     uint64
+	prevHash string
+}
+
+// Check verifies the next event and returns an error (wrapping ErrTampered) naming it when
+// it was altered, or an event before it was removed or the order changed.
+func (v *EventChainVerifier) Check(e Event) error {
+	if e.Position != v.last+1 {
+		return fmt.Errorf("%w at event %d: expected position %d (an event was removed or reordered)", ErrTampered, e.Position, v.last+1)
+	}
+	if e.PrevHash != v.prevHash {
+		return fmt.Errorf("%w at event %d: it does not follow event %d (an event was removed, inserted or reordered)", ErrTampered, e.Position, v.last)
+	}
+	if eventDigest(e) != e.Hash {
+		return fmt.Errorf("%w at event %d: its content does not match its hash (the event was altered)", ErrTampered, e.Position)
+	}
+	v.last, v.prevHash = e.Position, e.Hash
+	return nil
+}
+
+// Count returns how many events were verified.
+func (v *EventChainVerifier) Count() uint64 { return v.last }

@@ -86,7 +86,8 @@ type Tx interface {
 	// Keys and Index replace the record's previous ones. The store may keep rec's Keys,
 	// Index and Value: the caller must not change them afterwards (Data it may).
 	Put(ctx context.Context, rec Record) (uint64, error)
-	// AppendEvents adds events to the log; the store assigns their positions at commit.
+	// AppendEvents adds events to the log; the store assigns their positions and seals them
+	// into the event chain with SealEvent at commit, in position order.
 	AppendEvents(ctx context.Context, events ...Event) error
 	// AppendAudit adds an audit record; the store assigns Seq and seals it into the chain
 	// with Seal at commit, in commit order. The store may keep its Changes and Signatures:
@@ -148,4 +149,9 @@ type Event struct {
 	// consumer uses Position (or Command+Type) to de-duplicate.
 	Command string
 	Data    []byte // the typed event as JSON
+	// PrevHash and Hash chain the log like the audit trail (SealEvent, assigned by the
+	// store at commit), so a changed, removed or reordered event is detected
+	// (EventChainVerifier).
+	PrevHash string
+	Hash     string
 }

@@ -165,7 +165,11 @@ func (s *Store) commit(t *tx) {
 		}
 	}
 	for _, e := range t.events {
-		e.Position = uint64(s.events.len()) + 1
+		prev := ""
+		if n := s.events.len(); n > 0 {
+			prev = s.events.at(n - 1).Hash
+		}
+		store.SealEvent(&e, uint64(s.events.len())+1, prev)
 		s.events.append(e)
 	}
 	for _, r := range t.audit {

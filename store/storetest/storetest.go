@@ -743,6 +743,27 @@ func eventCases() []Case {
 			require.NoError(t, err)
 			assert.Equal(t, uint64(2), h)
 		}},
+		{"events/chain-verifies", func(t *testing.T, s store.Store) {
+			for i := 0; i < 3; i++ {
+				require.NoError(t, s.Update(bg, func(tx store.Tx) error { return tx.AppendEvents(bg, event("a", "1"), event("b", "2")) }))
+			}
+			evs := readAllEvents(t, s)
+			require.Len(t, evs, 6)
+			var v store.EventChainVerifier
+			for _, e := range evs {
+				require.NoError(t, v.Check(e))
+			}
+			assert.Equal(t, "", evs[0].PrevHash)
+			assert.Equal(t, evs[0].Hash, evs[1].PrevHash)
+			evs[3].Data = []byte(`{"n":2}`)
+			var again store.EventChainVerifier
+			for _, e := range evs[:3] {
+				require.NoError(t, again.Check(e))
+			}
+			err := again.Check(evs[3])
+			assert.ErrorIs(t, err, store.ErrTampered)
+			assert.Contains(t, err.Error(), "event 4")
+		}},
 		{"events/read-after-position", func(t *testing.T, s store.Store) {
 			for i := 0; i < 5; i++ {
 				require.NoError(t, s.Update(bg, func(tx store.Tx) error { return tx.AppendEvents(bg, event(fmt.Sprint(i), "1")) }))
