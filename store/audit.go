@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -65,38 +66,62 @@ func Seal(r *AuditRecord, seq uint64, prevHash string) {
 // digest hashes every field of r (Hash excluded) in a fixed order, each string with its
 // length first, so that no two different records hash alike by moving text between fields.
 func digest(r AuditRecord) string {
-	h := sha256.New()
-	var buf []byte
-	str := func(s string) {
-		buf = binary.AppendUvarint(buf[:0], uint64(len(s)))
-		h.Write(buf)
-		h.Write([]byte(s))
+	b := newHashInput()
+	defer b.free()
+	b.num(r.Seq)
+	b.time(r.Time)
+	for _, s := range [...]string{r.Actor, r.ActorKind, r.Action, r.Site, r.Object, r.Where, r.Reason, r.Command, r.PrevHash} {
+		b.str(s)
 	}
-	num := func(n uint64) {
-		buf = binary.AppendUvarint(buf[:0], n)
-		h.Write(buf)
-	}
-	when := func(t time.Time) { str(t.UTC().Format(time.RFC3339Nano)) }
-	num(r.Seq)
-	when(r.Time)
-	for _, s := range []string{r.Actor, r.ActorKind, r.Action, r.Site, r.Object, r.Where, r.Reason, r.Command, r.PrevHash} {
-		str(s)
-	}
-	num(uint64(len(r.Changes)))
+	b.num(uint64(len(r.Changes)))
 	for _, c := range r.Changes {
-		str(c.Field)
-		str(c.Before)
-		str(c.After)
+		b.str(c.Field)
+		b.str(c.Before)
+		b.str(c.After)
 	}
-	num(uint64(len(r.Signatures)))
+	b.num(uint64(len(r.Signatures)))
 	for _, sg := range r.Signatures {
-		str(sg.SignerID)
-		str(sg.SignerName)
-		str(sg.Meaning)
-		when(sg.Time)
-		str(sg.Digest)
+		b.str(sg.SignerID)
+		b.str(sg.SignerName)
+		b.str(sg.Meaning)
+		b.time(sg.Time)
+		b.str(sg.Digest)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return b.sum()
+}
+
+// hashInput builds the bytes a digest covers: numbers as uvarints, strings with their
+// length first, times as RFC 3339 in UTC.
+type hashInput struct{ b []byte }
+
+var hashInputs = sync.Pool{New: func() any { return &hashInput{b: make([]byte, 0, 1024)} }}
+
+func newHashInput() *hashInput { return hashInputs.Get().(*hashInput) }
+
+func (h *hashInput) free() {
+	if cap(h.b) <= 64<<10 { // keep buffers of ordinary records only
+		h.b = h.b[:0]
+		hashInputs.Put(h)
+	}
+}
+
+func (h *hashInput) num(n uint64) { h.b = binary.AppendUvarint(h.b, n) }
+
+func (h *hashInput) str(s string) {
+	h.num(uint64(len(s)))
+	h.b = append(h.b, s...)
+}
+
+func (h *hashInput) time(t time.Time) {
+	h.b = binary.AppendUvarint(h.b, 0) // reserve a length byte, filled below
+	start := len(h.b)
+	h.b = t.UTC().AppendFormat(h.b, time.RFC3339Nano)
+	h.b[start-1] = byte(len(h.b) - start) // RFC 3339 times are shorter than 128 bytes
+}
+
+func (h *hashInput) sum() string {
+	sum := sha256.Sum256(h.b)
+	return hex.EncodeToString(sum[:])
 }
 
 // ErrTampered is wrapped by VerifyChain's error.
@@ -153,22 +178,19 @@ func SealEvent(e *Event, position uint64, prevHash string) {
 }
 
 func eventDigest(e Event) string {
-	h := sha256.New()
-	var buf []byte
-	str := func(s string) {
-		buf = binary.AppendUvarint(buf[:0], uint64(len(s)))
-		h.Write(buf)
-		h.Write([]byte(s))
+	b := newHashInput()
+	defer b.free()
+	b.num(e.Position)
+	for _, s := range [...]string{e.Type, e.Site, e.Subject} {
+		b.str(s)
 	}
-	buf = binary.AppendUvarint(buf[:0], e.Position)
-	h.Write(buf)
-	for _, s := range []string{e.Type, e.Site, e.Subject, e.Time.UTC().Format(time.RFC3339Nano), e.Actor, e.Command, e.PrevHash} {
-		str(s)
+	b.time(e.Time)
+	for _, s := range [...]string{e.Actor, e.Command, e.PrevHash} {
+		b.str(s)
 	}
-	buf = binary.AppendUvarint(buf[:0], uint64(len(e.Data)))
-	h.Write(buf)
-	h.Write(e.Data)
-	return hex.EncodeToString(h.Sum(nil))
+	b.num(uint64(len(e.Data)))
+	b.b = append(b.b, e.Data...)
+	return b.sum()
 }
 
 // EventChainVerifier checks events one at a time, in position order from the first. The
