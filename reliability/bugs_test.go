@@ -14,7 +14,6 @@ import (
 	"github.com/taktmes/takt/store/memstore"
 )
 
-
 // startedLot creates and releases a work order of qty ea and starts one lot of all of it.
 func startedLot(t *testing.T, p *mes.Plant, number string, qty int64) mes.Lot {
 	t.Helper()
