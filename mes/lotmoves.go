@@ -179,15 +179,8 @@ func (p *Plant) SplitLot(ctx context.Context, lotID, step string, qty units.Quan
 // step by step). other is consumed; the genealogy records the merge.
 func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...CommandOption) (Lot, error) {
 	return execute(ctx, p, "lot.merge", opts, func(c *command) (Lot, error) {
-		target, err := c.loadLot(into)
+		target, source, err := c.loadPair(into, other)
 		if err != nil {
-			return Lot{}, err
-		}
-		source, err := c.loadLot(other)
-		if err != nil {
-			return Lot{}, err
-		}
-		if err := c.authorize(target.Site); err != nil {
 			return Lot{}, err
 		}
 		for _, l := range []*Lot{target, source} {
@@ -239,15 +232,8 @@ func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...Comma
 // by actual quantity; steps can also back-flush). Held, expired or short lots are refused.
 func (p *Plant) ConsumeMaterial(ctx context.Context, fromLot, intoLot, step string, qty units.Quantity, opts ...CommandOption) (Lot, error) {
 	return execute(ctx, p, "lot.consume", opts, func(c *command) (Lot, error) {
-		from, err := c.loadLot(fromLot)
+		into, from, err := c.loadPair(intoLot, fromLot)
 		if err != nil {
-			return Lot{}, err
-		}
-		into, err := c.loadLot(intoLot)
-		if err != nil {
-			return Lot{}, err
-		}
-		if err := c.authorize(into.Site); err != nil {
 			return Lot{}, err
 		}
 		if from.inProcess() {
@@ -325,4 +311,18 @@ func (p *Plant) AdjustLot(ctx context.Context, lotID string, delta units.Quantit
 // supplier lot) is.
 func (c *command) checkLotHolds(l *Lot) error {
 	return checkHolds(c.ctx, c.tx, l.Site, quality.Subject{Lot: l.ID, WorkOrder: l.WorkOrder, Material: l.Material, SupplierLot: l.SupplierLot})
+}
+
+// loadPair loads two lots a command works on and checks the actor's authority in the site
+// of the first (the lot that changes most).
+func (c *command) loadPair(first, second string) (*Lot, *Lot, error) {
+	a, err := c.loadLot(first)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := c.loadLot(second)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, b, c.authorize(a.Site)
 }
