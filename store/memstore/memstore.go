@@ -23,8 +23,10 @@ type Store struct {
 	records map[string]map[string]*store.Record // kind -> id -> record
 	keys    map[string]map[string]string        // kind -> unique key -> id
 	index   map[indexKey]map[string]struct{}    // (kind, site, name, value) -> ids
-	events  log[store.Event]
-	audit   log[store.AuditRecord]
+	events  log[[]byte] // encodeEvent
+	audit   log[[]byte] // encodeAudit
+	// eventHash and auditHash are the heads of the two chains.
+	eventHash, auditHash string
 	graph   genealogy.Index
 	// changed is closed and replaced at every commit that adds events.
 	changed chan struct{}
@@ -86,9 +88,13 @@ func (s *Store) ReadEvents(ctx context.Context, after uint64, limit int) ([]stor
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := s.events.read(after, limit)
-	for i := range out {
-		out[i].Data = slices.Clone(out[i].Data)
+	raw := s.events.read(after, limit)
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	out := make([]store.Event, len(raw))
+	for i, b := range raw {
+		out[i] = decodeEvent(b)
 	}
 	return out, nil
 }
@@ -127,10 +133,13 @@ func (s *Store) ReadAudit(ctx context.Context, after uint64, limit int) ([]store
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := s.audit.read(after, limit)
-	for i := range out {
-		out[i].Changes = slices.Clone(out[i].Changes)
-		out[i].Signatures = slices.Clone(out[i].Signatures)
+	raw := s.audit.read(after, limit)
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	out := make([]store.AuditRecord, len(raw))
+	for i, b := range raw {
+		out[i] = decodeAudit(b)
 	}
 	return out, nil
 }
@@ -165,20 +174,14 @@ func (s *Store) commit(t *tx) {
 		}
 	}
 	for _, e := range t.events {
-		prev := ""
-		if n := s.events.len(); n > 0 {
-			prev = s.events.at(n - 1).Hash
-		}
-		store.SealEvent(&e, uint64(s.events.len())+1, prev)
-		s.events.append(e)
+		store.SealEvent(&e, uint64(s.events.len())+1, s.eventHash)
+		s.eventHash = e.Hash
+		s.events.append(encodeEvent(e))
 	}
 	for _, r := range t.audit {
-		prev := ""
-		if n := s.audit.len(); n > 0 {
-			prev = s.audit.at(n - 1).Hash
-		}
-		store.Seal(&r, uint64(s.audit.len())+1, prev)
-		s.audit.append(r)
+		store.Seal(&r, uint64(s.audit.len())+1, s.auditHash)
+		s.auditHash = r.Hash
+		s.audit.append(encodeAudit(r))
 	}
 	if err := s.graph.Append(t.edges...); err != nil {
 		panic(fmt.Sprintf("memstore: edges validated in AddEdges failed to append: %v", err))
