@@ -23,11 +23,11 @@ type Store struct {
 	records map[string]map[string]*store.Record // kind -> id -> record
 	keys    map[string]map[string]string        // kind -> unique key -> id
 	index   map[indexKey]map[string]struct{}    // (kind, site, name, value) -> ids
-	events  log[[]byte] // encodeEvent
-	audit   log[[]byte] // encodeAudit
+	events  log[[]byte]                         // encodeEvent
+	audit   log[[]byte]                         // encodeAudit
 	// eventHash and auditHash are the heads of the two chains.
 	eventHash, auditHash string
-	graph   genealogy.Index
+	graph                genealogy.Index
 	// changed is closed and replaced at every commit that adds events.
 	changed chan struct{}
 	closed  bool
