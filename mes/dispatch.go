@@ -84,8 +84,9 @@ type DispatchOption func(*dispatch.Request)
 func ForEquipment(id string) DispatchOption { return func(r *dispatch.Request) { r.Equipment = id } }
 
 // ForPerson asks for the list as a person sees it: candidates whose step needs a
-// qualification the person holds no valid certification for (Certify) are ineligible, with
-// the reason.
+// qualification the person holds no valid certification for (Certify) at the level the
+// site requires (DefineQualification) are ineligible, with the reason — the rule track-in
+// applies.
 func ForPerson(id string) DispatchOption {
 	return func(r *dispatch.Request) { r.Person = id }
 }
@@ -115,10 +116,25 @@ func (p *Plant) DispatchList(ctx context.Context, site, workCenter string, opts 
 		if err != nil {
 			return dispatch.List{}, err
 		}
-		for _, c := range certs {
-			if c.ValidAt(req.Now) {
-				req.Qualifications = append(req.Qualifications, c.Qualification)
+		err = p.view(ctx, func(tx store.ReadTx) error {
+			for _, c := range certs {
+				if !c.ValidAt(req.Now) {
+					continue
+				}
+				// The level the site requires, as the track-in gate checks it (1 when the
+				// site's catalog does not name the qualification).
+				sq := storedQualification{Level: 1}
+				if _, err := load(ctx, tx, qualificationKind, site+"/"+c.Qualification, &sq); err != nil && !errors.Is(err, ErrNotFound) {
+					return err
+				}
+				if c.Level >= sq.Level {
+					req.Qualifications = append(req.Qualifications, c.Qualification)
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return dispatch.List{}, err
 		}
 	}
 	err = p.view(ctx, func(tx store.ReadTx) error {

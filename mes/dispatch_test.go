@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/taktmes/takt/dispatch"
+	"github.com/taktmes/takt/labor"
 	"github.com/taktmes/takt/mes"
 	"github.com/taktmes/takt/quality"
 	"github.com/taktmes/takt/routing"
@@ -145,4 +146,17 @@ func TestDispatchListForPersonChecksQualification(t *testing.T) {
 	list, err = f.plant.DispatchList(ctx, "PLANT-1", "CNC", mes.ForPerson("olga"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{lot.ID}, lotsOf(list))
+}
+
+func TestDispatchListForPersonChecksTheRequiredLevel(t *testing.T) {
+	f := laborPlant(t)
+	lot := startLot(t, f, "Q-2", "5 ea")
+	_, err := f.plant.Certify(ctx, labor.Certification{Person: "bob", Qualification: "CNC-OP", Level: 1, Issued: f.clock.Now().AddDate(0, -1, 0)}, admin)
+	require.NoError(t, err)
+	list, err := f.plant.DispatchList(ctx, "PLANT-1", "CNC", mes.ForPerson("bob"))
+	require.NoError(t, err)
+	require.Len(t, list.Ineligible, 1, "level 1 is below the level 2 the site requires")
+	assert.Equal(t, lot.ID, list.Ineligible[0].Candidate.Lot)
+	_, err = f.plant.TrackIn(ctx, lot.ID, "10", units.Quantity{}, bobActor)
+	assert.ErrorIs(t, err, mes.ErrNotQualified, "the same rule at track-in")
 }
