@@ -484,8 +484,10 @@ func (p *Plant) StartLot(ctx context.Context, workOrderID string, qty units.Quan
 		if err != nil {
 			return Lot{}, routingErr(err)
 		}
-		wo.LotsStarted++
-		id := fmt.Sprintf("%s-%s-%d", wo.Site, wo.Number, wo.LotsStarted)
+		id, err := c.nextLotID(&wo)
+		if err != nil {
+			return Lot{}, err
+		}
 		ch, err := genealogy.Produce(m, genealogy.Lot{ID: id, Site: wo.Site}, qty, c.op(wo.ID, first))
 		if err != nil {
 			return Lot{}, genealogyErr(err)
@@ -1009,4 +1011,20 @@ func (c *command) equipmentChain(id string) []string {
 		id = se.Parent
 	}
 	return chain
+}
+
+// nextLotID numbers the order's next lot "<site>-<order number>-<n>", skipping numbers a
+// lot of another order already holds (an order "7-1" of site "A" and an order "1" of site
+// "A-7" would otherwise meet).
+func (c *command) nextLotID(wo *WorkOrder) (string, error) {
+	for range 1000 {
+		wo.LotsStarted++
+		id := fmt.Sprintf("%s-%s-%d", wo.Site, wo.Number, wo.LotsStarted)
+		if _, err := c.tx.Get(c.ctx, lotKind, id); errors.Is(err, store.ErrNotFound) {
+			return id, nil
+		} else if err != nil {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("%w: no free lot number for %s", ErrInternal, wo.ref())
 }

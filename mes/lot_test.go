@@ -385,3 +385,15 @@ func TestHoldChecksWithManyActiveHolds(t *testing.T) {
 	_, err = p.TrackOut(ctx, lots[0].ID, "10", routing.Outcome{Good: qty("1 ea")}, operator, mes.On("CNC-1"))
 	assert.ErrorIs(t, err, mes.ErrOnHold, "the equipment chain is checked target by target too")
 }
+
+func TestLotNumbersSkipIdsTakenByOtherLots(t *testing.T) {
+	f := plantWithPump(t)
+	// A lot the host received under the id the order's first lot would get (ids of
+	// different sites and orders can meet: site "A" order "7-1" and site "A-7" order "1").
+	_, err := f.plant.ReceiveLot(ctx, mes.Receipt{Site: "PLANT-1", Lot: "PLANT-1-4711-1", Material: "SEAL-KIT", Qty: qty("1 ea"), Supplier: "ACME", SupplierLot: "X"}, admin)
+	require.NoError(t, err)
+	wo := releasedOrder(t, f, "4711")
+	lot, err := f.plant.StartLot(ctx, wo.ID, qty("1 ea"), planner)
+	require.NoError(t, err)
+	assert.Equal(t, "PLANT-1-4711-2", lot.ID)
+}
