@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -290,7 +291,7 @@ func (b *board) catchUp(ctx context.Context, p *Plant) error {
 				case quality.OnMaterial:
 					return b.reset(ctx, p, b.rule)
 				}
-			case len(e.Type) > 10 && e.Type[:10] == "workorder.":
+			case strings.HasPrefix(e.Type, "workorder."):
 				orders[e.Subject] = true
 				if e.Type == "workorder.split" || e.Type == "workorder.merged" {
 					var moved struct{ Lots []string }
@@ -301,7 +302,7 @@ func (b *board) catchUp(ctx context.Context, p *Plant) error {
 						lots[id] = true
 					}
 				}
-			case len(e.Type) > 4 && e.Type[:4] == "lot.":
+			case strings.HasPrefix(e.Type, "lot."):
 				lots[e.Subject] = true
 				switch e.Type {
 				case "lot.split":

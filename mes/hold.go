@@ -119,23 +119,31 @@ func (p *Plant) ActiveHolds(ctx context.Context, site string) ([]quality.Hold, e
 // one index read; a site with more is checked target by target.
 const fewHolds = 32
 
-// activeHolds returns the active holds of site that may cover any of targets (strings
-// "kind/id", see holdIndex): all of the site's when it has few, else those on the targets.
-func activeHolds(ctx context.Context, tx store.ReadTx, site string, targets ...string) ([]quality.Hold, error) {
+// siteHolds returns every active hold of site when it has few (all true); a site with more
+// returns none and all false: read the holds of the targets in question with holdsOn.
+func siteHolds(ctx context.Context, tx store.ReadTx, site string) (holds []quality.Hold, all bool, err error) {
 	recs, err := tx.List(ctx, store.Query{Kind: holdKind, Site: site, Index: "state", Value: "active", Limit: fewHolds + 1})
-	if err != nil || len(recs) == 0 {
-		return nil, err
+	if err != nil || len(recs) > fewHolds {
+		return nil, false, err
 	}
-	if len(recs) > fewHolds {
-		recs = recs[:0]
-		for _, t := range targets {
-			more, err := tx.List(ctx, store.Query{Kind: holdKind, Site: site, Index: "target", Value: t})
-			if err != nil {
-				return nil, err
-			}
-			recs = append(recs, more...)
+	holds, err = decodeHolds(recs)
+	return holds, true, err
+}
+
+// holdsOn returns the active holds filed under targets (strings "kind/id", see holdIndex).
+func holdsOn(ctx context.Context, tx store.ReadTx, site string, targets ...string) ([]quality.Hold, error) {
+	var recs []store.Record
+	for _, t := range targets {
+		more, err := tx.List(ctx, store.Query{Kind: holdKind, Site: site, Index: "target", Value: t})
+		if err != nil {
+			return nil, err
 		}
+		recs = append(recs, more...)
 	}
+	return decodeHolds(recs)
+}
+
+func decodeHolds(recs []store.Record) ([]quality.Hold, error) {
 	holds := make([]quality.Hold, 0, len(recs))
 	for _, r := range recs {
 		var h quality.Hold
@@ -166,7 +174,10 @@ func targets(s quality.Subject) []string {
 // checkHolds returns an error wrapping ErrOnHold (and a *quality.OnHoldError naming each
 // hold) when an active hold in site covers any part of subject.
 func checkHolds(ctx context.Context, tx store.ReadTx, site string, s quality.Subject) error {
-	holds, err := activeHolds(ctx, tx, site, targets(s)...)
+	holds, all, err := siteHolds(ctx, tx, site)
+	if err == nil && !all {
+		holds, err = holdsOn(ctx, tx, site, targets(s)...)
+	}
 	if err != nil {
 		return err
 	}

@@ -544,19 +544,11 @@ func (c *command) loadStep(lotID, step string, checkHold bool) (*stepContext, er
 		if wo.Status != StatusReleased && wo.Status != StatusRunning {
 			return nil, &TransitionError{Object: lot.ref() + " of " + wo.ref(), State: string(wo.Status), Command: "move material of", Allowed: "[released running]"}
 		}
-		subject := quality.Subject{Lot: lot.ID, WorkOrder: lot.WorkOrder, Material: lot.Material, SupplierLot: lot.SupplierLot}
-		holds, err := activeHolds(c.ctx, c.tx, lot.Site, targets(subject)...)
-		if err != nil {
-			return nil, err
-		}
-		if err := onHold(holds, subject); err != nil {
-			return nil, fmt.Errorf("%s at step %s: %w", lot.ref(), step, err)
-		}
 		eq := c.opts.where
 		if eq == "" {
 			eq = s.WorkCenter // where the move is recorded when the command names no equipment
 		}
-		if err := c.checkEquipmentHolds(lot.Site, eq); err != nil {
+		if err := c.checkMoveHolds(lot, eq); err != nil {
 			return nil, fmt.Errorf("%s at step %s: %w", lot.ref(), step, err)
 		}
 	}
@@ -972,23 +964,29 @@ func (p *Plant) Material(ctx context.Context, id string) (genealogy.Material, er
 	return m, err
 }
 
-// checkEquipmentHolds refuses work on equipment held itself or under held equipment (a
-// hold on a work center holds its units). A site without equipment holds costs one read.
-func (c *command) checkEquipmentHolds(site, id string) error {
-	if id == "" {
-		return nil
-	}
-	recs, err := c.tx.List(c.ctx, store.Query{Kind: holdKind, Site: site, Index: "state", Value: "active", Limit: fewHolds + 1})
-	if err != nil || len(recs) == 0 {
+// checkMoveHolds refuses to move a lot that is held, or whose order or material is, or on
+// equipment that is held itself or lies under held equipment (a hold on a work center
+// holds its units). A site without active holds costs one index read.
+func (c *command) checkMoveHolds(lot *Lot, equipmentID string) error {
+	subject := quality.Subject{Lot: lot.ID, WorkOrder: lot.WorkOrder, Material: lot.Material, SupplierLot: lot.SupplierLot}
+	holds, all, err := siteHolds(c.ctx, c.tx, lot.Site)
+	if err != nil || (all && len(holds) == 0) {
 		return err
 	}
-	chain := c.equipmentChain(id)
-	ts := make([]string, len(chain))
-	for i, eq := range chain {
-		ts[i] = string(quality.OnEquipment) + "/" + eq
+	var chain []string
+	if !all || slices.ContainsFunc(holds, func(h quality.Hold) bool { return h.Target.Kind == quality.OnEquipment }) {
+		chain = c.equipmentChain(equipmentID)
 	}
-	holds, err := activeHolds(c.ctx, c.tx, site, ts...)
-	if err != nil {
+	if !all {
+		ts := targets(subject)
+		for _, eq := range chain {
+			ts = append(ts, string(quality.OnEquipment)+"/"+eq)
+		}
+		if holds, err = holdsOn(c.ctx, c.tx, lot.Site, ts...); err != nil {
+			return err
+		}
+	}
+	if err := onHold(holds, subject); err != nil {
 		return err
 	}
 	for _, eq := range chain {
