@@ -4,44 +4,68 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/bits"
 	"time"
 
 	"github.com/taktmes/takt/units"
 )
 
-// Index is a compact in-memory genealogy graph: a Reader, a Tracer and an EquipmentLog. It
-// numbers nodes densely, keeps every edge in a fixed-size record with its quantity and
-// context interned, and chains each node's inputs and outputs through the edge records, so
-// appending is O(1) and a trace touches only the part of the graph it returns. A million
-// lots with three million edges take a few hundred bytes per lot.
+// Index is a compact in-memory genealogy graph: a Reader, a Tracer and an EquipmentLog.
+//
+// It numbers nodes densely and keeps, per node, its inputs and its outputs each in one
+// contiguous block of an adjacency arena. An entry of a block is a whole edge as seen from
+// that node: the node at the far end, the kind, the time, and the quantity and context
+// interned in small tables. An edge between two nodes is stored twice, once in each node's
+// block, so a trace in either direction reads each node's block as one run of memory and
+// never follows a pointer per edge. Blocks hold a power of two of entries; a full block
+// moves to one twice its size and the old one is kept on a free list for the next block of
+// that size, so Append stays O(1) amortized and blocks are at least half full. A million
+// lots with three million edges take about 600 bytes per lot.
 //
 // The zero Index is empty and ready. Append must not run at the same time as any other
 // method; the other methods only read and may run concurrently with each other (a store
 // wraps the Index in a sync.RWMutex).
 type Index struct {
-	ids    map[Node]int32
-	nodes  []indexNode
-	edges  []indexEdge
+	ids map[Node]int32
+	// nodes[i] is node number i and lists[i] its inputs and outputs, kept apart: a trace
+	// reads the lists of a whole depth's nodes first and the nodes themselves at the end.
+	nodes []Node
+	lists []nodeLists
+	// adj is the arena of adjacency blocks. free[k] heads the list of free blocks of 1<<k
+	// entries: the offset of the first plus one, 0 when there is none; a free block keeps
+	// the next one's offset plus one in its first entry's far.
+	adj    []adjEntry
+	free   [32]int32
+	nEdges int
 	qtys   []units.Quantity
 	qtyIDs map[string]uint32
 	ctxs   []edgeContext
 	ctxIDs map[edgeContext]uint32
-	// byEquipment lists, per equipment context string, the edges recorded there.
-	byEquipment map[string][]int32
+	// byEquipment lists, per equipment context string, the edges recorded there in the
+	// order they were appended.
+	byEquipment map[string][]edgeRef
 }
 
-type indexNode struct {
-	id      string
-	in, out int32 // first edge of the node's input and output chains, -1 when none
-	kind    NodeKind
+// nodeLists are a node's inputs (edges whose To it is) and outputs.
+type nodeLists struct{ in, out adjList }
+
+// adjList is a node's block of edges in one direction: n entries at adj[off:], oldest
+// first, in a block of capacity blockCap(n).
+type adjList struct{ off, n int32 }
+
+// adjEntry is an edge in the block of one of its ends.
+type adjEntry struct {
+	far      int32 // the node at the other end, -1 for the outside
+	qty, ctx uint32
+	kind     EdgeKind
+	at       int64 // UnixNano, noTime for the zero time
 }
 
-type indexEdge struct {
-	from, to        int32 // node numbers, -1 for the outside
-	nextIn, nextOut int32 // next edge in the To node's input chain and the From node's output chain
-	qty, ctx        uint32
-	at              int64 // UnixNano, noTime for the zero time
-	kind            EdgeKind
+// edgeRef locates an edge: entry slot of node's inputs when in is set, else of its outputs.
+// An entry keeps its slot when its block moves.
+type edgeRef struct {
+	node, slot int32
+	in         bool
 }
 
 type edgeContext struct {
@@ -57,7 +81,7 @@ var (
 )
 
 // Len returns the number of nodes and edges held.
-func (x *Index) Len() (nodes, edges int) { return len(x.nodes), len(x.edges) }
+func (x *Index) Len() (nodes, edges int) { return len(x.nodes), x.nEdges }
 
 // ValidateEdges checks what Append requires of edges: a known Kind, at least one end, ends
 // with a known node kind and an id, a positive quantity and a time in the years 1678–2262.
@@ -70,33 +94,85 @@ func ValidateEdges(edges ...Edge) error {
 	return ps.err()
 }
 
-// Append adds edges, all or none; see ValidateEdges.
+// maxSlots bounds the index: nodes and arena slots are numbered with int32, and a block
+// may double when it fills, so half the range is kept free.
+const maxSlots = math.MaxInt32 / 2
+
+// Append adds edges, all or none; see ValidateEdges. An Index holds up to about a billion
+// nodes and edge entries; beyond that Append refuses edges (ErrInvalid).
 func (x *Index) Append(edges ...Edge) error {
 	if err := ValidateEdges(edges...); err != nil {
 		return err
 	}
+	if len(x.nodes)+2*len(edges) > maxSlots || len(x.adj)+2*len(edges) > maxSlots {
+		return fmt.Errorf("%w: the in-memory genealogy index is full (%d nodes, %d edge entries); keep a graph this large in a database store", ErrInvalid, len(x.nodes), len(x.adj))
+	}
 	if x.ids == nil {
-		x.ids, x.qtyIDs, x.ctxIDs, x.byEquipment = map[Node]int32{}, map[string]uint32{}, map[edgeContext]uint32{}, map[string][]int32{}
+		x.ids, x.qtyIDs, x.ctxIDs, x.byEquipment = map[Node]int32{}, map[string]uint32{}, map[edgeContext]uint32{}, map[string][]edgeRef{}
 	}
 	for _, e := range edges {
-		n := int32(len(x.edges))
-		rec := indexEdge{from: x.node(e.From), to: x.node(e.To), nextIn: -1, nextOut: -1, at: noTime, kind: e.Kind,
-			qty: x.internQty(e.Qty), ctx: x.internCtx(e)}
+		from, to := x.node(e.From), x.node(e.To)
+		a := adjEntry{qty: x.internQty(e.Qty), ctx: x.internCtx(e), kind: e.Kind, at: noTime}
 		if !e.At.IsZero() {
-			rec.at = e.At.UnixNano()
+			a.at = e.At.UnixNano()
 		}
-		if rec.to >= 0 {
-			rec.nextIn, x.nodes[rec.to].in = x.nodes[rec.to].in, n
+		var ref edgeRef
+		if to >= 0 {
+			a.far = from
+			ref = edgeRef{node: to, slot: x.push(&x.lists[to].in, a), in: true}
 		}
-		if rec.from >= 0 {
-			rec.nextOut, x.nodes[rec.from].out = x.nodes[rec.from].out, n
+		if from >= 0 {
+			a.far = to
+			ref = edgeRef{node: from, slot: x.push(&x.lists[from].out, a)}
 		}
-		x.edges = append(x.edges, rec)
+		x.nEdges++
 		if e.Equipment != "" {
-			x.byEquipment[e.Equipment] = append(x.byEquipment[e.Equipment], n)
+			x.byEquipment[e.Equipment] = append(x.byEquipment[e.Equipment], ref)
 		}
 	}
 	return nil
+}
+
+// push appends a to l and returns its slot, moving l to a block twice the size when full.
+func (x *Index) push(l *adjList, a adjEntry) int32 {
+	if l.n == blockCap(l.n) {
+		off := x.allocBlock(blockCap(l.n + 1))
+		copy(x.adj[off:], x.adj[l.off:l.off+l.n])
+		if l.n > 0 {
+			x.freeBlock(l.off, l.n)
+		}
+		l.off = off
+	}
+	x.adj[l.off+l.n] = a
+	l.n++
+	return l.n - 1
+}
+
+// blockCap is the capacity of the block of a list of n entries: n rounded up to a power of
+// two.
+func blockCap(n int32) int32 {
+	if n == 0 {
+		return 0
+	}
+	return 1 << bits.Len32(uint32(n-1))
+}
+
+// allocBlock returns the offset of a block of c entries, c a power of two.
+func (x *Index) allocBlock(c int32) int32 {
+	k := bits.TrailingZeros32(uint32(c))
+	if h := x.free[k]; h != 0 {
+		x.free[k] = x.adj[h-1].far
+		return h - 1
+	}
+	off := int32(len(x.adj))
+	x.adj = append(x.adj, make([]adjEntry, c)...)
+	return off
+}
+
+// freeBlock puts the block at off, of c entries, on its free list.
+func (x *Index) freeBlock(off, c int32) {
+	k := bits.TrailingZeros32(uint32(c))
+	x.adj[off].far, x.free[k] = x.free[k], off+1
 }
 
 func checkEdge(ps *Problems, field string, e Edge) {
@@ -132,7 +208,8 @@ func (x *Index) node(n Node) int32 {
 	}
 	i := int32(len(x.nodes))
 	x.ids[n] = i
-	x.nodes = append(x.nodes, indexNode{id: n.ID, kind: n.Kind, in: -1, out: -1})
+	x.nodes = append(x.nodes, n)
+	x.lists = append(x.lists, nodeLists{})
 	return i
 }
 
@@ -158,67 +235,69 @@ func (x *Index) internCtx(e Edge) uint32 {
 	return i
 }
 
-// edge rebuilds the Edge of record i.
-func (x *Index) edge(i int32) Edge {
-	r := &x.edges[i]
-	c := &x.ctxs[r.ctx]
-	e := Edge{Kind: r.kind, From: x.nodeAt(r.from), To: x.nodeAt(r.to), Qty: x.qtys[r.qty],
-		WorkOrder: c.workOrder, Step: c.step, Equipment: c.equipment, Operator: c.operator, Reason: c.reason}
-	if r.at != noTime {
-		e.At = time.Unix(0, r.at).UTC()
-	}
+// edge rebuilds the Edge of entry a, seen from node near in direction dir (a is one of
+// near's outputs going Forward, one of its inputs going Backward).
+func (x *Index) edge(a *adjEntry, near, far Node, dir Direction) Edge {
+	var e Edge
+	x.setEdge(&e, a, &x.ctxs[a.ctx], near, far, dir)
 	return e
+}
+
+// setEdge sets *e to what edge returns, with a's context c already read.
+func (x *Index) setEdge(e *Edge, a *adjEntry, c *edgeContext, near, far Node, dir Direction) {
+	*e = Edge{Kind: a.kind, From: near, To: far, Qty: x.qtys[a.qty],
+		WorkOrder: c.workOrder, Step: c.step, Equipment: c.equipment, Operator: c.operator, Reason: c.reason}
+	if dir == Backward {
+		e.From, e.To = far, near
+	}
+	if a.at != noTime {
+		e.At = time.Unix(0, a.at).UTC()
+	}
 }
 
 func (x *Index) nodeAt(i int32) Node {
 	if i < 0 {
 		return Node{}
 	}
-	n := &x.nodes[i]
-	return Node{Kind: n.kind, ID: n.id}
+	return x.nodes[i]
 }
 
-// Inputs returns the edges into n.
+// list returns the inputs (Backward) or outputs (Forward).
+func (n *nodeLists) list(dir Direction) adjList {
+	if dir == Backward {
+		return n.in
+	}
+	return n.out
+}
+
+// entries returns the entries of l, oldest first.
+func (x *Index) entries(l adjList) []adjEntry { return x.adj[l.off : l.off+l.n] }
+
+// Inputs returns the edges into n, newest first.
 func (x *Index) Inputs(ctx context.Context, n Node) ([]Edge, error) {
-	return x.chain(n, Backward), ctx.Err()
+	return x.edgesOf(n, Backward), ctx.Err()
 }
 
-// Outputs returns the edges out of n.
+// Outputs returns the edges out of n, newest first.
 func (x *Index) Outputs(ctx context.Context, n Node) ([]Edge, error) {
-	return x.chain(n, Forward), ctx.Err()
+	return x.edgesOf(n, Forward), ctx.Err()
 }
 
-func (x *Index) chain(n Node, dir Direction) []Edge {
+func (x *Index) edgesOf(n Node, dir Direction) []Edge {
 	i, ok := x.ids[n]
 	if !ok {
 		return nil
 	}
-	var out []Edge
-	for e := x.head(i, dir); e >= 0; e = x.next(e, dir) {
-		out = append(out, x.edge(e))
+	l := x.entries(x.lists[i].list(dir))
+	if len(l) == 0 {
+		return nil
+	}
+	out := make([]Edge, len(l))
+	for k := range out {
+		a := &l[len(l)-1-k]
+		x.setEdge(&out[k], a, &x.ctxs[a.ctx], n, x.nodeAt(a.far), dir)
 	}
 	return out
-}
-
-func (x *Index) head(i int32, dir Direction) int32 {
-	if dir == Backward {
-		return x.nodes[i].in
-	}
-	return x.nodes[i].out
-}
-
-func (x *Index) next(e int32, dir Direction) int32 {
-	if dir == Backward {
-		return x.edges[e].nextIn
-	}
-	return x.edges[e].nextOut
-}
-
-func (x *Index) far(e int32, dir Direction) int32 {
-	if dir == Backward {
-		return x.edges[e].from
-	}
-	return x.edges[e].to
 }
 
 // TraceBackward returns everything that went into from, as Walk would.
@@ -231,9 +310,17 @@ func (x *Index) TraceForward(ctx context.Context, from Node, opts TraceOptions) 
 	return x.trace(ctx, from, Forward, opts)
 }
 
-// trace is Walk over the index's own numbers. A first pass walks int32 node and edge
-// numbers only (pointer-free, no strings); a second pass fills the answer, allocated at its
-// exact size.
+// trace is Walk over the index's own numbers, visiting each node's block newest first as
+// Inputs and Outputs list it. Most of its time goes to reading scattered memory (node
+// records, blocks, contexts), so it reads in short, tight loops that let the processor
+// keep many of those reads in flight at once, and does the rest of the work on what they
+// gathered:
+//
+//   - the walk goes one depth at a time: it reads the list heads of all the nodes of the
+//     depth, then collects their blocks' entries (arena slot, near position, far node),
+//     then numbers the far nodes it has not seen;
+//   - the answer is filled afterwards, allocated at its exact size, in chunks whose edge
+//     contexts are copied out before the chunk's edges are built.
 func (x *Index) trace(ctx context.Context, root Node, dir Direction, opts TraceOptions) (Trace, error) {
 	if err := checkTraceArgs(root, dir, opts); err != nil {
 		return Trace{}, err
@@ -244,78 +331,126 @@ func (x *Index) trace(ctx context.Context, root Node, dir Direction, opts TraceO
 		t.Nodes = []TraceNode{{Node: root}}
 		return t, ctx.Err()
 	}
-	order, depth := []int32{r}, []int32{0}
-	var edges []int32
-	var steps []step
-	pos := newPositions()
+	order := []int32{r}   // node numbers by position in the trace
+	var levels []int      // levels[d] is the position after the last node at depth d
+	var heads []adjList   // the lists of the nodes of the current depth
+	var slots []int32     // arena slot of each edge of the answer
+	var steps []step      // and the positions it joins
+	pos := newPositions() // node number → position
 	pos.add(r, 0)
-	for i := 0; i < len(order); i++ {
-		if i&1023 == 1023 {
-			if err := ctx.Err(); err != nil {
-				return Trace{}, err
+	for lo, d := 0, 0; lo < len(order); d++ {
+		hi := len(order)
+		levels = append(levels, hi)
+		heads = heads[:0]
+		for _, n := range order[lo:hi] {
+			heads = append(heads, x.lists[n].list(dir))
+		}
+		if opts.MaxDepth > 0 && d >= opts.MaxDepth {
+			t.Truncated = x.leadsFurther(heads)
+			break
+		}
+		first := len(steps)
+		for j, l := range heads {
+			for s := l.off + l.n - 1; s >= l.off; s-- {
+				slots = append(slots, s)
+				steps = append(steps, step{near: int32(lo + j), far: x.adj[s].far}) // far: a node number until numbered below
 			}
 		}
-		atLimit := opts.MaxDepth > 0 && int(depth[i]) >= opts.MaxDepth
-		for e := x.head(order[i], dir); e >= 0; e = x.next(e, dir) {
-			f := x.far(e, dir)
-			if atLimit {
-				if f >= 0 {
-					t.Truncated = true
-					break
+		pos.reserve(len(order) + len(steps) - first)
+		for k := first; k < len(steps); k++ {
+			if k&1023 == 1023 {
+				if err := ctx.Err(); err != nil {
+					return Trace{}, err
 				}
-				continue
 			}
-			p := int32(-1)
-			if f >= 0 {
-				var added bool
-				if p, added = pos.add(f, int32(len(order))); added {
+			if f := steps[k].far; f >= 0 {
+				p, added := pos.add(f, int32(len(order)))
+				if added {
 					order = append(order, f)
-					depth = append(depth, depth[i]+1)
 				}
+				steps[k].far = p
 			}
-			edges = append(edges, e)
-			steps = append(steps, step{near: int32(i), far: p})
 		}
+		lo = hi
 	}
 	t.Nodes = make([]TraceNode, len(order))
+	d := 0
 	for i, n := range order {
-		t.Nodes[i] = TraceNode{Node: x.nodeAt(n), Depth: int(depth[i])}
+		for i >= levels[d] {
+			d++
+		}
+		t.Nodes[i] = TraceNode{Node: x.nodeAt(n), Depth: d}
 	}
 	if topoOrder(len(order), steps) == nil {
 		return Trace{}, cycleError(t)
 	}
-	if len(edges) > 0 {
-		t.Edges = make([]Edge, len(edges))
-		for i, e := range edges {
-			t.Edges[i] = x.edge(e)
-		}
+	if len(slots) > 0 {
+		t.Edges = make([]Edge, len(slots))
+		x.fillEdges(t.Edges, t.Nodes, slots, steps, dir)
 	}
 	return t, ctx.Err()
+}
+
+// fillEdges builds out[i], the edge in arena slot slots[i] between the trace positions of
+// steps[i], in chunks: it first copies a chunk's contexts, scattered over x.ctxs, into a
+// small buffer in one short loop, which overlaps their reads, then builds the chunk's
+// edges from it.
+func (x *Index) fillEdges(out []Edge, nodes []TraceNode, slots []int32, steps []step, dir Direction) {
+	var ctxs [64]edgeContext
+	for lo := 0; lo < len(out); lo += len(ctxs) {
+		chunk := slots[lo:min(lo+len(ctxs), len(slots))]
+		for k, s := range chunk {
+			ctxs[k] = x.ctxs[x.adj[s].ctx]
+		}
+		for k, s := range chunk {
+			i := lo + k
+			far := Node{}
+			if p := steps[i].far; p >= 0 {
+				far = nodes[p].Node
+			}
+			x.setEdge(&out[i], &x.adj[s], &ctxs[k], nodes[steps[i].near].Node, far, dir)
+		}
+	}
+}
+
+// leadsFurther reports whether any of lists has an edge to a node (not the outside).
+func (x *Index) leadsFurther(lists []adjList) bool {
+	for _, l := range lists {
+		for _, a := range x.entries(l) {
+			if a.far >= 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // positions maps node numbers to their position in a trace: an open-addressing hash table,
 // several times faster than a Go map for int32 keys.
 type positions struct {
-	keys []int32 // node number + 1; 0 marks a free slot
-	vals []int32
-	n    int
+	slots []posSlot
+	n     int
+}
+
+type posSlot struct {
+	key, pos int32 // key is the node number + 1; 0 marks a free slot
 }
 
 func newPositions() *positions {
-	return &positions{keys: make([]int32, 64), vals: make([]int32, 64)}
+	return &positions{slots: make([]posSlot, 64)}
 }
 
 // add stores p for node k unless k is present; it returns k's position and whether it was
 // added.
 func (m *positions) add(k, p int32) (int32, bool) {
-	mask := uint32(len(m.keys) - 1)
+	mask := uint32(len(m.slots) - 1)
 	for h := hash32(k) & mask; ; h = (h + 1) & mask {
-		switch m.keys[h] {
+		switch s := &m.slots[h]; s.key {
 		case k + 1:
-			return m.vals[h], false
+			return s.pos, false
 		case 0:
-			m.keys[h], m.vals[h] = k+1, p
-			if m.n++; 2*m.n > len(m.keys) {
+			*s = posSlot{key: k + 1, pos: p}
+			if m.n++; 2*m.n > len(m.slots) {
 				m.grow()
 			}
 			return p, true
@@ -323,12 +458,21 @@ func (m *positions) add(k, p int32) (int32, bool) {
 	}
 }
 
-func (m *positions) grow() {
-	old, oldVals := m.keys, m.vals
-	m.keys, m.vals, m.n = make([]int32, 2*len(old)), make([]int32, 2*len(old)), 0
-	for i, k := range old {
-		if k != 0 {
-			m.add(k-1, oldVals[i])
+func (m *positions) grow() { m.resize(2 * len(m.slots)) }
+
+// reserve makes room for n entries in all.
+func (m *positions) reserve(n int) {
+	if 2*n > len(m.slots) {
+		m.resize(1 << bits.Len(uint(2*n-1)))
+	}
+}
+
+func (m *positions) resize(size int) {
+	old := m.slots
+	m.slots, m.n = make([]posSlot, size), 0
+	for _, s := range old {
+		if s.key != 0 {
+			m.add(s.key-1, s.pos)
 		}
 	}
 }
@@ -345,9 +489,14 @@ func (x *Index) EdgesAt(ctx context.Context, equipment string, from, to time.Tim
 	}
 	var out []Edge
 	lo, hi := clampNano(from), clampNano(to)
-	for _, e := range x.byEquipment[equipment] {
-		if at := x.edges[e].at; at != noTime && at >= lo && at < hi {
-			out = append(out, x.edge(e))
+	for _, ref := range x.byEquipment[equipment] {
+		dir := Forward
+		if ref.in {
+			dir = Backward
+		}
+		a := &x.entries(x.lists[ref.node].list(dir))[ref.slot]
+		if a.at != noTime && a.at >= lo && a.at < hi {
+			out = append(out, x.edge(a, x.nodeAt(ref.node), x.nodeAt(a.far), dir))
 		}
 	}
 	return out, ctx.Err()

@@ -208,26 +208,7 @@ func TestReaderWalkEqualsIndexOnRandomGraphs(t *testing.T) {
 		for k := 0; k < 20; k++ {
 			root := genealogy.LotNode(fmt.Sprint("L", rng.IntN(size)))
 			opts := genealogy.TraceOptions{MaxDepth: rng.IntN(5)}
-			for _, dir := range []genealogy.Direction{genealogy.Backward, genealogy.Forward} {
-				want, err := genealogy.Walk(ctx, w, root, dir, opts)
-				require.NoError(t, err)
-				var got genealogy.Trace
-				if dir == genealogy.Backward {
-					got, err = idx.TraceBackward(ctx, root, opts)
-				} else {
-					got, err = idx.TraceForward(ctx, root, opts)
-				}
-				require.NoError(t, err)
-				wn, we := canonical(want)
-				gn, ge := canonical(got)
-				require.Equal(t, wn, gn, "graph %d %s %s depth %d: nodes", g, dir, root, opts.MaxDepth)
-				require.Equal(t, we, ge, "graph %d %s %s depth %d: edges", g, dir, root, opts.MaxDepth)
-				require.Equal(t, want.Truncated, got.Truncated)
-				// Walking the Index as a plain Reader gives exactly its own trace.
-				viaReader, err := genealogy.Walk(ctx, readerOnly{idx}, root, dir, opts)
-				require.NoError(t, err)
-				require.Equal(t, got, viaReader)
-			}
+			requireIndexTracesAsWalk(t, w, idx, root, opts)
 		}
 	}
 }
@@ -254,4 +235,30 @@ func TestIndexAppendIsAllOrNothing(t *testing.T) {
 	tr, err := idx.TraceBackward(ctx, genealogy.LotNode("unknown"), genealogy.TraceOptions{})
 	require.NoError(t, err)
 	assert.Len(t, tr.Nodes, 1, "an unknown node traces to itself")
+}
+
+// requireIndexTracesAsWalk checks the Index's traces from root, both ways, against Walk over
+// the reader r (the same as canonical answers) and against Walk over the Index as a plain
+// Reader (exactly the same).
+func requireIndexTracesAsWalk(t *testing.T, r genealogy.Reader, idx *genealogy.Index, root genealogy.Node, opts genealogy.TraceOptions) {
+	t.Helper()
+	for _, dir := range []genealogy.Direction{genealogy.Backward, genealogy.Forward} {
+		want, err := genealogy.Walk(ctx, r, root, dir, opts)
+		require.NoError(t, err)
+		var got genealogy.Trace
+		if dir == genealogy.Backward {
+			got, err = idx.TraceBackward(ctx, root, opts)
+		} else {
+			got, err = idx.TraceForward(ctx, root, opts)
+		}
+		require.NoError(t, err)
+		wn, we := canonical(want)
+		gn, ge := canonical(got)
+		require.Equal(t, wn, gn, "%s trace of %s, depth %d: nodes", dir, root, opts.MaxDepth)
+		require.Equal(t, we, ge, "%s trace of %s, depth %d: edges", dir, root, opts.MaxDepth)
+		require.Equal(t, want.Truncated, got.Truncated)
+		viaReader, err := genealogy.Walk(ctx, readerOnly{idx}, root, dir, opts)
+		require.NoError(t, err)
+		require.Equal(t, got, viaReader, "%s trace of %s: the Index's own against Walk over it", dir, root)
+	}
 }
