@@ -17,14 +17,22 @@ import (
 // Figures of execution control, with 50 active exception rules (the six example rules of
 // issue 11 at different thresholds, so that a few fire):
 //
-//   - execution.rules_events_per_s.mem: situations (an event with its facts) per second
-//     through the 50 compiled rules — the pure evaluation path (execution.RuleSet; no task open). Baseline:
-//     the same 50 conditions and causes written in Go. Best of 5 runs of 200,000 situations.
-//   - execution.engine_events_per_s.mem: events per second RunExceptionRules follows from
-//     the log of an in-memory plant (facts looked up in the store, tasks committed); the log
-//     holds the events of 300 lots started, tracked in and out with scrap.
+//   - execution.rules_events_per_s.mem: events per second through RunExceptionRules on an
+//     in-memory plant in steady state (see engineRate): reading the log, looking up the facts
+//     of each event in the store, evaluating the 50 rules, committing tasks, events, audit
+//     records and the checkpoint, and the time-driven pass once per call. Baseline: the pure
+//     evaluation rate of the same rules (execution.rules_eval_per_s.mem, same run), so the
+//     ratio is about the share of an event's cost that is rule evaluation. Best of 3 plants.
+//   - execution.rules_eval_per_s.mem: situations (an event with its facts, prepared) per
+//     second through execution.RuleSet.Evaluate alone, no task open. Baseline: the same 50
+//     conditions and causes written in Go. Best of 5 runs of 200,000 situations.
+//   - execution.tick_pass_ms.mem: the fixed cost of a RunExceptionRules call in that plant,
+//     measured by a second call right after each measured one, which finds no new events
+//     but its predecessor's task events (not evaluated): the time-driven pass alone
+//     (projections of the 300 open orders; their 300 queued lots and the orders evaluated as
+//     ticks). The least of the 30 calls of the 3 plants.
 func init() {
-	register([]string{"execution.rules_events_per_s.mem", "execution.engine_events_per_s.mem"}, func(report func(result)) {
+	register([]string{"execution.rules_events_per_s.mem", "execution.rules_eval_per_s.mem", "execution.tick_pass_ms.mem"}, func(report func(result)) {
 		specs := executionRules(50)
 		rules := make([]*execution.Rule, len(specs))
 		for i, s := range specs {
@@ -58,8 +66,14 @@ func init() {
 				panic(fmt.Sprintf("bench: expr rules decided %d times, Go %d", fired, handFired))
 			}
 		}
-		report(result{Name: "execution.rules_events_per_s.mem", Value: exprRate, Unit: "events/s (50 rules)"}.WithBaseline(goRate))
-		report(result{Name: "execution.engine_events_per_s.mem", Value: engineRate(specs), Unit: "events/s (50 rules)"})
+		best := engineRun{tick: time.Hour}
+		for range 3 {
+			r := engineRate(specs)
+			best.rate, best.tick = max(best.rate, r.rate), min(best.tick, r.tick)
+		}
+		report(result{Name: "execution.rules_events_per_s.mem", Value: best.rate, Unit: "events/s (50 rules, engine)"}.WithBaseline(exprRate))
+		report(result{Name: "execution.rules_eval_per_s.mem", Value: exprRate, Unit: "situations/s (50 rules)"}.WithBaseline(goRate))
+		report(result{Name: "execution.tick_pass_ms.mem", Value: float64(best.tick.Microseconds()) / 1000, Unit: "ms (300 open orders)"})
 	})
 }
 
@@ -158,8 +172,32 @@ func executionEnvs(n int) []execution.Env {
 	return out
 }
 
-// engineRate measures RunExceptionRules over the events of an in-memory plant.
-func engineRate(specs []execution.RuleSpec) float64 {
+// engineRun is what engineRate measured.
+type engineRun struct {
+	rate float64       // events evaluated per second of RunExceptionRules
+	tick time.Duration // a call with no new events to evaluate (the least of the rounds)
+}
+
+// engineRate measures RunExceptionRules on an in-memory plant in steady state. The plant
+// has one work center and a two-step routing; 300 lots wait at step 10, each for its open
+// work order. Each round finishes the oldest 100 lots (track in and out of both steps, one
+// lot in 20 scrapping 1 ea at step 10; the order completes) and releases and starts 100
+// new ones, 10 s of plant time apart. The host then calls RunExceptionRules once, as a
+// worker would periodically: the call reads about 1,900 events and evaluates 1,700 of them
+// (the others are the engine's own task events), then runs the time-driven pass once
+// (projections of the 300 open orders; the 300 queued lots and the orders as ticks). Lots
+// wait about 50 minutes, so the 30 and 40 minute waiting rules open a task for most lots
+// that their track-in resolves, and the scrap rules keep 8 tasks open that scrap events
+// update: about 360 task changes per call, one per 5 events, and 100 new projections. The
+// rate is the evaluated events over the time of 10 such calls, after one round that warms
+// up. Right after each, a second call that finds no new events to evaluate measures the
+// time-driven pass alone.
+func engineRate(specs []execution.RuleSpec) engineRun {
+	const (
+		wip      = 300 // lots queued at step 10, each with its open work order
+		perRound = 100 // lots finished (and started) per round
+		rounds   = 10  // measured rounds
+	)
 	ctx := context.Background()
 	clock := &benchClock{t: time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)}
 	p, err := mes.Open(ctx, memstore.New(), mes.WithClock(clock))
@@ -167,37 +205,70 @@ func engineRate(specs []execution.RuleSpec) float64 {
 	by := mes.By(mes.Actor{ID: "admin", Kind: mes.Person})
 	must(p.DefineEquipment(ctx, []equipment.Equipment{{ID: "PLANT-1", Level: equipment.Site}, {ID: "CNC", Level: equipment.WorkCenter, Parent: "PLANT-1"}}, by))
 	must(p.DefineMaterial(ctx, genealogy.Material{ID: "P", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct}, by))
-	rt, err := routing.New("P", "A").Step("10", "Machine", routing.At("CNC"), routing.Run(time.Minute)).Step("20", "Finish", routing.At("CNC")).Build()
+	rt, err := routing.New("P", "A").Step("10", "Machine", routing.At("CNC"), routing.Run(6*time.Second)).Step("20", "Finish", routing.At("CNC")).Build()
 	must(err)
 	_, err = p.PublishRouting(ctx, "PLANT-1", rt, by)
 	must(err)
 	for _, s := range specs {
 		must(p.SaveExceptionRule(ctx, "PLANT-1", s, by))
 	}
-	worker := mes.By(mes.Actor{ID: "worker", Kind: mes.System})
-	_, err = p.RunExceptionRules(ctx, worker) // past the set-up events
-	must(err)
-	for i := range 300 {
-		wo, err := p.CreateWorkOrder(ctx, mes.NewWorkOrder{Site: "PLANT-1", Number: fmt.Sprint(i), Product: "P", Qty: units.MustParse("10 ea"),
+	var queue []mes.Lot
+	n := 0
+	start := func() {
+		wo, err := p.CreateWorkOrder(ctx, mes.NewWorkOrder{Site: "PLANT-1", Number: fmt.Sprint(n), Product: "P", Qty: units.MustParse("10 ea"),
 			Due: clock.t.Add(48 * time.Hour), Priority: 5}, by)
 		must(err)
 		_, err = p.ReleaseWorkOrder(ctx, wo.ID, by)
 		must(err)
 		lot, err := p.StartLot(ctx, wo.ID, units.MustParse("10 ea"), by)
 		must(err)
-		_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, by)
-		must(err)
-		_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: units.MustParse("9 ea"), Scrap: []routing.ScrapLine{{Qty: units.MustParse("1 ea"), Reason: "CHATTER"}}}, by)
-		must(err)
-		clock.t = clock.t.Add(time.Minute)
+		queue = append(queue, lot)
+		n++
 	}
-	start := time.Now()
-	run, err := p.RunExceptionRules(ctx, worker)
-	must(err)
-	if len(run.Failures) > 0 {
-		panic(run.Failures[0])
+	finish := func(lot mes.Lot) {
+		out := routing.Outcome{Good: units.MustParse("10 ea")}
+		if n%20 == 0 {
+			out = routing.Outcome{Good: units.MustParse("9 ea"), Scrap: []routing.ScrapLine{{Qty: units.MustParse("1 ea"), Reason: "CHATTER"}}}
+		}
+		_, err := p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, by)
+		must(err)
+		_, err = p.TrackOut(ctx, lot.ID, "10", out, by)
+		must(err)
+		_, err = p.TrackIn(ctx, lot.ID, "20", units.Quantity{}, by)
+		must(err)
+		_, err = p.TrackOut(ctx, lot.ID, "20", routing.Outcome{Good: out.Good}, by)
+		must(err)
+		_, err = p.CompleteWorkOrder(ctx, lot.WorkOrder, by)
+		must(err)
 	}
-	return float64(run.Events) / time.Since(start).Seconds()
+	for range wip {
+		start()
+	}
+	worker := mes.By(mes.Actor{ID: "worker", Kind: mes.System})
+	call := func() (mes.ExceptionRun, time.Duration) {
+		t0 := time.Now()
+		run, err := p.RunExceptionRules(ctx, worker)
+		must(err)
+		if len(run.Failures) > 0 {
+			panic(run.Failures[0])
+		}
+		return run, time.Since(t0)
+	}
+	evaluated, spent, tick := 0, time.Duration(0), time.Hour
+	for r := range rounds + 1 {
+		for range perRound {
+			finish(queue[0])
+			queue = queue[1:]
+			start()
+			clock.t = clock.t.Add(10 * time.Second)
+		}
+		run, d := call()
+		_, idle := call()
+		if r > 0 { // the first round also follows the set-up events
+			evaluated, spent, tick = evaluated+run.Evaluated, spent+d, min(tick, idle)
+		}
+	}
+	return engineRun{rate: float64(evaluated) / spent.Seconds(), tick: tick}
 }
 
 type benchClock struct{ t time.Time }

@@ -60,6 +60,7 @@ type EventFacts struct {
 	Time    time.Time `expr:"time"`
 	// Fields is the event's data flattened to strings: nested names are joined with dots
 	// ("Hold.Reason"), quantities are written as "2 ea", lists by index ("Scrap.0.Reason").
+	// The engine fills it only for rules that read it (see RuleSet.ReadsEventFields).
 	Fields map[string]string `expr:"fields"`
 }
 
@@ -192,6 +193,16 @@ type Rule struct {
 	// types restricts the event types When can be true for (nil: any), found at compile
 	// time from a condition of the form event.type == "..." && ...
 	types []string
+	// Go forms of the expressions, for those simple enough (see guard and concatenation).
+	// guards are the leading terms of When (a && b && ...) that are simple: When is false
+	// without running it when one is false, as its && would short-circuit there; when every
+	// term is simple (native), When is true when they all are, without running it either.
+	guards    []func(*Env) bool
+	native    bool
+	causeText func(*Env) string // Cause, or nil
+	clearTest func(*Env) bool   // Clear, or nil
+	// fields is true when an expression may read event.fields.
+	fields bool
 }
 
 // Spec returns the rule as written.
@@ -261,6 +272,20 @@ func Compile(spec RuleSpec) (*Rule, error) {
 	}
 	if types, ok := eventTypes(r.when.Node()); ok {
 		r.types = types
+	}
+	r.guards, r.native = guards(r.when.Node())
+	if r.cause != nil {
+		r.causeText = concatenation(r.cause.Node())
+	}
+	if r.clear != nil {
+		if gs, all := guards(r.clear.Node()); all {
+			r.clearTest = func(e *Env) bool { return holds(gs, e) }
+		}
+	}
+	for _, p := range []*vm.Program{r.when, r.cause, r.clear} {
+		if p != nil {
+			r.fields = r.fields || readsFields(p.Node())
+		}
 	}
 	// An expression that blows the memory budget on an ordinary situation would fail every
 	// time: reject it now. Other run-time errors depend on the facts and are reported when
@@ -430,6 +455,242 @@ func eventTypes(n ast.Node) ([]string, bool) {
 	return nil, false
 }
 
+// guards returns the leading simple terms of a condition a && b && ... as Go tests (see
+// guard), and whether every term is simple.
+func guards(n ast.Node) ([]func(*Env) bool, bool) {
+	terms := conjuncts(n)
+	var gs []func(*Env) bool
+	for _, term := range terms {
+		g := guard(term)
+		if g == nil {
+			break
+		}
+		gs = append(gs, g)
+	}
+	return gs, len(gs) == len(terms)
+}
+
+// holds reports whether every test holds for env.
+func holds(tests []func(*Env) bool, env *Env) bool {
+	for _, t := range tests {
+		if !t(env) {
+			return false
+		}
+	}
+	return true
+}
+
+// conjuncts returns the terms of a condition a && b && ..., in the order they run.
+func conjuncts(n ast.Node) []ast.Node {
+	if b, ok := n.(*ast.BinaryNode); ok && (b.Operator == "&&" || b.Operator == "and") {
+		return append(conjuncts(b.Left), conjuncts(b.Right)...)
+	}
+	return []ast.Node{n}
+}
+
+// boolFacts read the boolean facts of Env, by their names in rules.
+var boolFacts = map[string]func(*Env) bool{
+	"lot.queued":     func(e *Env) bool { return e.Lot.Queued },
+	"order.open":     func(e *Env) bool { return e.Order.Open },
+	"material.short": func(e *Env) bool { return e.Material.Short },
+	"spc.violation":  func(e *Env) bool { return e.SPC.Violation },
+	"hold.active":    func(e *Env) bool { return e.Hold.Active },
+}
+
+// numberFacts read the numeric facts of Env as float64, as expr compares numbers of mixed
+// kinds, by their names in rules.
+var numberFacts = map[string]func(*Env) float64{
+	"lot.waitingMinutes": func(e *Env) float64 { return e.Lot.WaitingMinutes },
+	"lot.quantity":       func(e *Env) float64 { return e.Lot.Quantity },
+	"order.priority":     func(e *Env) float64 { return float64(e.Order.Priority) },
+	"order.lateHours":    func(e *Env) float64 { return e.Order.LateHours },
+	"material.shortQty":  func(e *Env) float64 { return e.Material.ShortQty },
+	"spc.value":          func(e *Env) float64 { return e.SPC.Value },
+	"hold.ageHours":      func(e *Env) float64 { return e.Hold.AgeHours },
+	"scrap.qty":          func(e *Env) float64 { return e.Scrap.Qty },
+	"scrap.lastHour":     func(e *Env) float64 { return e.Scrap.LastHour },
+}
+
+// stringFacts read the string facts of Env (other than event.fields), by their names in
+// rules.
+var stringFacts = map[string]func(*Env) string{
+	"equipment":          func(e *Env) string { return e.Equipment },
+	"event.type":         func(e *Env) string { return e.Event.Type },
+	"event.subject":      func(e *Env) string { return e.Event.Subject },
+	"event.site":         func(e *Env) string { return e.Event.Site },
+	"lot.id":             func(e *Env) string { return e.Lot.ID },
+	"lot.step":           func(e *Env) string { return e.Lot.Step },
+	"lot.workCenter":     func(e *Env) string { return e.Lot.WorkCenter },
+	"lot.material":       func(e *Env) string { return e.Lot.Material },
+	"lot.unit":           func(e *Env) string { return e.Lot.Unit },
+	"order.id":           func(e *Env) string { return e.Order.ID },
+	"order.number":       func(e *Env) string { return e.Order.Number },
+	"order.product":      func(e *Env) string { return e.Order.Product },
+	"order.customer":     func(e *Env) string { return e.Order.Customer },
+	"order.status":       func(e *Env) string { return e.Order.Status },
+	"material.component": func(e *Env) string { return e.Material.Component },
+	"material.unit":      func(e *Env) string { return e.Material.Unit },
+	"spc.characteristic": func(e *Env) string { return e.SPC.Characteristic },
+	"spc.rule":           func(e *Env) string { return e.SPC.Rule },
+	"spc.equipment":      func(e *Env) string { return e.SPC.Equipment },
+	"hold.id":            func(e *Env) string { return e.Hold.ID },
+	"hold.kind":          func(e *Env) string { return e.Hold.Kind },
+	"hold.target":        func(e *Env) string { return e.Hold.Target },
+	"hold.reason":        func(e *Env) string { return e.Hold.Reason },
+	"scrap.product":      func(e *Env) string { return e.Scrap.Product },
+	"scrap.step":         func(e *Env) string { return e.Scrap.Step },
+	"scrap.reason":       func(e *Env) string { return e.Scrap.Reason },
+	"scrap.unit":         func(e *Env) string { return e.Scrap.Unit },
+}
+
+// concatenation returns a string expression as Go when it joins string facts and string
+// literals with +, as causes usually do (lot.id + "@" + lot.step); nil otherwise.
+func concatenation(n ast.Node) func(*Env) string {
+	var parts []func(*Env) string
+	var add func(n ast.Node) bool
+	add = func(n ast.Node) bool {
+		switch t := n.(type) {
+		case *ast.StringNode:
+			parts = append(parts, func(*Env) string { return t.Value })
+			return true
+		case *ast.MemberNode, *ast.IdentifierNode:
+			name, _ := factName(t)
+			f := stringFacts[name]
+			parts = append(parts, f)
+			return f != nil
+		case *ast.BinaryNode:
+			return t.Operator == "+" && add(t.Left) && add(t.Right)
+		}
+		return false
+	}
+	if !add(n) {
+		return nil
+	}
+	return func(e *Env) string {
+		var buf [8]string
+		vals := buf[:0]
+		for _, p := range parts {
+			vals = append(vals, p(e))
+		}
+		return strings.Join(vals, "")
+	}
+}
+
+// factName returns "x.y" for a member node x.y of the environment, and "x" for a name.
+func factName(n ast.Node) (string, bool) {
+	if id, ok := n.(*ast.IdentifierNode); ok {
+		return id.Value, true
+	}
+	m, ok := n.(*ast.MemberNode)
+	if !ok {
+		return "", false
+	}
+	id, ok := m.Node.(*ast.IdentifierNode)
+	prop, pok := m.Property.(*ast.StringNode)
+	if !ok || !pok {
+		return "", false
+	}
+	return id.Value + "." + prop.Value, true
+}
+
+// number returns the value of a number literal; integers only strictly within ±2^53, so that
+// comparing an integer fact with it as float64 decides as expr's exact comparison does
+// (a fact beyond 2^53 rounds, but never onto or across such a literal).
+func number(n ast.Node) (float64, bool) {
+	switch l := n.(type) {
+	case *ast.IntegerNode:
+		return float64(l.Value), l.Value > -1<<53 && l.Value < 1<<53
+	case *ast.FloatNode:
+		return l.Value, true
+	}
+	return 0, false
+}
+
+// guard returns a term of a condition as a Go test when it is simple: a boolean fact, its
+// negation, event.type == "...", or a numeric fact compared with a number literal. It
+// returns nil for any other term.
+func guard(n ast.Node) func(*Env) bool {
+	switch t := n.(type) {
+	case *ast.MemberNode:
+		name, _ := factName(t)
+		if g := boolFacts[name]; g != nil {
+			return g
+		}
+	case *ast.UnaryNode:
+		if t.Operator == "!" || t.Operator == "not" {
+			if g := guard(t.Node); g != nil {
+				return func(e *Env) bool { return !g(e) }
+			}
+		}
+	case *ast.BinaryNode:
+		if types, ok := eventTypes(t); ok && t.Operator == "==" {
+			return func(e *Env) bool { return e.Event.Type == types[0] }
+		}
+		op := t.Operator
+		name, ok := factName(t.Left)
+		lit, lok := number(t.Right)
+		if !ok || !lok { // literal first: swap the operands
+			name, ok = factName(t.Right)
+			lit, lok = number(t.Left)
+			op = map[string]string{"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}[op]
+		}
+		fact := numberFacts[name]
+		if !ok || !lok || fact == nil {
+			return nil
+		}
+		switch op {
+		case "<":
+			return func(e *Env) bool { return fact(e) < lit }
+		case "<=":
+			return func(e *Env) bool { return fact(e) <= lit }
+		case ">":
+			return func(e *Env) bool { return fact(e) > lit }
+		case ">=":
+			return func(e *Env) bool { return fact(e) >= lit }
+		case "==":
+			return func(e *Env) bool { return fact(e) == lit }
+		case "!=":
+			return func(e *Env) bool { return fact(e) != lit }
+		}
+	}
+	return nil
+}
+
+// readsFields reports whether an expression may read event.fields: it names event.fields,
+// or uses event (or the whole environment) other than through a constant member.
+func readsFields(n ast.Node) bool {
+	v := &fieldsReader{}
+	ast.Walk(&n, v)
+	return v.events > v.members || v.env
+}
+
+// fieldsReader counts the uses of event, and those that read a constant member other than
+// fields.
+type fieldsReader struct {
+	events, members int
+	env             bool
+}
+
+// Visit implements ast.Visitor.
+func (v *fieldsReader) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		v.events += boolInt(n.Value == "event")
+		v.env = v.env || n.Value == "$env"
+	case *ast.MemberNode:
+		id, ok := n.Node.(*ast.IdentifierNode)
+		prop, pok := n.Property.(*ast.StringNode)
+		v.members += boolInt(ok && pok && id.Value == "event" && prop.Value != "fields")
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func eventTypeTest(member, literal ast.Node) (string, bool) {
 	m, ok := member.(*ast.MemberNode)
 	if !ok {
@@ -498,7 +759,11 @@ type Decision struct {
 
 // OpenCauses is the set of causes that have an open task, by rule. The zero value is empty
 // and ready to use.
-type OpenCauses struct{ m map[string]map[string]bool }
+type OpenCauses struct {
+	m map[string]map[string]bool
+	// rules counts the rules in m, for a RuleSet to know when to look them up again.
+	rules int
+}
 
 // Add records that rule has an open task for cause.
 func (o *OpenCauses) Add(rule, cause string) {
@@ -507,6 +772,7 @@ func (o *OpenCauses) Add(rule, cause string) {
 	}
 	if o.m[rule] == nil {
 		o.m[rule] = map[string]bool{}
+		o.rules++
 	}
 	o.m[rule][cause] = true
 }
@@ -517,21 +783,62 @@ func (o *OpenCauses) Remove(rule, cause string) { delete(o.m[rule], cause) }
 // Has reports whether rule has an open task for cause.
 func (o *OpenCauses) Has(rule, cause string) bool { return o.m[rule][cause] }
 
-// Any reports whether rule has any open task.
-func (o *OpenCauses) Any(rule string) bool { return len(o.m[rule]) > 0 }
-
 // RuleSet evaluates a set of rules. It keeps one expr VM, so it is not safe for concurrent
 // use; the Rules in it are, so make one RuleSet per goroutine.
 type RuleSet struct {
 	rules []*Rule
-	vm    vm.VM
+	// slots numbers the distinct expressions of the rules (by field and source) as
+	// [when, cause, clear] per rule, -1 for none: rules often share a cause or a clear
+	// condition, and one situation evaluates each distinct expression at most once.
+	slots  [][3]int
+	memo   []memoResult // by slot, for the situation being evaluated
+	gen    uint64       // the situation being evaluated, for memo
+	fields bool         // a rule may read event.fields
+	vm     vm.VM
+	// causes are the open causes of each rule in open, as of open.rules = openRules.
+	open      *OpenCauses
+	openRules int
+	causes    []map[string]bool
+}
+
+type memoResult struct {
+	gen uint64
+	out any
 }
 
 // NewRuleSet returns a set evaluating rules in order.
-func NewRuleSet(rules ...*Rule) *RuleSet { return &RuleSet{rules: slices.Clone(rules)} }
+func NewRuleSet(rules ...*Rule) *RuleSet {
+	s := &RuleSet{rules: slices.Clone(rules), slots: make([][3]int, len(rules)), causes: make([]map[string]bool, len(rules))}
+	ids := map[[2]string]int{}
+	for i, r := range s.rules {
+		s.fields = s.fields || r.fields
+		for j, p := range []*vm.Program{r.when, r.cause, r.clear} {
+			s.slots[i][j] = -1
+			if p == nil {
+				continue
+			}
+			k := [2]string{fieldNames[j], p.Source().String()}
+			id, ok := ids[k]
+			if !ok {
+				id = len(ids)
+				ids[k] = id
+			}
+			s.slots[i][j] = id
+		}
+	}
+	s.memo = make([]memoResult, len(ids))
+	return s
+}
+
+// fieldNames are the expression fields of a rule, in slot order.
+var fieldNames = [3]string{"when", "cause", "clear"}
 
 // Len returns the number of rules in the set.
 func (s *RuleSet) Len() int { return len(s.rules) }
+
+// ReadsEventFields reports whether a rule of the set may read event.fields. When none
+// does, a caller may leave Env.Event.Fields nil and save flattening the event's data.
+func (s *RuleSet) ReadsEventFields() bool { return s.fields }
 
 // Evaluate runs every rule for one situation. For each rule: When true and a non-empty
 // cause gives a Fire decision (and open records the cause as open); otherwise, when the
@@ -542,63 +849,108 @@ func (s *RuleSet) Evaluate(env *Env, open *OpenCauses) ([]Decision, []error) {
 	if open == nil {
 		open = &OpenCauses{}
 	}
+	s.gen++
 	var out []Decision
 	var errs []error
-	for _, r := range s.rules {
-		d, err := r.evaluate(&s.vm, env, open)
-		if err != nil {
+	for i := range s.rules {
+		if err := s.evaluate(i, env, open, &out); err != nil {
 			errs = append(errs, err)
-			continue
-		}
-		if d.Action != "" {
-			out = append(out, d)
 		}
 	}
 	return out, errs
 }
 
-func (r *Rule) evaluate(m *vm.VM, env *Env, open *OpenCauses) (Decision, error) {
-	fires := false
-	if r.types == nil || slices.Contains(r.types, env.Event.Type) {
-		out, err := run(m, r.spec.Name, "when", r.when, env)
-		if err != nil {
-			return Decision{}, err
-		}
-		fires = out.(bool)
+// run evaluates expression field (0 when, 1 cause, 2 clear) of rule i, or returns its
+// result for the situation from an earlier rule with the same expression. Failures are
+// not remembered: each rule reports its own.
+func (s *RuleSet) run(i, field int, env *Env) (any, error) {
+	r, slot := s.rules[i], s.slots[i][field]
+	if m := &s.memo[slot]; m.gen == s.gen {
+		return m.out, nil
 	}
-	if !fires && (r.clear == nil || !open.Any(r.spec.Name)) {
-		return Decision{}, nil
+	p := [3]*vm.Program{r.when, r.cause, r.clear}[field]
+	out, err := run(&s.vm, r.spec.Name, fieldNames[field], p, env)
+	if err == nil {
+		s.memo[slot] = memoResult{gen: s.gen, out: out}
+	}
+	return out, err
+}
+
+// openCauses returns the open causes of rule i in open.
+func (s *RuleSet) openCauses(i int, open *OpenCauses) map[string]bool {
+	if open != s.open || open.rules != s.openRules {
+		s.open, s.openRules = open, open.rules
+		for k, r := range s.rules {
+			s.causes[k] = open.m[r.spec.Name]
+		}
+	}
+	return s.causes[i]
+}
+
+// evaluate runs rule i for a situation and adds its decision, if any, to out.
+func (s *RuleSet) evaluate(i int, env *Env, open *OpenCauses, out *[]Decision) error {
+	r := s.rules[i]
+	fires := false
+	if (r.types == nil || slices.Contains(r.types, env.Event.Type)) && holds(r.guards, env) {
+		fires = r.native
+		if !fires {
+			res, err := s.run(i, 0, env)
+			if err != nil {
+				return err
+			}
+			fires = res.(bool)
+		}
+	}
+	if !fires && (r.clear == nil || len(s.openCauses(i, open)) == 0) {
+		return nil
 	}
 	cause := env.Event.Subject
-	if r.cause != nil {
-		out, err := run(m, r.spec.Name, "cause", r.cause, env)
+	switch {
+	case r.causeText != nil:
+		cause = r.causeText(env)
+	case r.cause != nil:
+		res, err := s.run(i, 1, env)
 		if err != nil {
-			return Decision{}, err
+			return err
 		}
-		cause = out.(string)
+		cause = res.(string)
 	}
 	if len(cause) > MaxCauseLength {
-		return Decision{}, &EvalError{Rule: r.spec.Name, Field: "cause", Line: 1, Column: 1,
+		return &EvalError{Rule: r.spec.Name, Field: "cause", Line: 1, Column: 1,
 			Message: fmt.Sprintf("the cause is %d bytes long; build it from ids, at most %d bytes", len(cause), MaxCauseLength), Err: ErrRuleFailed}
 	}
-	d := Decision{Rule: r, Cause: cause, At: env.Now, Event: env.Event.Type, Links: env.links()}
+	d := Decision{Rule: r, Cause: cause, At: env.Now, Event: env.Event.Type}
 	switch {
 	case cause == "":
-		return Decision{}, nil
+		return nil
 	case fires:
 		open.Add(r.spec.Name, cause)
 		d.Action = Fire
-	case open.Has(r.spec.Name, cause):
-		out, err := run(m, r.spec.Name, "clear", r.clear, env)
-		if err != nil || !out.(bool) {
-			return Decision{}, err
+	case s.openCauses(i, open)[cause]:
+		cleared, err := s.clears(i, env)
+		if err != nil || !cleared {
+			return err
 		}
 		open.Remove(r.spec.Name, cause)
 		d.Action = Clear
 	default:
-		return Decision{}, nil
+		return nil
 	}
-	return d, nil
+	d.Links = env.links()
+	*out = append(*out, d)
+	return nil
+}
+
+// clears evaluates the Clear condition of rule i.
+func (s *RuleSet) clears(i int, env *Env) (bool, error) {
+	if t := s.rules[i].clearTest; t != nil {
+		return t(env), nil
+	}
+	res, err := s.run(i, 2, env)
+	if err != nil {
+		return false, err
+	}
+	return res.(bool), nil
 }
 
 // links returns the objects the situation involves.

@@ -2,6 +2,8 @@ package execution
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +131,151 @@ func TestEventTypeFilter(t *testing.T) {
 	}
 }
 
+func TestGoForms(t *testing.T) {
+	for src, want := range map[string]struct {
+		guards int
+		native bool
+	}{
+		`event.type == "tick" && lot.queued && lot.waitingMinutes > 30`: {3, true},
+		`order.open && order.lateHours > 0`:                             {2, true},
+		`2 >= order.priority && !hold.active`:                           {2, true},
+		`not material.short and spc.value != 1.5`:                       {2, true},
+		`lot.waitingMinutes > -1`:                                       {1, true},
+		`order.lateHours > 0 && order.customer == "ACME"`:               {1, false},
+		`order.customer == "ACME" && order.open`:                        {0, false},
+		`lot.queued || order.open`:                                      {0, false},
+		`lot.waitingMinutes > lot.quantity`:                             {0, false},
+		`order.priority == 9007199254740993`:                            {0, false},
+	} {
+		r, err := Compile(RuleSpec{Name: "g", Owner: "x", When: src, Clear: src})
+		require.NoError(t, err, src)
+		assert.Len(t, r.guards, want.guards, src)
+		assert.Equal(t, want.native, r.native, src)
+		assert.Equal(t, want.native, r.clearTest != nil, src)
+	}
+	for src, native := range map[string]bool{
+		`lot.id + "@" + lot.step`: true, `hold.id`: true, `equipment + "/" + spc.characteristic`: true, `"x"`: true,
+		`lower(order.id)`: false, `order.id + string(order.priority)`: false, `event.fields.Lot`: false,
+	} {
+		r, err := Compile(RuleSpec{Name: "g", Owner: "x", When: "true", Cause: src})
+		require.NoError(t, err, src)
+		assert.Equal(t, native, r.causeText != nil, src)
+	}
+	// Every fact has its Go reader, reading the field the rule names.
+	var e Env
+	env := reflect.ValueOf(&e).Elem()
+	for i := range env.NumField() {
+		group := env.Type().Field(i)
+		fields := []reflect.Value{env.Field(i)}
+		names := []string{group.Tag.Get("expr")}
+		if group.Type.Kind() == reflect.Struct && group.Type != reflect.TypeFor[time.Time]() {
+			fields, names = nil, nil
+			for j := range group.Type.NumField() {
+				fields = append(fields, env.Field(i).Field(j))
+				names = append(names, group.Tag.Get("expr")+"."+group.Type.Field(j).Tag.Get("expr"))
+			}
+		}
+		for k, field := range fields {
+			name := names[k]
+			switch field.Kind() {
+			case reflect.Bool:
+				require.Contains(t, boolFacts, name)
+				field.SetBool(true)
+				assert.True(t, boolFacts[name](&e), name)
+			case reflect.Float64, reflect.Int:
+				require.Contains(t, numberFacts, name)
+				if field.Kind() == reflect.Int {
+					field.SetInt(7)
+				} else {
+					field.SetFloat(7)
+				}
+				assert.Equal(t, 7.0, numberFacts[name](&e), name)
+			case reflect.String:
+				require.Contains(t, stringFacts, name)
+				field.SetString(name)
+				assert.Equal(t, name, stringFacts[name](&e), name)
+			}
+		}
+	}
+}
+
+// TestGoFormsDecideAsExpr: rules decide with the Go forms of their expressions (guards,
+// native conditions, causes and clears) as with expr alone, firing and clearing alike.
+func TestGoFormsDecideAsExpr(t *testing.T) {
+	specs := []RuleSpec{
+		{When: `event.type == "tick" && lot.queued && lot.waitingMinutes > 30`, Cause: `lot.id + "@" + lot.step`, Clear: `!lot.queued`},
+		{When: `order.open && order.lateHours > 0`, Cause: `order.id`, Clear: `!order.open || order.lateHours <= 0`},
+		{When: `order.open && order.lateHours >= 2.5`, Cause: `order.id + "/" + order.product`, Clear: `order.lateHours < 1`},
+		{When: `order.priority < 3 && !hold.active`, Cause: `"p" + order.id`},
+		{When: `3 > order.priority`, Clear: `order.priority >= 3`},
+		{When: `order.priority == 2`, Cause: `lower(order.id)`, Clear: `order.priority != 2.0`},
+		{When: `lot.queued && material.short && material.shortQty > 1`, Cause: `lot.id + "@" + lot.step`, Clear: `!material.short`},
+		{When: `hold.active && hold.ageHours > 24 && hold.kind == "lot"`, Cause: `hold.id`, Clear: `!hold.active`},
+		{When: `scrap.lastHour > 5`, Cause: `scrap.product + "/" + scrap.step`, Clear: `5 >= scrap.lastHour`},
+		{When: `spc.violation and spc.value > 10`, Cause: `equipment + "/" + spc.characteristic`},
+		{When: `not spc.violation && event.type == "tick"`, Cause: `event.subject`, Clear: `spc.violation`},
+	}
+	var native, plain []*Rule
+	for i, s := range specs {
+		s.Name, s.Owner = fmt.Sprintf("r%d", i), "x"
+		r, err := Compile(s)
+		require.NoError(t, err, s.When)
+		p := *r
+		p.guards, p.native, p.causeText, p.clearTest = nil, false, nil, nil
+		native, plain = append(native, r), append(plain, &p)
+	}
+	require.True(t, native[0].native && native[0].causeText != nil && native[0].clearTest != nil)
+	withGo, withExpr := NewRuleSet(native...), NewRuleSet(plain...)
+	var goOpen, exprOpen OpenCauses
+	types := []string{"tick", "lot.tracked_in", "hold.placed"}
+	fired, cleared := 0, 0
+	for i := range 3000 {
+		env := Env{Now: t0, Event: EventFacts{Type: types[i%3], Subject: fmt.Sprint("S-", i%7)}, Equipment: []string{"CNC", ""}[i%2],
+			Lot:      LotFacts{ID: fmt.Sprint("L-", i%5), Step: fmt.Sprint(i % 3 * 10), Queued: i%2 == 0, WaitingMinutes: float64(i % 60), Quantity: float64(i % 7)},
+			Order:    OrderFacts{ID: fmt.Sprint("WO-", i%4), Product: "P", Open: i%3 != 0, LateHours: float64(i%11)/2 - 2, Priority: i % 5},
+			Material: MaterialFacts{Short: i%4 == 0, ShortQty: float64(i % 3)},
+			Hold:     HoldFacts{ID: fmt.Sprint("H-", i%3), Active: i%5 == 0, AgeHours: float64(i % 50), Kind: []string{"lot", "equipment"}[i%2]},
+			Scrap:    ScrapFacts{Product: "P", Step: "10", LastHour: float64(i % 9)},
+			SPC:      SPCFacts{Violation: i%6 == 0, Value: float64(i % 13), Characteristic: "bore"}}
+		want, errs := withExpr.Evaluate(&env, &exprOpen)
+		require.Empty(t, errs)
+		got, errs := withGo.Evaluate(&env, &goOpen)
+		require.Empty(t, errs)
+		require.Len(t, got, len(want), "situation %d", i)
+		for k := range want {
+			require.Equal(t, want[k].Rule.Name(), got[k].Rule.Name(), "situation %d", i)
+			require.Equal(t, want[k].Action, got[k].Action, "situation %d", i)
+			require.Equal(t, want[k].Cause, got[k].Cause, "situation %d", i)
+			fired += boolInt(got[k].Action == Fire)
+			cleared += boolInt(got[k].Action == Clear)
+		}
+	}
+	assert.Greater(t, fired, 3000, "the rules fire often enough to compare")
+	assert.Greater(t, cleared, 300, "and clear")
+}
+
+func TestReadsEventFields(t *testing.T) {
+	for src, want := range map[string]bool{
+		`event.type == "a" && lot.queued`:           false,
+		`event.subject startsWith "L-"`:             false,
+		`event.fields.Reason == "CHATTER"`:          true,
+		`event.fields["Hold.Reason"] == "MRB"`:      true,
+		`event["fields"]["Reason"] == "x"`:          true,
+		`len(event.fields) > 2`:                     true,
+		`string(event) contains "x"`:                true,
+		`$env.event.fields.Reason == "x"`:           true,
+		`event.type == "a" && event.fields.x == ""`: true,
+	} {
+		r, err := Compile(RuleSpec{Name: "f", Owner: "x", When: src})
+		require.NoError(t, err, src)
+		assert.Equal(t, want, NewRuleSet(r).ReadsEventFields(), src)
+	}
+	r, err := Compile(RuleSpec{Name: "f", Owner: "x", When: "true", Cause: `event.fields.Lot`})
+	require.NoError(t, err)
+	assert.True(t, NewRuleSet(r).ReadsEventFields(), "in the cause")
+	assert.False(t, compileAll(t, exampleRules...).ReadsEventFields())
+}
+
 func TestCompileRefusesWithEveryProblemAndPosition(t *testing.T) {
 	_, err := Compile(RuleSpec{Name: "bad name!", When: "lot.waitingMinute > 3", Cause: "lot.queued", Clear: "1 + 1",
 		Severity: "urgent", Inputs: []string{"a", "a"}, Escalation: []EscalationStep{{Role: "", After: 0}}, ResolveWithin: -time.Second})
@@ -185,6 +332,31 @@ func TestEvaluateReportsRuntimeFailuresAndRunsTheOthers(t *testing.T) {
 	assert.Equal(t, "when", ee.Field)
 	require.Len(t, ds, 1)
 	assert.Equal(t, "good", ds[0].Rule.Name())
+
+	// Rules sharing an expression run it once per situation, yet each reports its failure.
+	var rules []*Rule
+	for _, name := range []string{"a", "b", "c"} {
+		r, err := Compile(RuleSpec{Name: name, Owner: "x", When: `lot.quantity > 1`, Cause: `lot.id + event.fields["n"]`, Clear: `int(event.fields["n"]) > 3`})
+		require.NoError(t, err)
+		rules = append(rules, r)
+	}
+	set := NewRuleSet(rules...)
+	open := &OpenCauses{}
+	ds, errs = set.Evaluate(&Env{Lot: LotFacts{ID: "L", Quantity: 2}, Event: EventFacts{Fields: map[string]string{"n": "1"}}}, open)
+	require.Empty(t, errs)
+	require.Len(t, ds, 3)
+	ds, errs = set.Evaluate(&Env{Lot: LotFacts{ID: "L"}, Event: EventFacts{Fields: map[string]string{"n": "x"}}}, open)
+	require.Empty(t, ds)
+	require.Empty(t, errs, "no task is open for cause Lx: no clear runs")
+	open.Add("a", "Lx")
+	open.Add("b", "Lx")
+	_, errs = set.Evaluate(&Env{Lot: LotFacts{ID: "L"}, Event: EventFacts{Fields: map[string]string{"n": "x"}}}, open)
+	require.Len(t, errs, 2)
+	for i, e := range errs {
+		require.True(t, errors.As(e, &ee))
+		assert.Equal(t, []string{"a", "b"}[i], ee.Rule)
+		assert.Equal(t, "clear", ee.Field)
+	}
 }
 
 func TestCauseLengthIsBounded(t *testing.T) {

@@ -62,6 +62,11 @@ type command struct {
 	audits    []store.AuditRecord
 	signers   []signed
 	device    []DeviceCommand // sent after commit, see device.go
+	// eventSpace, auditSpace and siteSpace hold the first events, audit records and sites
+	// of a command, enough for most, so that recording them allocates nothing more.
+	eventSpace [4]store.Event
+	auditSpace [2]store.AuditRecord
+	siteSpace  [1]string
 }
 
 const idempotencyKind = "idempotency"
@@ -91,6 +96,7 @@ func execute[T any](ctx context.Context, p *Plant, action string, opts []Command
 	for attempt := 0; ; attempt++ {
 		var result T
 		c := &command{ctx: ctx, p: p, action: action, opts: o, now: p.now()}
+		c.events, c.audits, c.sites = c.eventSpace[:0], c.auditSpace[:0], c.siteSpace[:0]
 		err := p.store.Update(ctx, func(tx store.Tx) (err error) {
 			defer func() {
 				if r := recover(); r != nil {
@@ -237,7 +243,7 @@ type EventPayload interface {
 
 // emit appends a domain event about subject to the command's transaction.
 func (c *command) emit(subject string, payload EventPayload) error {
-	data, err := json.Marshal(payload)
+	data, err := encodeEvent(payload)
 	if err != nil {
 		return fmt.Errorf("%w: encoding %s: %v", ErrInternal, payload.EventType(), err)
 	}
@@ -248,8 +254,15 @@ func (c *command) emit(subject string, payload EventPayload) error {
 	return nil
 }
 
-// record adds an audit record for a change of object ("kind/id").
+// record adds an audit record for a change of object ("kind/id"), with the fields whose
+// value changed: a field given with equal before and after is left out, so a record may
+// carry the action on the object and no field at all (a track-out of nothing but a final
+// close, a reschedule to the same date).
 func (c *command) record(object string, changes ...store.Change) {
+	unchanged := func(ch store.Change) bool { return ch.Before == ch.After }
+	if slices.ContainsFunc(changes, unchanged) {
+		changes = slices.DeleteFunc(slices.Clone(changes), unchanged)
+	}
 	c.audits = append(c.audits, store.AuditRecord{
 		Time: c.now, Actor: c.opts.actor.ID, ActorKind: string(c.opts.actor.Kind), Action: c.action,
 		Site: c.site, Object: object, Where: c.opts.where, Reason: c.opts.reason, Command: c.opts.key,
@@ -326,9 +339,10 @@ func load(ctx context.Context, r store.ReadTx, kind, id string, v any) (uint64, 
 type owner interface{ own() }
 
 // detacher is implemented by stored types that can be copied from a value an in-memory
-// store keeps: detach gives a shallow copy its own copies of every map and slice (deep
-// enough that changing the copy, or the copy's maps and slices, never reaches the stored
-// value). Types without it are always decoded from JSON.
+// store keeps: detach gives a shallow copy its own copies of every map and slice the
+// engine changes in place (deep enough that changing the copy never reaches the stored
+// value; a type may share what it only ever replaces, and says so). Types without it are
+// always decoded from JSON.
 type detacher interface{ detach() }
 
 // decode reads a record into v (a pointer): from the Value an in-memory store kept (a

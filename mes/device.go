@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/taktmes/takt/equipment"
+	"github.com/taktmes/takt/labor"
 	"github.com/taktmes/takt/quality"
 	"github.com/taktmes/takt/store"
 )
@@ -31,8 +32,9 @@ import (
 //     covers (plus the last state change before it).
 //   - correctionKind (append-only): operator reason corrections, indexed by the hour of the
 //     interval they correct.
-//   - equipmentLoadKind (one per equipment): the operations tracked in on it, written by
-//     track-in and track-out, read by ingest (where counts go) and by interlock decisions.
+//   - equipmentLoadKind (one per equipment): the operations tracked in on it, each with its
+//     open machine run, written by track-in and track-out, read by ingest (where counts
+//     go), by interlock decisions and by labor reports (open machine runs).
 //   - machineCountsKind (one per lot, step and equipment): the machine-reported counts of
 //     an operation.
 const (
@@ -235,23 +237,36 @@ type signalSegment struct {
 	Signals []equipment.Signal `json:"signals"`
 }
 
-// loadedOperation is an operation tracked in on an equipment.
+// loadedOperation is an operation tracked in on an equipment: the equipment runs it from
+// Since (machine run Run) until nothing of it is in process any more.
 type loadedOperation struct {
 	Lot         string    `json:"lot"`
 	WorkOrder   string    `json:"work_order"`
 	Step        string    `json:"step"`
+	WorkCenter  string    `json:"work_center,omitempty"` // the step's
 	Material    string    `json:"material"`
 	SupplierLot string    `json:"supplier_lot,omitempty"`
 	Since       time.Time `json:"since"`
+	Run         string    `json:"run"`
+}
+
+// run returns the machine run of the operation on equipmentID, open (To zero).
+func (o loadedOperation) run(equipmentID string) labor.MachineRun {
+	return labor.MachineRun{Equipment: equipmentID, WorkCenter: o.WorkCenter, From: o.Since,
+		Op: labor.Operation{WorkOrder: o.WorkOrder, Lot: o.Lot, Step: o.Step}}
 }
 
 // equipmentLoad is what is tracked in on an equipment.
 type equipmentLoad struct {
-	Operations []loadedOperation `json:"operations"`
+	Operations []loadedOperation `json:"operations"` // replaced, never changed in place
 }
 
-// detach gives the copy its own operation list.
-func (l *equipmentLoad) detach() { l.Operations = slices.Clone(l.Operations) }
+// detach implements detacher: Operations is only ever replaced.
+func (l *equipmentLoad) detach() {}
+
+// loadIndex are the index entries of an equipment load with and without operations; the
+// store keeps them and nobody changes them.
+var loadIndex = map[bool]map[string]string{true: {"loaded": "yes"}, false: {"loaded": "no"}}
 
 // at returns the operation whose track-in is the latest at or before t, or nil.
 func (l *equipmentLoad) at(t time.Time) *loadedOperation {
@@ -576,10 +591,11 @@ func (p *Plant) MachineCounts(ctx context.Context, lotID string) ([]MachineCount
 	return list[MachineCount](ctx, p, store.Query{Kind: machineCountsKind, Site: lot.Site, Index: "lot", Value: lotID})
 }
 
-// trackedOnEquipment updates what is tracked in on the command's equipment after a
-// track-in or track-out of sc's lot at step, and decides the device commands: the step's
-// parameters on track-in, the interlock after both.
-func (c *command) trackedOnEquipment(sc *stepContext, step string, trackIn bool) error {
+// loadEquipment records, after a track-in of sc's lot at step, that the operation runs on
+// the command's equipment: unless it already does, the equipment's load gets it, its
+// machine run opens (MachineRunStarted) and the lot notes the equipment. It decides the
+// device commands: the step's parameters and the interlock.
+func (c *command) loadEquipment(sc *stepContext, step string) error {
 	eq := c.opts.where
 	if eq == "" {
 		return nil
@@ -588,32 +604,73 @@ func (c *command) trackedOnEquipment(sc *stepContext, step string, trackIn bool)
 	if err != nil {
 		return err
 	}
-	inProcess := stepBooks(*sc.lot.Execution, step).InProcess.IsPositive()
-	i := slices.IndexFunc(ld.Operations, func(o loadedOperation) bool { return o.Lot == sc.lot.ID && o.Step == step })
-	switch {
-	case inProcess && i < 0:
-		ld.Operations = append(ld.Operations, loadedOperation{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step,
-			Material: sc.lot.Material, SupplierLot: sc.lot.SupplierLot, Since: c.now})
-	case !inProcess && i >= 0:
-		ld.Operations = slices.Delete(ld.Operations, i, i+1)
-	}
-	if (inProcess && i < 0) || (!inProcess && i >= 0) {
-		loaded := "no"
-		if len(ld.Operations) > 0 {
-			loaded = "yes"
+	if !slices.ContainsFunc(ld.Operations, func(o loadedOperation) bool { return o.Lot == sc.lot.ID && o.Step == step }) {
+		op := loadedOperation{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, WorkCenter: sc.step.WorkCenter,
+			Material: sc.lot.Material, SupplierLot: sc.lot.SupplierLot, Since: c.now, Run: c.p.newID()}
+		ld.Operations = append(slices.Clip(ld.Operations), op)
+		if _, err := c.save(equipmentLoadKind, eq, sc.lot.Site, v, &ld, nil, loadIndex[true]); err != nil {
+			return err
 		}
-		if _, err := c.save(equipmentLoadKind, eq, sc.lot.Site, v, &ld, nil, map[string]string{"loaded": loaded}); err != nil {
+		sc.lot.onEquipment(step, eq)
+		if err := c.emit(sc.lot.ID, MachineRunStarted{ID: op.Run, Run: op.run(eq)}); err != nil {
 			return err
 		}
 	}
 	if c.p.devices.commander == nil {
 		return nil
 	}
-	if trackIn && len(sc.step.Parameters) > 0 {
+	if len(sc.step.Parameters) > 0 {
 		c.device = append(c.device, DeviceCommand{Kind: DownloadParameters, Site: sc.lot.Site, Equipment: eq, Lot: sc.lot.ID,
 			WorkOrder: sc.wo.ID, Step: step, Parameters: maps.Clone(sc.step.Parameters), Issued: c.now})
 	}
 	return c.decideInterlock(sc.lot.Site, eq, ld)
+}
+
+// unloadEquipment records, after a track-out of sc's lot at step that left nothing of it in
+// process (inProcess false), that the operation stopped running on every equipment it was
+// tracked in on: each load drops it and its machine run closes (stored, MachineRunStopped).
+// It re-decides the interlock of the equipment the operation is or was loaded on: those,
+// or, after a partial track-out, the command's.
+func (c *command) unloadEquipment(sc *stepContext, step string, inProcess bool) error {
+	if inProcess && c.p.devices.commander == nil {
+		return nil
+	}
+	var eqs []string
+	if !inProcess {
+		eqs = sc.lot.offEquipment(step)
+	}
+	if c.opts.where != "" && !slices.Contains(eqs, c.opts.where) {
+		eqs = append(eqs, c.opts.where) // also a lot loaded before the engine noted equipment on lots
+	}
+	for _, eq := range eqs {
+		ld, v, err := c.equipmentLoad(eq)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(ld.Operations, func(o loadedOperation) bool { return o.Lot == sc.lot.ID && o.Step == step })
+		if i < 0 {
+			continue // the operation does not run here
+		}
+		if !inProcess {
+			op := ld.Operations[i]
+			ld.Operations = slices.Concat(ld.Operations[:i], ld.Operations[i+1:])
+			if _, err := c.save(equipmentLoadKind, eq, sc.lot.Site, v, &ld, nil, loadIndex[len(ld.Operations) > 0]); err != nil {
+				return err
+			}
+			if op.Run == "" {
+				op.Run = c.p.newID() // loaded by an engine that kept open runs apart
+			}
+			if err := c.closeMachineRun(sc.lot.Site, op.Run, op.run(eq)); err != nil {
+				return err
+			}
+		}
+		if c.p.devices.commander != nil {
+			if err := c.decideInterlock(sc.lot.Site, eq, ld); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // holdChanged re-decides the interlock of every loaded equipment of site that a hold on

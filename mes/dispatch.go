@@ -378,8 +378,8 @@ func (b *board) deriveLot(ctx context.Context, p *Plant, tx store.ReadTx, lotID 
 	if err != nil {
 		return err
 	}
-	for i, s := range rt.Steps {
-		prog := l.Execution.Steps[i]
+	for i, prog := range l.Execution.Steps() {
+		s := rt.Steps[i]
 		if !slices.Contains(append([]string{s.WorkCenter}, s.Alternates...), b.wc) {
 			continue
 		}

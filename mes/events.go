@@ -47,8 +47,13 @@ func registerEvent(payloads ...EventPayload) {
 	}
 }
 
-func decodeEvent(e store.Event) Event {
+// decodeEvent returns the engine's view of a stored event, with its decoded payload when
+// payload is true.
+func decodeEvent(e store.Event, payload bool) Event {
 	out := Event{Position: e.Position, Type: e.Type, Site: e.Site, Subject: e.Subject, Time: e.Time.UTC(), Actor: e.Actor, Command: e.Command, Data: e.Data, Hash: e.Hash}
+	if !payload {
+		return out
+	}
 	eventTypesMu.RLock()
 	t, ok := eventTypes[e.Type]
 	eventTypesMu.RUnlock()
@@ -63,13 +68,19 @@ func decodeEvent(e store.Event) Event {
 
 // ReadEvents returns up to limit events after position after (0 reads from the start).
 func (p *Plant) ReadEvents(ctx context.Context, after uint64, limit int) ([]Event, error) {
+	return p.readEvents(ctx, after, limit, true)
+}
+
+// readEvents is ReadEvents; without payloads, Event.Payload stays nil for readers that
+// decode what they need of Data themselves.
+func (p *Plant) readEvents(ctx context.Context, after uint64, limit int, payloads bool) ([]Event, error) {
 	evs, err := p.store.ReadEvents(ctx, after, limit)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Event, len(evs))
 	for i, e := range evs {
-		out[i] = decodeEvent(e)
+		out[i] = decodeEvent(e, payloads)
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package mes
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,6 +47,8 @@ type storedProjection struct {
 	Due       time.Time `json:"due,omitzero"`
 	Late      bool      `json:"late"`
 }
+
+func (*storedProjection) detach() {} // nothing shared: an in-memory store keeps the value
 
 type scrapEntry struct {
 	Product string          `json:"product"`
@@ -156,9 +159,15 @@ func init() {
 
 // executionState is the engine's in-process state of execution control.
 type executionState struct {
-	run     sync.Mutex                 // one RunExceptionRules at a time per process
-	cacheMu sync.Mutex                 // guards cache
-	cache   map[string]*execution.Rule // compiled rules by site/name, checked against the spec
+	run     sync.Mutex            // one RunExceptionRules at a time per process
+	cacheMu sync.Mutex            // guards cache
+	cache   map[string]cachedRule // compiled rules by site/name
+}
+
+// cachedRule is a compiled rule with the stored record it was compiled from.
+type cachedRule struct {
+	stored []byte // the record's JSON
+	rule   *execution.Rule
 }
 
 // SaveExceptionRule adds or replaces an exception rule of site. The rule is compiled and
@@ -193,9 +202,15 @@ func (p *Plant) SaveExceptionRule(ctx context.Context, site string, spec executi
 	return err
 }
 
-// exceptionRules returns the compiled rules of every site.
+// exceptionRules returns the compiled rules of every site. A rule is compiled again only
+// when its stored record changed.
 func (p *Plant) exceptionRules(ctx context.Context) (map[string][]*execution.Rule, error) {
-	recs, err := list[storedExceptionRule](ctx, p, store.Query{Kind: exceptionRuleKind})
+	var recs []store.Record
+	err := p.view(ctx, func(tx store.ReadTx) error {
+		var err error
+		recs, err = tx.List(ctx, store.Query{Kind: exceptionRuleKind})
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -203,35 +218,43 @@ func (p *Plant) exceptionRules(ctx context.Context) (map[string][]*execution.Rul
 	st.cacheMu.Lock()
 	defer st.cacheMu.Unlock()
 	if st.cache == nil {
-		st.cache = map[string]*execution.Rule{}
+		st.cache = map[string]cachedRule{}
 	}
 	out := map[string][]*execution.Rule{}
-	for _, r := range recs {
-		key := r.Site + "/" + r.Spec.Name
-		compiled, ok := st.cache[key]
-		if !ok || !sameSpec(compiled.Spec(), r.Spec) {
-			if compiled, err = execution.Compile(r.Spec); err != nil {
-				return nil, fmt.Errorf("%w: stored exception rule %s: %w", ErrInternal, key, err)
-			}
-			st.cache[key] = compiled
+	for _, rec := range recs {
+		data, err := rec.Encode()
+		if err != nil {
+			return nil, fmt.Errorf("%w: stored exception rule %s: %v", ErrInternal, rec.ID, err)
 		}
-		out[r.Site] = append(out[r.Site], compiled)
+		c, ok := st.cache[rec.ID]
+		if !ok || !bytes.Equal(c.stored, data) {
+			var r storedExceptionRule
+			if err := decode(rec, &r); err != nil {
+				return nil, err
+			}
+			compiled, err := execution.Compile(r.Spec)
+			if err != nil {
+				return nil, fmt.Errorf("%w: stored exception rule %s: %w", ErrInternal, rec.ID, err)
+			}
+			c = cachedRule{stored: data, rule: compiled}
+			st.cache[rec.ID] = c
+		}
+		site := rec.Index["site"]
+		out[site] = append(out[site], c.rule)
 	}
 	return out, nil
 }
 
-func sameSpec(a, b execution.RuleSpec) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb)
-}
-
 // ExceptionRun reports what RunExceptionRules did.
 type ExceptionRun struct {
-	Events   int // events read from the log
-	Opened   int // tasks opened
-	Updated  int // open tasks a rule fired again
-	Resolved int // tasks resolved because their cause cleared
+	Events int // events read from the log
+	// Evaluated counts the events the rules were evaluated for: those of sites with rules,
+	// except the engine's own task and execution events.
+	Evaluated int
+	Ticks     int // situations evaluated because time passed (see TickEvent)
+	Opened    int // tasks opened
+	Updated   int // open tasks a rule fired again
+	Resolved  int // tasks resolved because their cause cleared
 	// Failures are the rules that failed on a situation (an *execution.EvalError each,
 	// naming the rule, expression and position); the other rules still ran.
 	Failures []error
@@ -252,17 +275,22 @@ var errStaleCheckpoint = errors.New("checkpoint moved")
 // the same cause; clears resolve them. Tasks, events, audit records and the checkpoint
 // commit together per batch of events, so a crash repeats no firing. The actor (mes.By) needs
 // authority for "execution.process" in each site. Call it after commands, or periodically
-// (ticks need the clock to move), together with Escalate.
+// (ticks need the clock to move), together with Escalate. The rules and open tasks are read
+// once per call: rules saved meanwhile take effect at the next call.
 func (p *Plant) RunExceptionRules(ctx context.Context, opts ...CommandOption) (ExceptionRun, error) {
 	p.execution.run.Lock()
 	defer p.execution.run.Unlock()
 	var run ExceptionRun
+	ev, err := p.newEvaluator(ctx)
+	if err != nil {
+		return run, err
+	}
 	for {
 		from, err := p.Checkpoint(ctx, ExecutionConsumer)
 		if err != nil {
 			return run, err
 		}
-		evs, err := p.ReadEvents(ctx, from, 256)
+		evs, err := p.readEvents(ctx, from, 256, false)
 		if err != nil || len(evs) == 0 {
 			if err != nil {
 				return run, err
@@ -270,20 +298,29 @@ func (p *Plant) RunExceptionRules(ctx context.Context, opts ...CommandOption) (E
 			break
 		}
 		run.Events += len(evs)
-		b, err := p.eventBatch(ctx, evs)
+		b, err := p.eventBatch(ctx, ev, evs)
 		if err != nil {
 			return run, err
 		}
 		b.from, b.to = from, evs[len(evs)-1].Position
 		err = p.commitBatch(ctx, opts, b, &run)
 		if errors.Is(err, errStaleCheckpoint) {
+			// Another process handled these events; its tasks are in the store.
+			if err := ev.loadOpen(ctx); err != nil {
+				return run, err
+			}
 			continue
 		}
 		if err != nil {
 			return run, err
 		}
 	}
-	b, err := p.tickBatch(ctx)
+	// The tick pass sees the tasks as they are now: other processes and people may have
+	// opened, resolved or cancelled some during the event batches.
+	if err := ev.loadOpen(ctx); err != nil {
+		return run, err
+	}
+	b, err := p.tickBatch(ctx, ev)
 	if err != nil {
 		return run, err
 	}
@@ -293,6 +330,8 @@ func (p *Plant) RunExceptionRules(ctx context.Context, opts ...CommandOption) (E
 // batch is what one commit of RunExceptionRules writes.
 type batch struct {
 	from, to    uint64 // the events handled: (from, to]; both 0 for ticks
+	evaluated   int    // events evaluated
+	ticks       int    // tick situations evaluated
 	decisions   []siteDecision
 	failures    []error
 	windows     map[string]*scrapWindow // changed scrap windows by site
@@ -305,72 +344,93 @@ type siteDecision struct {
 }
 
 type projectionChange struct {
-	site   string
-	wo     WorkOrder
-	before storedProjection
-	after  storedProjection
-	found  bool
+	site, order, number string // the work order's site, id and number
+	before, after       storedProjection
+	found               bool
 }
 
-// evaluator evaluates the rules of the sites for situations, tracking open causes.
+// evaluator evaluates the rules of the sites for situations, tracking which causes have an
+// open task. One serves a whole RunExceptionRules: the causes it opens and clears follow
+// what the batches commit.
 type evaluator struct {
+	p     *Plant
 	rules map[string]*execution.RuleSet
 	open  map[string]*execution.OpenCauses
-	out   *batch
 }
 
-func (p *Plant) newEvaluator(ctx context.Context, tx store.ReadTx, out *batch) (*evaluator, error) {
+func (p *Plant) newEvaluator(ctx context.Context) (*evaluator, error) {
 	rules, err := p.exceptionRules(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ev := &evaluator{rules: map[string]*execution.RuleSet{}, open: map[string]*execution.OpenCauses{}, out: out}
+	ev := &evaluator{p: p, rules: map[string]*execution.RuleSet{}}
 	for site, rs := range rules {
 		ev.rules[site] = execution.NewRuleSet(rs...)
-		open := &execution.OpenCauses{}
-		recs, err := tx.List(ctx, store.Query{Kind: taskKind, Site: site, Index: "open", Value: "yes"})
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range recs {
-			var t execution.Task
-			if err := decode(r, &t); err != nil {
-				return nil, err
-			}
-			open.Add(t.Rule, t.Cause)
-		}
-		ev.open[site] = open
 	}
-	return ev, nil
+	return ev, ev.loadOpen(ctx)
 }
 
-func (ev *evaluator) evaluate(site string, env *execution.Env) {
-	ds, errs := ev.rules[site].Evaluate(env, ev.open[site])
-	for _, d := range ds {
-		ev.out.decisions = append(ev.out.decisions, siteDecision{site: site, Decision: d})
-	}
-	ev.out.failures = append(ev.out.failures, errs...)
-}
-
-// eventBatch evaluates the rules for a batch of events.
-func (p *Plant) eventBatch(ctx context.Context, evs []Event) (*batch, error) {
-	b := &batch{windows: map[string]*scrapWindow{}}
-	now := p.now()
-	err := p.view(ctx, func(tx store.ReadTx) error {
-		ev, err := p.newEvaluator(ctx, tx, b)
-		if err != nil {
-			return err
-		}
-		f := &facts{ctx: ctx, p: p, tx: tx, now: now}
-		for _, e := range evs {
-			if ev.rules[e.Site] == nil || strings.HasPrefix(e.Type, "task.") || strings.HasPrefix(e.Type, "execution.") {
-				continue
-			}
-			env, err := f.forEvent(e, b)
+// loadOpen reads the causes of the open tasks of the sites with rules.
+func (ev *evaluator) loadOpen(ctx context.Context) error {
+	ev.open = map[string]*execution.OpenCauses{}
+	return ev.p.view(ctx, func(tx store.ReadTx) error {
+		for site := range ev.rules {
+			open := &execution.OpenCauses{}
+			recs, err := tx.List(ctx, store.Query{Kind: taskKind, Site: site, Index: "open", Value: "yes"})
 			if err != nil {
 				return err
 			}
-			ev.evaluate(e.Site, env)
+			for _, r := range recs {
+				rule, cause, err := openCause(site, r)
+				if err != nil {
+					return err
+				}
+				open.Add(rule, cause)
+			}
+			ev.open[site] = open
+		}
+		return nil
+	})
+}
+
+// openCause returns the rule and cause of an open task from its unique key (see openKey),
+// without decoding the task.
+func openCause(site string, rec store.Record) (rule, cause string, err error) {
+	for _, k := range rec.Keys {
+		if rest, ok := strings.CutPrefix(k, openPrefix(site)); ok {
+			if rule, cause, ok := strings.Cut(rest, "|"); ok {
+				return rule, cause, nil
+			}
+		}
+	}
+	return "", "", fmt.Errorf("%w: open task %q has no key %q", ErrInternal, rec.ID, openKey(site, "<rule>", "<cause>"))
+}
+
+func (ev *evaluator) evaluate(b *batch, site string, env *execution.Env) {
+	ds, errs := ev.rules[site].Evaluate(env, ev.open[site])
+	for _, d := range ds {
+		b.decisions = append(b.decisions, siteDecision{site: site, Decision: d})
+	}
+	b.failures = append(b.failures, errs...)
+}
+
+// eventBatch evaluates the rules for a batch of events.
+func (p *Plant) eventBatch(ctx context.Context, ev *evaluator, evs []Event) (*batch, error) {
+	b := &batch{windows: map[string]*scrapWindow{}}
+	now := p.now()
+	err := p.view(ctx, func(tx store.ReadTx) error {
+		f := newFacts(ctx, p, tx, now)
+		var env execution.Env // reused: decisions keep nothing of it
+		for _, e := range evs {
+			rules := ev.rules[e.Site]
+			if rules == nil || strings.HasPrefix(e.Type, "task.") || strings.HasPrefix(e.Type, "execution.") {
+				continue
+			}
+			if err := f.forEvent(&env, e, b, rules.ReadsEventFields()); err != nil {
+				return err
+			}
+			ev.evaluate(b, e.Site, &env)
+			b.evaluated++
 		}
 		return nil
 	})
@@ -378,52 +438,48 @@ func (p *Plant) eventBatch(ctx context.Context, evs []Event) (*batch, error) {
 }
 
 // tickBatch evaluates the rules for the situations that change with time alone.
-func (p *Plant) tickBatch(ctx context.Context) (*batch, error) {
-	rules, err := p.exceptionRules(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (p *Plant) tickBatch(ctx context.Context, ev *evaluator) (*batch, error) {
 	b := &batch{windows: map[string]*scrapWindow{}}
 	now := p.now()
 	projected, open := map[string]storedProjection{}, map[string][]string{}
-	for _, site := range slices.Sorted(maps.Keys(rules)) {
-		orders, err := p.openOrders(ctx, site)
+	for _, site := range slices.Sorted(maps.Keys(ev.rules)) {
+		orders, ops, err := p.openWork(ctx, site)
 		if err != nil {
 			return nil, err
 		}
-		ahead := map[string]map[string]time.Duration{}
-		for _, wo := range orders {
-			proj, err := p.projectCompletion(ctx, wo, ahead)
+		pr, err := p.newProjector(ctx, site, now)
+		if err != nil {
+			return nil, err
+		}
+		for i, wo := range orders {
+			proj, err := pr.project(ctx, wo, ops[i])
 			if err != nil {
 				return nil, err
 			}
 			after := storedProjection{WorkOrder: wo.ID, Projected: proj.Finish, Due: wo.Due, Late: proj.Crosses(wo.Due)}
 			projected[wo.ID] = after
 			open[site] = append(open[site], wo.ID)
-			b.projections = append(b.projections, projectionChange{site: site, wo: wo, after: after})
+			b.projections = append(b.projections, projectionChange{site: site, order: wo.ID, number: wo.Number, after: after})
 		}
 	}
-	err = p.view(ctx, func(tx store.ReadTx) error {
-		ev, err := p.newEvaluator(ctx, tx, b)
-		if err != nil {
-			return err
-		}
-		f := &facts{ctx: ctx, p: p, tx: tx, now: now, projected: projected, orders: open}
+	err := p.view(ctx, func(tx store.ReadTx) error {
+		f := newFacts(ctx, p, tx, now)
+		f.projected, f.orders = projected, open
 		for i := range b.projections {
 			pc := &b.projections[i]
-			_, err := load(ctx, tx, projectionKind, pc.wo.ID, &pc.before)
+			_, err := load(ctx, tx, projectionKind, pc.order, &pc.before)
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}
 			pc.found = err == nil
 		}
 		for _, site := range slices.Sorted(maps.Keys(ev.rules)) {
-			envs, err := f.ticks(site)
+			err := f.ticks(site, func(env *execution.Env) {
+				ev.evaluate(b, site, env)
+				b.ticks++
+			})
 			if err != nil {
 				return err
-			}
-			for _, env := range envs {
-				ev.evaluate(site, env)
 			}
 		}
 		return nil
@@ -458,11 +514,12 @@ func (p *Plant) commitBatch(ctx context.Context, opts []CommandOption, b *batch,
 			sites[site] = true
 			return c.authorize(site)
 		}
+		tasks := map[string]openTask{}
 		for _, d := range b.decisions {
 			if err := enter(d.site); err != nil {
 				return struct{}{}, err
 			}
-			if err := c.applyDecision(d, &counts); err != nil {
+			if err := c.applyDecision(d, &counts, tasks); err != nil {
 				return struct{}{}, err
 			}
 		}
@@ -494,6 +551,8 @@ func (p *Plant) commitBatch(ctx context.Context, opts []CommandOption, b *batch,
 		}
 	}
 	if err == nil {
+		run.Evaluated += b.evaluated
+		run.Ticks += b.ticks
 		run.Opened += counts.Opened
 		run.Updated += counts.Updated
 		run.Resolved += counts.Resolved
@@ -502,7 +561,10 @@ func (p *Plant) commitBatch(ctx context.Context, opts []CommandOption, b *batch,
 	return err
 }
 
-func openKey(site, rule, cause string) string { return "open:" + site + "/" + rule + "|" + cause }
+// openKey is the unique key of the open task of a rule for a cause.
+func openKey(site, rule, cause string) string { return openPrefix(site) + rule + "|" + cause }
+
+func openPrefix(site string) string { return "open:" + site + "/" }
 
 func taskIndex(t *execution.Task) map[string]string {
 	open := "no"
@@ -519,31 +581,72 @@ func taskKeys(t *execution.Task) []string {
 	return []string{openKey(t.Site, t.Rule, t.Cause)}
 }
 
-func (c *command) saveTask(t *execution.Task, version uint64) error {
-	_, err := c.save(taskKind, t.ID, t.Site, version, t, taskKeys(t), taskIndex(t))
-	return err
+// peek returns the entity of a record for reading only: the value an in-memory store keeps
+// (which nobody may change), or one decoded from the record's JSON.
+func peek[T any](rec store.Record) (*T, error) {
+	if v, ok := rec.Value.(*T); ok && rec.Data == nil {
+		return v, nil
+	}
+	v := new(T)
+	return v, decode(rec, v)
 }
 
-// applyDecision opens, updates or resolves the task of a decision's cause.
-func (c *command) applyDecision(d siteDecision, counts *ExceptionRun) error {
-	rec, err := c.tx.Lookup(c.ctx, taskKind, openKey(d.site, d.Rule.Name(), d.Cause))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	found := err == nil
-	var t execution.Task
-	if found {
-		if err := decode(rec, &t); err != nil {
+// storedTask is a task as stored: its JSON is the task's, and an in-memory store keeps it
+// as a value (see detacher), so that reading it back decodes nothing.
+type storedTask struct{ execution.Task }
+
+func (t *storedTask) detach() {
+	t.Inputs, t.Escalation, t.Resolution = slices.Clone(t.Inputs), slices.Clone(t.Escalation), maps.Clone(t.Resolution)
+	t.Links.Lots, t.Links.WorkOrders, t.Links.Equipment = slices.Clone(t.Links.Lots), slices.Clone(t.Links.WorkOrders), slices.Clone(t.Links.Equipment)
+}
+
+func decodeTask(rec store.Record) (execution.Task, error) {
+	var t storedTask
+	err := decode(rec, &t)
+	return t.Task, err
+}
+
+// saveTask writes t at version and returns the new version.
+func (c *command) saveTask(t *execution.Task, version uint64) (uint64, error) {
+	return c.save(taskKind, t.ID, t.Site, version, &storedTask{*t}, taskKeys(t), taskIndex(t))
+}
+
+// openTask is what a command knows of the open task of a cause: none (found false), or
+// the task at version.
+type openTask struct {
+	found   bool
+	task    execution.Task
+	version uint64
+}
+
+// applyDecision opens, updates or resolves the task of a decision's cause. tasks holds the
+// open tasks the command has read or written so far, by open key.
+func (c *command) applyDecision(d siteDecision, counts *ExceptionRun, tasks map[string]openTask) error {
+	key := openKey(d.site, d.Rule.Name(), d.Cause)
+	cur, ok := tasks[key]
+	if !ok {
+		rec, err := c.tx.Lookup(c.ctx, taskKind, key)
+		switch {
+		case err == nil:
+			cur = openTask{found: true, version: rec.Version}
+			if cur.task, err = decodeTask(rec); err != nil {
+				return err
+			}
+		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
+		tasks[key] = cur
 	}
+	t := cur.task
 	ref := objectRef(taskKind, t.ID)
 	switch {
-	case d.Action == execution.Fire && !found:
+	case d.Action == execution.Fire && !cur.found:
 		t = execution.OpenTask(c.p.newID(), d.site, d.Decision)
-		if err := c.saveTask(&t, 0); err != nil {
+		v, err := c.saveTask(&t, 0)
+		if err != nil {
 			return err
 		}
+		tasks[key] = openTask{found: true, task: t, version: v}
 		counts.Opened++
 		c.record(objectRef(taskKind, t.ID), change("state", "", t.State), change("owner", "", t.Owner.Role), change("cause", "", t.Rule+"|"+t.Cause))
 		return c.emit(t.ID, TaskOpened{Task: t})
@@ -552,20 +655,23 @@ func (c *command) applyDecision(d siteDecision, counts *ExceptionRun) error {
 		if err != nil || !changed {
 			return err
 		}
-		if err := c.saveTask(&upd, rec.Version); err != nil {
+		v, err := c.saveTask(&upd, cur.version)
+		if err != nil {
 			return err
 		}
+		tasks[key] = openTask{found: true, task: upd, version: v}
 		counts.Updated++
 		c.record(ref, change("occurrences", t.Occurrences, upd.Occurrences), change("links", t.Links, upd.Links))
 		return c.emit(t.ID, TaskUpdated{Task: upd, Change: "fired"})
-	case d.Action == execution.Clear && found:
+	case d.Action == execution.Clear && cur.found:
 		done, err := t.AutoResolve(d.At)
 		if err != nil {
 			return err
 		}
-		if err := c.saveTask(&done, rec.Version); err != nil {
+		if _, err := c.saveTask(&done, cur.version); err != nil {
 			return err
 		}
+		tasks[key] = openTask{}
 		counts.Resolved++
 		c.record(ref, change("state", t.State, done.State), change("note", "", done.Note))
 		return c.emit(t.ID, TaskResolved{Task: done, Auto: true})
@@ -587,22 +693,22 @@ func (c *command) saveProjection(pc projectionChange) error {
 	}
 	var version uint64
 	if pc.found {
-		rec, err := c.tx.Get(c.ctx, projectionKind, pc.wo.ID)
+		rec, err := c.tx.Get(c.ctx, projectionKind, pc.order)
 		if err != nil {
 			return storeErr(err)
 		}
 		version = rec.Version
 	}
 	after := pc.after
-	if _, err := c.save(projectionKind, pc.wo.ID, pc.site, version, &after, nil, nil); err != nil {
+	if _, err := c.save(projectionKind, pc.order, pc.site, version, &after, nil, nil); err != nil {
 		return err
 	}
-	c.record(objectRef(projectionKind, pc.wo.ID), change("projected", pc.before.Projected, after.Projected), change("late", pc.before.Late, after.Late))
+	c.record(objectRef(projectionKind, pc.order), change("projected", pc.before.Projected, after.Projected), change("late", pc.before.Late, after.Late))
 	switch {
 	case after.Late && (!pc.found || !pc.before.Late):
-		return c.emit(pc.wo.ID, DueDateAtRisk{WorkOrder: pc.wo.ID, Number: pc.wo.Number, Projected: after.Projected, Due: after.Due, Late: after.Projected.Sub(after.Due)})
+		return c.emit(pc.order, DueDateAtRisk{WorkOrder: pc.order, Number: pc.number, Projected: after.Projected, Due: after.Due, Late: after.Projected.Sub(after.Due)})
 	case !after.Late && (!pc.found || pc.before.Late):
-		return c.emit(pc.wo.ID, CompletionProjected{WorkOrder: pc.wo.ID, Number: pc.wo.Number, Projected: after.Projected, Due: after.Due})
+		return c.emit(pc.order, CompletionProjected{WorkOrder: pc.order, Number: pc.number, Projected: after.Projected, Due: after.Due})
 	}
 	return nil
 }
@@ -620,7 +726,9 @@ func (c *command) saveScrapWindow(site string, w *scrapWindow) error {
 	return nil
 }
 
-// facts looks up the current-state facts of situations in one read transaction.
+// facts looks up the current-state facts of situations in one read transaction. The
+// situations of one transaction share the facts they have in common: a lot at a step, a
+// work order, the available quantity of a component.
 type facts struct {
 	ctx       context.Context
 	p         *Plant
@@ -628,51 +736,113 @@ type facts struct {
 	now       time.Time
 	projected map[string]storedProjection // fresh projections of this run, by work order
 	orders    map[string][]string         // the open work orders of this run, by site
+
+	lots      map[[2]string]lotSituation      // by lot and step
+	wos       map[string]execution.OrderFacts // by work order ("" id: not found)
+	available map[availableKey]units.Quantity // available quantity of a component
 }
 
-// forEvent builds the rule environment of an event.
-func (f *facts) forEvent(e Event, b *batch) (*execution.Env, error) {
-	env := &execution.Env{Now: f.now, Event: execution.EventFacts{Type: e.Type, Subject: e.Subject, Site: e.Site, Time: e.Time, Fields: flatten(e.Data)}}
-	var err error
-	switch ev := e.Payload.(type) {
-	case *LotStarted:
-		err = f.lot(env, ev.Lot, ev.Step)
-	case *LotTrackedIn:
-		err = f.lot(env, ev.Lot, ev.Step)
-	case *LotTrackedOut:
-		err = f.lot(env, ev.Lot, ev.Step)
-	case *OperationCompleted:
-		err = f.lot(env, ev.Lot, ev.Step)
-	case *LotStepMoved:
-		err = f.lot(env, ev.Lot, ev.Step)
-	case *LotScrapped:
-		if err = f.lot(env, ev.Lot, ev.Step); err == nil {
-			err = f.scrapped(env, e, ev, b)
+// lotSituation are the facts of a lot at a step (see facts.lot).
+type lotSituation struct {
+	lot       execution.LotFacts
+	order     execution.OrderFacts
+	equipment string
+	material  execution.MaterialFacts
+}
+
+type availableKey struct {
+	site, material string
+	unit           units.Unit
+}
+
+func newFacts(ctx context.Context, p *Plant, tx store.ReadTx, now time.Time) *facts {
+	return &facts{ctx: ctx, p: p, tx: tx, now: now, lots: map[[2]string]lotSituation{}, wos: map[string]execution.OrderFacts{},
+		available: map[availableKey]units.Quantity{}}
+}
+
+// lotFacts looks up the facts of an event about a lot at a step (data members "lot" and
+// "step").
+func lotFacts(f *facts, env *execution.Env, e Event, _ *batch) error {
+	var v [2]string
+	if !execution.StringMembers(e.Data, lotMembers, v[:]) {
+		return nil
+	}
+	return f.lot(env, v[0], v[1])
+}
+
+// orderFacts looks up the facts of an event about a work order (data member "id").
+func orderFacts(f *facts, env *execution.Env, e Event, _ *batch) error {
+	var v [1]string
+	if !execution.StringMembers(e.Data, orderMembers, v[:]) {
+		return nil
+	}
+	return f.order(env, v[0])
+}
+
+var lotMembers, orderMembers = []string{"lot", "step"}, []string{"id"}
+
+// eventFacts look up the facts of an event from its data, by event type; events of other
+// types have the facts of their envelope only. Each reads only what it needs of the data:
+// the frequent lot and work order events their leading ids.
+var eventFacts = map[string]func(f *facts, env *execution.Env, e Event, b *batch) error{
+	LotStarted{}.EventType():               lotFacts,
+	LotTrackedIn{}.EventType():             lotFacts,
+	LotTrackedOut{}.EventType():            lotFacts,
+	OperationCompleted{}.EventType():       lotFacts,
+	LotStepMoved{}.EventType():             lotFacts,
+	WorkOrderReleased{}.EventType():        orderFacts,
+	WorkOrderStarted{}.EventType():         orderFacts,
+	WorkOrderCompleted{}.EventType():       orderFacts,
+	WorkOrderCancelled{}.EventType():       orderFacts,
+	WorkOrderPriorityChanged{}.EventType(): orderFacts,
+	LotScrapped{}.EventType(): withData(func(f *facts, env *execution.Env, e Event, ev *LotScrapped, b *batch) error {
+		if err := f.lot(env, ev.Lot, ev.Step); err != nil {
+			return err
 		}
-	case *SPCViolation:
+		return f.scrapped(env, e, ev, b)
+	}),
+	SPCViolation{}.EventType(): withData(func(f *facts, env *execution.Env, _ Event, ev *SPCViolation, _ *batch) error {
 		env.SPC = execution.SPCFacts{Violation: true, Characteristic: ev.Characteristic, Equipment: ev.Equipment, Value: ev.Value}
 		if len(ev.Violations) > 0 {
 			env.SPC.Rule = fmt.Sprint(ev.Violations[0].Rule)
 		}
-		if err = f.lot(env, ev.Lot, ev.Step); err == nil && ev.Equipment != "" {
+		err := f.lot(env, ev.Lot, ev.Step)
+		if err == nil && ev.Equipment != "" {
 			env.Equipment = ev.Equipment
 		}
-	case *HoldPlaced:
-		err = f.hold(env, ev.Hold.ID)
-	case *HoldReleased:
-		err = f.hold(env, ev.Hold.ID)
-	case *WorkOrderReleased:
-		err = f.order(env, ev.ID)
-	case *WorkOrderStarted:
-		err = f.order(env, ev.ID)
-	case *WorkOrderCompleted:
-		err = f.order(env, ev.ID)
-	case *WorkOrderCancelled:
-		err = f.order(env, ev.ID)
-	case *WorkOrderPriorityChanged:
-		err = f.order(env, ev.ID)
+		return err
+	}),
+	HoldPlaced{}.EventType(): withData(func(f *facts, env *execution.Env, _ Event, ev *HoldPlaced, _ *batch) error {
+		return f.hold(env, ev.Hold.ID)
+	}),
+	HoldReleased{}.EventType(): withData(func(f *facts, env *execution.Env, _ Event, ev *HoldReleased, _ *batch) error {
+		return f.hold(env, ev.Hold.ID)
+	}),
+}
+
+// withData adapts a facts function that reads the event's data as a T; an event whose
+// data does not decode has no facts.
+func withData[T any](fn func(f *facts, env *execution.Env, e Event, ev *T, b *batch) error) func(*facts, *execution.Env, Event, *batch) error {
+	return func(f *facts, env *execution.Env, e Event, b *batch) error {
+		var ev T
+		if json.Unmarshal(e.Data, &ev) != nil {
+			return nil
+		}
+		return fn(f, env, e, &ev, b)
 	}
-	return env, err
+}
+
+// forEvent sets env to the rule environment of an event; fields says whether to flatten
+// the event's data into Event.Fields (only rules that read event.fields need it).
+func (f *facts) forEvent(env *execution.Env, e Event, b *batch, fields bool) error {
+	*env = execution.Env{Now: f.now, Event: execution.EventFacts{Type: e.Type, Subject: e.Subject, Site: e.Site, Time: e.Time}}
+	if fields {
+		env.Event.Fields = flatten(e.Data)
+	}
+	if look := eventFacts[e.Type]; look != nil {
+		return look(f, env, e, b)
+	}
+	return nil
 }
 
 // flatten turns an event's JSON data into a flat map: nested names joined with dots.
@@ -711,10 +881,30 @@ func flatten(data json.RawMessage) map[string]string {
 
 // lot fills the facts of a lot at a step, its work order and the components the step needs.
 func (f *facts) lot(env *execution.Env, lotID, step string) error {
-	var l Lot
-	if _, err := load(f.ctx, f.tx, lotKind, lotID, &l); errors.Is(err, ErrNotFound) || lotID == "" {
+	k := [2]string{lotID, step}
+	found, ok := f.lots[k]
+	if !ok {
+		var scratch execution.Env
+		if err := f.lookUpLot(&scratch, lotID, step); err != nil {
+			return err
+		}
+		found = lotSituation{lot: scratch.Lot, order: scratch.Order, equipment: scratch.Equipment, material: scratch.Material}
+		f.lots[k] = found
+	}
+	env.Lot, env.Order, env.Equipment, env.Material = found.lot, found.order, found.equipment, found.material
+	return nil
+}
+
+// lookUpLot fills what lot describes into env.
+func (f *facts) lookUpLot(env *execution.Env, lotID, step string) error {
+	rec, err := f.tx.Get(f.ctx, lotKind, lotID)
+	if errors.Is(err, store.ErrNotFound) || lotID == "" {
 		return nil
 	} else if err != nil {
+		return storeErr(err)
+	}
+	l, err := peek[Lot](rec)
+	if err != nil {
 		return err
 	}
 	env.Lot = execution.LotFacts{ID: l.ID, Step: step, Material: l.Material}
@@ -744,9 +934,13 @@ func (f *facts) lot(env *execution.Env, lotID, step string) error {
 		env.Lot.WaitingMinutes = f.now.Sub(since).Minutes()
 	}
 	for _, m := range s.Materials {
-		have, err := availableQty(f.ctx, f.tx, l.Site, m.Component, m.PerUnit.Unit())
-		if err != nil {
-			return err
+		k := availableKey{l.Site, m.Component, m.PerUnit.Unit()}
+		have, ok := f.available[k]
+		if !ok {
+			if have, err = availableQty(f.ctx, f.tx, l.Site, m.Component, m.PerUnit.Unit()); err != nil {
+				return err
+			}
+			f.available[k] = have
 		}
 		if missing, err := m.PerUnit.Mul(waiting.Value()).Sub(have); err == nil && missing.IsPositive() {
 			env.Material = execution.MaterialFacts{Short: true, Component: m.Component, ShortQty: missing.Value().InexactFloat64(), Unit: string(missing.Unit())}
@@ -758,28 +952,48 @@ func (f *facts) lot(env *execution.Env, lotID, step string) error {
 
 // order fills the facts of a work order, with its latest projection.
 func (f *facts) order(env *execution.Env, id string) error {
-	var wo WorkOrder
-	if _, err := load(f.ctx, f.tx, workOrderKind, id, &wo); errors.Is(err, ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return err
+	o, ok := f.wos[id]
+	if !ok {
+		var err error
+		if o, err = f.lookUpOrder(id); err != nil {
+			return err
+		}
+		f.wos[id] = o
 	}
-	env.Order = execution.OrderFacts{ID: wo.ID, Number: wo.Number, Product: wo.Product, Customer: wo.Customer, Status: string(wo.Status),
+	if o.ID != "" {
+		env.Order = o
+	}
+	return nil
+}
+
+// lookUpOrder returns the facts of a work order; ID is "" when there is none.
+func (f *facts) lookUpOrder(id string) (execution.OrderFacts, error) {
+	rec, err := f.tx.Get(f.ctx, workOrderKind, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return execution.OrderFacts{}, nil
+	} else if err != nil {
+		return execution.OrderFacts{}, storeErr(err)
+	}
+	wo, err := peek[WorkOrder](rec)
+	if err != nil {
+		return execution.OrderFacts{}, err
+	}
+	o := execution.OrderFacts{ID: wo.ID, Number: wo.Number, Product: wo.Product, Customer: wo.Customer, Status: string(wo.Status),
 		Priority: wo.Priority, Due: wo.Due, Open: wo.Status == StatusReleased || wo.Status == StatusRunning}
 	proj, ok := f.projected[wo.ID]
 	if !ok {
 		_, err := load(f.ctx, f.tx, projectionKind, wo.ID, &proj)
 		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
+			return execution.OrderFacts{}, err
 		}
 	}
 	if !proj.Projected.IsZero() {
-		env.Order.Projected = proj.Projected
+		o.Projected = proj.Projected
 		if !wo.Due.IsZero() {
-			env.Order.LateHours = proj.Projected.Sub(wo.Due).Hours()
+			o.LateHours = proj.Projected.Sub(wo.Due).Hours()
 		}
 	}
-	return nil
+	return o, nil
 }
 
 // hold fills the facts of a hold as it stands now.
@@ -822,55 +1036,49 @@ func (f *facts) scrapped(env *execution.Env, e Event, s *LotScrapped, b *batch) 
 	return nil
 }
 
-// ticks builds the situations of a site that change with time alone.
-func (f *facts) ticks(site string) ([]*execution.Env, error) {
-	tick := func() *execution.Env {
-		return &execution.Env{Now: f.now, Event: execution.EventFacts{Type: execution.TickEvent, Site: site, Time: f.now}}
+// ticks builds the situations of a site that change with time alone and calls each with
+// them, one at a time (the environment is reused).
+func (f *facts) ticks(site string, each func(*execution.Env)) error {
+	var env execution.Env
+	tick := func(subject string) *execution.Env {
+		env = execution.Env{Now: f.now, Event: execution.EventFacts{Type: execution.TickEvent, Subject: subject, Site: site, Time: f.now}}
+		return &env
 	}
-	var out []*execution.Env
 	lots, err := f.tx.List(f.ctx, store.Query{Kind: lotKind, Site: site, Index: "wip", Value: "yes"})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, rec := range lots {
-		var l Lot
-		if err := decode(rec, &l); err != nil {
-			return nil, err
+		l, err := peek[Lot](rec)
+		if err != nil {
+			return err
 		}
-		for _, sp := range l.Execution.Steps {
-			if sp.Waiting.IsPositive() {
-				env := tick()
-				env.Event.Subject = l.ID
-				if err := f.lot(env, l.ID, sp.Step); err != nil {
-					return nil, err
-				}
-				out = append(out, env)
+		for step := range l.Execution.Waiting() {
+			if err := f.lot(tick(l.ID), l.ID, step); err != nil {
+				return err
 			}
+			each(&env)
 		}
 	}
 	holds, err := f.tx.List(f.ctx, store.Query{Kind: holdKind, Site: site, Index: "state", Value: "active"})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, rec := range holds {
-		env := tick()
-		env.Event.Subject = rec.ID
-		if err := f.hold(env, rec.ID); err != nil {
-			return nil, err
+		if err := f.hold(tick(rec.ID), rec.ID); err != nil {
+			return err
 		}
-		out = append(out, env)
+		each(&env)
 	}
 	for _, id := range f.orders[site] {
-		env := tick()
-		env.Event.Subject = id
-		if err := f.order(env, id); err != nil {
-			return nil, err
+		if err := f.order(tick(id), id); err != nil {
+			return err
 		}
-		out = append(out, env)
+		each(&env)
 	}
 	var w scrapWindow
 	if _, err := load(f.ctx, f.tx, scrapWindowKind, site, &w); err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
+		return err
 	}
 	seen := map[[2]string]bool{}
 	for _, e := range w.Entries {
@@ -879,11 +1087,10 @@ func (f *facts) ticks(site string) ([]*execution.Env, error) {
 			continue
 		}
 		seen[k] = true
-		env := tick()
-		env.Scrap = execution.ScrapFacts{Product: e.Product, Step: e.Step, LastHour: w.lastHour(e.Product, e.Step, f.now), Unit: string(e.Unit)}
-		out = append(out, env)
+		tick("").Scrap = execution.ScrapFacts{Product: e.Product, Step: e.Step, LastHour: w.lastHour(e.Product, e.Step, f.now), Unit: string(e.Unit)}
+		each(&env)
 	}
-	return out, nil
+	return nil
 }
 
 // ---- tasks -------------------------------------------------------------------------------
@@ -922,8 +1129,8 @@ func (p *Plant) changeTask(ctx context.Context, id, action string, opts []Comman
 		if err != nil {
 			return execution.Task{}, fmt.Errorf("task %q: %w", id, storeErr(err))
 		}
-		var t execution.Task
-		if err := decode(rec, &t); err != nil {
+		t, err := decodeTask(rec)
+		if err != nil {
 			return execution.Task{}, err
 		}
 		if err := c.authorize(rec.Site); err != nil {
@@ -933,7 +1140,7 @@ func (p *Plant) changeTask(ctx context.Context, id, action string, opts []Comman
 		if err != nil {
 			return execution.Task{}, taskErr(err)
 		}
-		if err := c.saveTask(&after, rec.Version); err != nil {
+		if _, err := c.saveTask(&after, rec.Version); err != nil {
 			return execution.Task{}, err
 		}
 		c.record(objectRef(taskKind, t.ID), change("state", t.State, after.State), change("owner", t.Owner, after.Owner))
@@ -978,12 +1185,12 @@ func (p *Plant) CancelTask(ctx context.Context, id string, opts ...CommandOption
 
 // Task returns the task with id.
 func (p *Plant) Task(ctx context.Context, id string) (execution.Task, error) {
-	var t execution.Task
+	var t storedTask
 	err := p.view(ctx, func(tx store.ReadTx) error {
 		_, err := load(ctx, tx, taskKind, id, &t)
 		return err
 	})
-	return t, err
+	return t.Task, err
 }
 
 // Tasks returns the tasks of site in state (every state when empty), ordered by id.
@@ -992,7 +1199,12 @@ func (p *Plant) Tasks(ctx context.Context, site string, state execution.State) (
 	if state != "" {
 		q.Index, q.Value = "state", string(state)
 	}
-	return list[execution.Task](ctx, p, q)
+	stored, err := list[storedTask](ctx, p, q)
+	tasks := make([]execution.Task, len(stored))
+	for i, t := range stored {
+		tasks[i] = t.Task
+	}
+	return tasks, err
 }
 
 // Escalate moves every open task of the sites with exception rules that nobody acted on in
@@ -1015,15 +1227,15 @@ func (p *Plant) Escalate(ctx context.Context, opts ...CommandOption) (int, error
 				return 0, err
 			}
 			for _, rec := range recs {
-				var t execution.Task
-				if err := decode(rec, &t); err != nil {
+				t, err := decodeTask(rec)
+				if err != nil {
 					return 0, err
 				}
 				up, steps := t.Escalate(c.now)
 				if len(steps) == 0 {
 					continue
 				}
-				if err := c.saveTask(&up, rec.Version); err != nil {
+				if _, err := c.saveTask(&up, rec.Version); err != nil {
 					return 0, err
 				}
 				c.record(objectRef(taskKind, t.ID), change("owner", t.Owner, up.Owner), change("level", t.Level, up.Level))
@@ -1048,18 +1260,6 @@ func (p *Plant) Escalate(ctx context.Context, opts ...CommandOption) (int, error
 
 // ---- projected completion ----------------------------------------------------------------
 
-func (p *Plant) openOrders(ctx context.Context, site string) ([]WorkOrder, error) {
-	var out []WorkOrder
-	for _, s := range []WorkOrderStatus{StatusReleased, StatusRunning} {
-		wos, err := p.WorkOrders(ctx, site, s)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, wos...)
-	}
-	return out, nil
-}
-
 // ProjectCompletion projects when a released or running work order will be done (see
 // execution.Project): its remaining main-line operations with their standard times for the
 // quantity still to pass each (waiting and in process at the step, the lots' quantity for
@@ -1076,57 +1276,115 @@ func (p *Plant) ProjectCompletion(ctx context.Context, workOrderID string) (exec
 	if wo.Status != StatusReleased && wo.Status != StatusRunning {
 		return execution.Projection{}, &TransitionError{Object: wo.ref(), State: string(wo.Status), Command: "project the completion of", Allowed: "[released running]"}
 	}
-	return p.projectCompletion(ctx, wo, map[string]map[string]time.Duration{})
-}
-
-// projectCompletion projects an open order; ahead caches the work ahead per work center and
-// order for a run over many orders.
-func (p *Plant) projectCompletion(ctx context.Context, wo WorkOrder, ahead map[string]map[string]time.Duration) (execution.Projection, error) {
 	var ops []execution.Operation
-	err := p.view(ctx, func(tx store.ReadTx) error {
-		rt, err := p.routings.get(ctx, tx, routingRecordID(wo.Site, wo.Routing, wo.RoutingRevision))
-		if err != nil {
-			return err
-		}
+	err = p.view(ctx, func(tx store.ReadTx) error {
 		recs, err := tx.List(ctx, store.Query{Kind: lotKind, Site: wo.Site, Index: "workorder", Value: wo.ID})
 		if err != nil {
 			return err
 		}
-		lots := make([]Lot, len(recs))
+		lots := make([]*Lot, len(recs))
 		for i, r := range recs {
-			if err := decode(r, &lots[i]); err != nil {
+			if lots[i], err = peek[Lot](r); err != nil {
 				return err
 			}
 		}
-		ops = remainingOperations(rt, wo, lots)
-		return nil
+		ops, err = p.remainingOperations(ctx, tx, &wo, lots)
+		return err
 	})
 	if err != nil {
 		return execution.Projection{}, err
 	}
-	work := map[string]time.Duration{}
-	for _, op := range ops {
-		if _, ok := ahead[op.WorkCenter]; !ok {
-			if ahead[op.WorkCenter], err = p.workAhead(ctx, wo.Site, op.WorkCenter); err != nil {
-				return execution.Projection{}, err
+	pr, err := p.newProjector(ctx, wo.Site, p.now())
+	if err != nil {
+		return execution.Projection{}, err
+	}
+	return pr.project(ctx, &wo, ops)
+}
+
+// openWork returns the released and running work orders of site, with the operations each
+// has left (see remainingOperations), read in one transaction.
+func (p *Plant) openWork(ctx context.Context, site string) ([]*WorkOrder, [][]execution.Operation, error) {
+	var orders []*WorkOrder
+	var ops [][]execution.Operation
+	err := p.view(ctx, func(tx store.ReadTx) error {
+		for _, s := range []WorkOrderStatus{StatusReleased, StatusRunning} {
+			recs, err := tx.List(ctx, store.Query{Kind: workOrderKind, Site: site, Index: "status", Value: string(s)})
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				wo, err := peek[WorkOrder](r)
+				if err != nil {
+					return err
+				}
+				orders = append(orders, wo)
 			}
 		}
-		d, queued := ahead[op.WorkCenter][wo.ID]
-		if !queued {
-			d = ahead[op.WorkCenter][""]
+		// Only lots in process count (see remainingOperations): read them once for all
+		// the orders.
+		recs, err := tx.List(ctx, store.Query{Kind: lotKind, Site: site, Index: "wip", Value: "yes"})
+		if err != nil {
+			return err
 		}
-		work[op.WorkCenter] = d
-	}
-	cal, err := p.ShiftCalendar(ctx, wo.Site)
-	var working execution.Calendar
+		lots := map[string][]*Lot{}
+		for _, r := range recs {
+			l, err := peek[Lot](r)
+			if err != nil {
+				return err
+			}
+			lots[l.WorkOrder] = append(lots[l.WorkOrder], l)
+		}
+		ops = make([][]execution.Operation, len(orders))
+		for i, wo := range orders {
+			if ops[i], err = p.remainingOperations(ctx, tx, wo, lots[wo.ID]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return orders, ops, err
+}
+
+// projector projects open orders of a site as of now, sharing the site's calendar and the
+// work ahead at each work center between them.
+type projector struct {
+	p       *Plant
+	site    string
+	now     time.Time
+	working execution.Calendar                  // nil: the site has no shift calendar
+	ahead   map[string]map[string]time.Duration // by work center, see workAhead
+}
+
+func (p *Plant) newProjector(ctx context.Context, site string, now time.Time) (*projector, error) {
+	pr := &projector{p: p, site: site, now: now, ahead: map[string]map[string]time.Duration{}}
+	cal, err := p.ShiftCalendar(ctx, site)
 	switch {
 	case errors.Is(err, ErrNotFound):
 	case err != nil:
-		return execution.Projection{}, err
+		return nil, err
 	default:
-		working = shiftTime(cal)
+		pr.working = shiftTime(cal)
 	}
-	proj, err := execution.Project(p.now(), ops, work, working)
+	return pr, nil
+}
+
+// project projects an open order of the projector's site from the operations it has left.
+func (pr *projector) project(ctx context.Context, wo *WorkOrder, ops []execution.Operation) (execution.Projection, error) {
+	work := map[string]time.Duration{}
+	for _, op := range ops {
+		if _, ok := pr.ahead[op.WorkCenter]; !ok {
+			var err error
+			if pr.ahead[op.WorkCenter], err = pr.p.workAhead(ctx, pr.site, op.WorkCenter); err != nil {
+				return execution.Projection{}, err
+			}
+		}
+		d, queued := pr.ahead[op.WorkCenter][wo.ID]
+		if !queued {
+			d = pr.ahead[op.WorkCenter][""]
+		}
+		work[op.WorkCenter] = d
+	}
+	proj, err := execution.Project(pr.now, ops, work, pr.working)
 	if err != nil {
 		return execution.Projection{}, fmt.Errorf("%w: projecting %s: %w", ErrInvalid, wo.ref(), err)
 	}
@@ -1156,34 +1414,43 @@ func (p *Plant) workAhead(ctx context.Context, site, wc string) (map[string]time
 	return out, nil
 }
 
-// remainingOperations lists the main-line steps of a routing (rework paths excluded) with the
-// quantity of the order still to pass each: for every lot, the quantity waiting and in
-// process at a step it has reached and not finished, or its quantity for a step it has not
-// reached; plus the quantity not started yet, for every step.
-func remainingOperations(rt *routing.Routing, wo WorkOrder, lots []Lot) []execution.Operation {
+// remainingOperations lists the main-line steps of an order's routing (rework paths
+// excluded) with the quantity of the order still to pass each: for every lot in process,
+// the quantity waiting and in process at a step it has reached and not finished, or its
+// quantity for a step it has not reached; plus the quantity not started yet, for every
+// step. lots are the order's lots; those not in process do not count.
+func (p *Plant) remainingOperations(ctx context.Context, tx store.ReadTx, wo *WorkOrder, lots []*Lot) ([]execution.Operation, error) {
+	rt, err := p.routings.get(ctx, tx, routingRecordID(wo.Site, wo.Routing, wo.RoutingRevision))
+	if err != nil {
+		return nil, err
+	}
 	unstarted, _ := wo.Qty.Sub(wo.Started)
 	var ops []execution.Operation
 	for i, s := range rt.Steps {
 		if s.ReworkEntry && i > 0 {
 			break // rework paths are listed after the main line
 		}
-		qty := decimal.Max(unstarted.Value(), decimal.Zero)
-		for _, l := range lots {
-			if l.Execution == nil || !l.Execution.Running() || i >= len(l.Execution.Steps) {
-				continue
+		ops = append(ops, execution.Operation{Step: s.ID, WorkCenter: s.WorkCenter, Setup: s.Setup, RunPerUnit: s.RunPerUnit,
+			Quantity: decimal.Max(unstarted.Value(), decimal.Zero)})
+	}
+	for _, l := range lots {
+		if l.Execution == nil || !l.Execution.Running() {
+			continue
+		}
+		for i, sp := range l.Execution.Steps() {
+			if i >= len(ops) {
+				break
 			}
-			sp := l.Execution.Steps[i]
 			switch {
 			case sp.Done:
 			case sp.Received.IsPositive():
-				qty = qty.Add(sp.Waiting.Value()).Add(sp.InProcess.Value())
+				ops[i].Quantity = ops[i].Quantity.Add(sp.Waiting.Value()).Add(sp.InProcess.Value())
 			default:
-				qty = qty.Add(l.OnHand.Value())
+				ops[i].Quantity = ops[i].Quantity.Add(l.OnHand.Value())
 			}
 		}
-		ops = append(ops, execution.Operation{Step: s.ID, WorkCenter: s.WorkCenter, Setup: s.Setup, RunPerUnit: s.RunPerUnit, Quantity: qty})
 	}
-	return ops
+	return ops, nil
 }
 
 // shiftTime adapts a shift calendar to execution.Calendar: each shift minus its breaks.

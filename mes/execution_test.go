@@ -247,6 +247,81 @@ func TestSPCViolationTaskNeedsItsInputsToResolve(t *testing.T) {
 	assert.Len(t, tasks, 2)
 }
 
+// appendEvents appends events of type typ with data to the log of PLANT-1, as another
+// part of the system (a quality engine, a device adapter) would.
+func appendEvents(t *testing.T, f fixture, typ string, data ...any) {
+	t.Helper()
+	require.NoError(t, f.store.Update(ctx, func(tx store.Tx) error {
+		for _, d := range data {
+			b, err := json.Marshal(d)
+			require.NoError(t, err)
+			if err := tx.AppendEvents(ctx, store.Event{Type: typ, Site: "PLANT-1", Subject: "CNC", Time: f.clock.Now(), Actor: "test", Data: b}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+func violation(characteristic string, value float64) mes.SPCViolation {
+	return mes.SPCViolation{Site: "PLANT-1", Characteristic: characteristic, Equipment: "CNC", Value: value,
+		Violations: []quality.Violation{{Rule: quality.Rule(1)}}}
+}
+
+// TestACauseOpenedAndClearedInOneRun: a run handles its events in batches; a task opened by
+// one event resolves on a later event of the same run, in the same batch or another.
+func TestACauseOpenedAndClearedInOneRun(t *testing.T) {
+	f := plantWithPump(t)
+	saveRule(t, f, execution.RuleSpec{Name: "drift", Owner: "quality", When: `event.type == "spc.violation" && spc.value > 10`,
+		Cause: `spc.equipment + "/" + spc.characteristic`, Clear: `spc.value <= 10`})
+	_, err := f.plant.RunExceptionRules(ctx, worker)
+	require.NoError(t, err)
+
+	appendEvents(t, f, "spc.violation", violation("bore", 12), violation("bore", 9))
+	r, tasks := runRules(t, f)
+	assert.Equal(t, 1, r.Opened)
+	assert.Equal(t, 1, r.Resolved)
+	require.Len(t, tasks, 1)
+	assert.Equal(t, execution.Resolved, tasks[0].State)
+
+	filler := make([]any, 600) // more than a batch
+	for i := range filler {
+		filler[i] = map[string]int{"n": i}
+	}
+	appendEvents(t, f, "spc.violation", violation("bore", 13))
+	appendEvents(t, f, "test.filler", filler...)
+	appendEvents(t, f, "spc.violation", violation("bore", 14), violation("bore", 8))
+	r, tasks = runRules(t, f)
+	assert.Equal(t, 603+3, r.Events, "the new events, then the run's own task events")
+	assert.Equal(t, 603, r.Evaluated, "the engine's own events are not evaluated")
+	assert.Equal(t, 1, r.Opened)
+	assert.Equal(t, 1, r.Updated)
+	assert.Equal(t, 1, r.Resolved)
+	require.Len(t, tasks, 2)
+	assert.Equal(t, execution.Resolved, tasks[1].State)
+	assert.Equal(t, 2, tasks[1].Occurrences)
+	assert.Len(t, eventsOf[mes.TaskOpened](t, f.plant), 2)
+}
+
+func TestRulesReadingEventFieldsAndRulesChangedBetweenRuns(t *testing.T) {
+	f := plantWithPump(t)
+	saveRule(t, f, execution.RuleSpec{Name: "tool", Owner: "quality", When: `event.fields.characteristic == "bore" && spc.value > 10`,
+		Cause: `event.fields.equipment + "/" + event.fields["violations.0.rule"]`})
+	_, err := f.plant.RunExceptionRules(ctx, worker)
+	require.NoError(t, err)
+	appendEvents(t, f, "spc.violation", violation("bore", 12), violation("flatness", 12))
+	_, tasks := runRules(t, f)
+	require.Len(t, tasks, 1)
+	assert.Equal(t, "CNC/nelson-1", tasks[0].Cause)
+
+	// The rule changes: the next run uses the new one.
+	saveRule(t, f, execution.RuleSpec{Name: "tool", Owner: "quality", When: `spc.value > 20`, Cause: `spc.characteristic`})
+	appendEvents(t, f, "spc.violation", violation("bore", 15), violation("flatness", 21))
+	_, tasks = runRules(t, f)
+	require.Len(t, tasks, 2)
+	assert.Equal(t, "flatness", tasks[1].Cause)
+}
+
 func TestComponentShortForAQueuedOperation(t *testing.T) {
 	f := plantWithPump(t)
 	p := f.plant

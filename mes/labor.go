@@ -1065,12 +1065,9 @@ func (c *command) checkTrackIn(sc *stepContext) error {
 }
 
 // afterTrackIn starts, for a person on the roster who is clocked in, Run labor on the
-// operation (unless it already runs for them), and opens a machine run of the equipment.
+// operation (unless it already runs for them).
 func (c *command) afterTrackIn(sc *stepContext) error {
 	op := labor.Operation{WorkOrder: sc.wo.ID, Lot: sc.lot.ID, Step: sc.step.ID}
-	if err := c.startMachineRun(sc, op); err != nil {
-		return err
-	}
 	lg, err := c.actorLedger(sc.lot.Site)
 	if err != nil || lg == nil {
 		return err
@@ -1087,17 +1084,14 @@ func (c *command) afterTrackIn(sc *stepContext) error {
 	return err
 }
 
-// afterTrackOut stops, when nothing of the lot remains in process at the step, the actor's
-// own labor on the operation and the machine run. Other people's labor on the operation is
-// never stopped for them: they stop it themselves (or clock out).
-func (c *command) afterTrackOut(sc *stepContext) error {
-	if !stepBooks(*sc.lot.Execution, sc.step.ID).InProcess.IsZero() {
+// afterTrackOut stops, when nothing of the lot remains in process at the step (books are
+// the step's after the track-out), the actor's own labor on the operation. Other people's
+// labor on the operation is never stopped for them: they stop it themselves (or clock out).
+func (c *command) afterTrackOut(sc *stepContext, books routing.Books) error {
+	if !books.InProcess.IsZero() {
 		return nil
 	}
 	op := labor.Operation{WorkOrder: sc.wo.ID, Lot: sc.lot.ID, Step: sc.step.ID}
-	if err := c.stopMachineRuns(sc, op); err != nil {
-		return err
-	}
 	lg, err := c.actorLedger(sc.lot.Site)
 	if err != nil || lg == nil {
 		return err
@@ -1128,7 +1122,14 @@ func (c *command) actorLedger(site string) (*ledger, error) {
 
 // ---- machine time ---------------------------------------------------------------------------
 
-// storedRun is a machine run with its site.
+// Machine runs are bookkeeping the engine derives from track-ins and track-outs: a run
+// opens when a track-in loads an operation on equipment (loadEquipment; the open run lives
+// in the equipment's load) and closes when a track-out leaves nothing of the operation in
+// process (unloadEquipment), when it is stored. The track-in and track-out are audited;
+// the runs are in the hash-chained event log (MachineRunStarted, MachineRunStopped) and get
+// no audit records of their own.
+
+// storedRun is a closed machine run with its site.
 type storedRun struct {
 	labor.MachineRun
 	Site string `json:"site"`
@@ -1137,62 +1138,14 @@ type storedRun struct {
 // detach: a machine run holds no maps or slices.
 func (r *storedRun) detach() {}
 
-func runIndex(r labor.MachineRun) map[string]string {
-	ix := map[string]string{"workorder": r.Op.WorkOrder, "equipment": r.Equipment}
-	if r.To.IsZero() {
-		ix["open"] = r.Op.String()
-	}
-	return ix
-}
-
-// startMachineRun opens a run of the command's equipment on op unless one is open.
-func (c *command) startMachineRun(sc *stepContext, op labor.Operation) error {
-	if c.opts.where == "" {
-		return nil
-	}
-	open, err := c.tx.List(c.ctx, store.Query{Kind: machineRunKind, Site: sc.lot.Site, Index: "open", Value: op.String()})
-	if err != nil {
+// closeMachineRun stores run, closed now, and announces it.
+func (c *command) closeMachineRun(site, id string, run labor.MachineRun) error {
+	run.To = c.now
+	ix := map[string]string{"workorder": run.Op.WorkOrder, "equipment": run.Equipment}
+	if _, err := c.save(machineRunKind, id, site, 0, &storedRun{MachineRun: run, Site: site}, nil, ix); err != nil {
 		return err
 	}
-	for _, rec := range open {
-		var r storedRun
-		if err := decode(rec, &r); err != nil {
-			return err
-		}
-		if r.Equipment == c.opts.where {
-			return nil
-		}
-	}
-	run := storedRun{Site: sc.lot.Site, MachineRun: labor.MachineRun{Equipment: c.opts.where, WorkCenter: sc.step.WorkCenter, Op: op, From: c.now}}
-	id := c.p.newID()
-	if _, err := c.save(machineRunKind, id, run.Site, 0, &run, nil, runIndex(run.MachineRun)); err != nil {
-		return err
-	}
-	c.record(objectRef(machineRunKind, id), change("equipment", "", run.Equipment), change("from", "", run.From))
-	return c.emit(sc.lot.ID, MachineRunStarted{ID: id, Run: run.MachineRun})
-}
-
-// stopMachineRuns closes every open run of op.
-func (c *command) stopMachineRuns(sc *stepContext, op labor.Operation) error {
-	open, err := c.tx.List(c.ctx, store.Query{Kind: machineRunKind, Site: sc.lot.Site, Index: "open", Value: op.String()})
-	if err != nil {
-		return err
-	}
-	for _, rec := range open {
-		var r storedRun
-		if err := decode(rec, &r); err != nil {
-			return err
-		}
-		r.To = c.now
-		if _, err := c.save(machineRunKind, rec.ID, rec.Site, rec.Version, &r, nil, runIndex(r.MachineRun)); err != nil {
-			return err
-		}
-		c.record(objectRef(machineRunKind, rec.ID), change("to", "", r.To))
-		if err := c.emit(sc.lot.ID, MachineRunStopped{ID: rec.ID, Run: r.MachineRun}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.emit(run.Op.Lot, MachineRunStopped{ID: id, Run: run})
 }
 
 // ---- efficiency and cost ----------------------------------------------------------------------
@@ -1321,8 +1274,9 @@ func bookedOn(ctx context.Context, tx store.ReadTx, wo WorkOrder) ([]*storedPers
 	return people, from, nil
 }
 
-// machineRunsOf returns the machine runs of every piece of equipment that ran an operation
-// of the work order (so that time the equipment shared with other orders is split).
+// machineRunsOf returns the machine runs, closed and open, of every piece of equipment that
+// ran an operation of the work order (so that time the equipment shared with other orders
+// is split).
 func machineRunsOf(ctx context.Context, tx store.ReadTx, wo WorkOrder) ([]labor.MachineRun, error) {
 	own, err := tx.List(ctx, store.Query{Kind: machineRunKind, Site: wo.Site, Index: "workorder", Value: wo.ID})
 	if err != nil {
@@ -1334,12 +1288,24 @@ func machineRunsOf(ctx context.Context, tx store.ReadTx, wo WorkOrder) ([]labor.
 		if err := decode(rec, &r); err != nil {
 			return nil, err
 		}
-		if !slices.Contains(equipments, r.Equipment) {
-			equipments = append(equipments, r.Equipment)
+		equipments = append(equipments, r.Equipment)
+	}
+	lots, err := tx.List(ctx, store.Query{Kind: lotKind, Site: wo.Site, Index: "workorder", Value: wo.ID})
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range lots {
+		var l Lot
+		if err := decode(rec, &l); err != nil {
+			return nil, err
+		}
+		for _, on := range l.OnEquipment {
+			equipments = append(equipments, on.Equipment)
 		}
 	}
+	slices.Sort(equipments)
 	var out []labor.MachineRun
-	for _, eq := range equipments {
+	for _, eq := range slices.Compact(equipments) {
 		recs, err := tx.List(ctx, store.Query{Kind: machineRunKind, Site: wo.Site, Index: "equipment", Value: eq})
 		if err != nil {
 			return nil, err
@@ -1350,6 +1316,13 @@ func machineRunsOf(ctx context.Context, tx store.ReadTx, wo WorkOrder) ([]labor.
 				return nil, err
 			}
 			out = append(out, r.MachineRun)
+		}
+		var ld equipmentLoad
+		if _, err := load(ctx, tx, equipmentLoadKind, eq, &ld); err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		for _, op := range ld.Operations {
+			out = append(out, op.run(eq))
 		}
 	}
 	return out, nil
@@ -1375,7 +1348,7 @@ func (p *Plant) standards(ctx context.Context, tx store.ReadTx, wo WorkOrder) (m
 		if err != nil {
 			return nil, err
 		}
-		for _, prog := range lot.Execution.Steps {
+		for _, prog := range lot.Execution.Steps() {
 			s, ok := rt.Step(prog.Step)
 			if !ok {
 				continue

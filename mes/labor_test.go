@@ -254,6 +254,42 @@ func TestOneOperatorOnTwoOperations(t *testing.T) {
 	assert.Equal(t, "120", rep.Cost.Machine.String())
 }
 
+func TestMachineRunsOfAnOperationOnTwoUnits(t *testing.T) {
+	f := laborPlant(t)
+	p := f.plant
+	require.NoError(t, p.DefineEquipment(ctx, []equipment.Equipment{{ID: "CNC-2", Level: equipment.WorkUnit, Parent: "CNC"}}, admin))
+	a := startLot(t, f, "A", "10 ea")
+	_, err := p.TrackIn(ctx, a.ID, "10", units.MustParse("4 ea"), operator, mes.On("CNC-1"))
+	require.NoError(t, err)
+	f.clock.Advance(time.Hour)
+	_, err = p.TrackIn(ctx, a.ID, "10", units.MustParse("6 ea"), operator, mes.On("CNC-2"))
+	require.NoError(t, err)
+	f.clock.Advance(time.Hour)
+	machine := func() time.Duration {
+		rates := map[string]decimal.Decimal{"CNC-1": decimal.NewFromInt(60), "CNC-2": decimal.NewFromInt(60)}
+		rep, err := p.WorkOrderLabor(ctx, a.WorkOrder, labor.Costing{MachineRate: rates})
+		require.NoError(t, err)
+		return rep.Total.Machine
+	}
+	assert.Equal(t, 3*time.Hour, machine(), "open runs count until now: 2 h on CNC-1, 1 h on CNC-2")
+
+	require.NoError(t, trackOut(f, a, "10", "10 ea", operator, mes.On("CNC-2")))
+	f.clock.Advance(time.Hour)
+	assert.Equal(t, 3*time.Hour, machine(), "the track-out that left nothing in process stopped both runs")
+	evs, err := p.ReadEvents(ctx, 0, 0)
+	require.NoError(t, err)
+	stopped := map[string]time.Duration{}
+	for _, e := range evs {
+		if s, ok := e.Payload.(*mes.MachineRunStopped); ok {
+			stopped[s.Run.Equipment] = s.Run.To.Sub(s.Run.From)
+		}
+	}
+	assert.Equal(t, map[string]time.Duration{"CNC-1": 2 * time.Hour, "CNC-2": time.Hour}, stopped)
+	lot, err := p.Lot(ctx, a.ID)
+	require.NoError(t, err)
+	assert.Empty(t, lot.OnEquipment, "nothing of the lot is on equipment any more")
+}
+
 func TestClockOutWithOpenOperations(t *testing.T) {
 	f := laborPlant(t)
 	p := f.plant

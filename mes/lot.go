@@ -39,7 +39,11 @@ type Lot struct {
 	MergedInto string `json:"merged_into,omitempty"`
 	// QueuedSince is when quantity started waiting at each step that has some waiting.
 	QueuedSince map[string]time.Time `json:"queued_since,omitempty"`
-	Version     uint64               `json:"version"`
+	// OnEquipment is the equipment that quantity in process at a step was tracked in on.
+	OnEquipment []StepEquipment `json:"on_equipment,omitempty"`
+	Version     uint64          `json:"version"`
+	// indexed is the index of the lot's last save in this process (see index).
+	indexed map[string]string
 }
 
 func (l *Lot) ref() string { return "lot " + l.ID }
@@ -48,31 +52,101 @@ func (l *Lot) ref() string { return "lot " + l.ID }
 // follows its books, and it is not material other lots may consume.
 func (l *Lot) inProcess() bool { return l.Execution != nil && l.Execution.Running() }
 
-// detach gives the lot its own copy of the map the engine changes in place. The engine
-// never changes an Execution in place (routing moves return new ones), so inside commands
-// lots share it with the store; lots handed to callers get their own (owned).
-func (l *Lot) detach() { l.QueuedSince = maps.Clone(l.QueuedSince) }
+// detach implements detacher: nothing to copy. The engine changes neither the Execution
+// (routing moves return new ones) nor QueuedSince and OnEquipment (their methods replace
+// them) in place, so inside commands lots share them with the store; lots handed to
+// callers get their own (owned).
+func (l *Lot) detach() {}
 
 // own implements owner.
 func (l *Lot) own() { *l = l.owned() }
 
-// owned returns l with its own copy of the execution, for callers outside the engine.
+// owned returns l with its own execution and QueuedSince, for callers outside the engine.
+// A copy of the Execution value is enough: its steps are immutable.
 func (l Lot) owned() Lot {
 	if l.Execution != nil {
-		e := l.Execution.Clone()
+		e := *l.Execution
 		l.Execution = &e
 	}
+	l.QueuedSince = maps.Clone(l.QueuedSince)
+	l.OnEquipment = slices.Clone(l.OnEquipment)
+	l.indexed = nil
 	return l
 }
 
+// StepEquipment is equipment a lot's quantity at a step is tracked in on.
+type StepEquipment struct {
+	Step      string `json:"step"`
+	Equipment string `json:"equipment"`
+}
+
+// onEquipment records that quantity in process at step was tracked in on equipment eq.
+func (l *Lot) onEquipment(step, eq string) {
+	if !slices.Contains(l.OnEquipment, StepEquipment{step, eq}) {
+		l.OnEquipment = append(slices.Clip(l.OnEquipment), StepEquipment{step, eq})
+	}
+}
+
+// offEquipment forgets, and returns, the equipment of step (nothing is in process there).
+func (l *Lot) offEquipment(step string) []string {
+	var eqs []string
+	var rest []StepEquipment
+	for _, on := range l.OnEquipment {
+		if on.Step == step {
+			eqs = append(eqs, on.Equipment)
+		} else {
+			rest = append(rest, on)
+		}
+	}
+	if eqs != nil {
+		l.OnEquipment = rest
+	}
+	return eqs
+}
+
+// queue records that quantity started waiting at step at, unless some already waits there.
+func (l *Lot) queue(step string, at time.Time) {
+	if _, ok := l.QueuedSince[step]; ok {
+		return
+	}
+	q := make(map[string]time.Time, len(l.QueuedSince)+1)
+	maps.Copy(q, l.QueuedSince)
+	q[step] = at
+	l.QueuedSince = q
+}
+
+// unqueue records that nothing waits at step any more.
+func (l *Lot) unqueue(step string) {
+	if _, ok := l.QueuedSince[step]; ok {
+		l.QueuedSince = maps.Clone(l.QueuedSince)
+		delete(l.QueuedSince, step)
+	}
+}
+
+// firstStep returns the id of the first step of e.
+func firstStep(e *routing.Execution) string {
+	for _, p := range e.Steps() {
+		return p.Step
+	}
+	return ""
+}
+
+// index returns the lot's index entries: the map of its last save when they did not
+// change (the store keeps that map; nobody changes it), so most saves build none.
 func (l *Lot) index() map[string]string {
+	wip := l.Execution != nil && l.Execution.Running()
+	if ix := l.indexed; ix != nil && ix["status"] == string(l.Status) && ix["material"] == l.Material &&
+		ix["workorder"] == l.WorkOrder && (ix["wip"] == "yes") == wip {
+		return ix
+	}
 	ix := map[string]string{"status": string(l.Status), "material": l.Material}
 	if l.WorkOrder != "" {
 		ix["workorder"] = l.WorkOrder
 	}
-	if l.Execution != nil && l.Execution.Running() {
+	if wip {
 		ix["wip"] = "yes"
 	}
+	l.indexed = ix
 	return ix
 }
 
@@ -528,38 +602,36 @@ func (c *command) loadStep(lotID, step string, checkHold bool) (*stepContext, er
 	if lot.Execution == nil {
 		return nil, fmt.Errorf("%w: %s is material, not work on a routing; only lots started by a work order move through steps", ErrWrongState, lot.ref())
 	}
-	wo, err := c.loadWorkOrder(lot.WorkOrder)
-	if err != nil {
+	sc := &stepContext{lot: lot}
+	if err := c.readWorkOrder(lot.WorkOrder, &sc.wo); err != nil {
 		return nil, err
 	}
-	rt, err := c.p.routings.get(c.ctx, c.tx, routingRecordID(lot.Site, lot.Execution.Routing, lot.Execution.Revision))
-	if err != nil {
+	if sc.rt, err = c.p.routings.get(c.ctx, c.tx, routingRecordID(lot.Site, lot.Execution.Routing, lot.Execution.Revision)); err != nil {
 		return nil, err
 	}
-	s, ok := rt.Step(step)
-	if !ok {
-		return nil, fmt.Errorf("%w: step %q is not in routing %s rev %s of %s", ErrNotFound, step, rt.ID, rt.Revision, lot.ref())
+	var ok bool
+	if sc.step, ok = sc.rt.Step(step); !ok {
+		return nil, fmt.Errorf("%w: step %q is not in routing %s rev %s of %s", ErrNotFound, step, sc.rt.ID, sc.rt.Revision, lot.ref())
 	}
 	if checkHold {
-		if wo.Status != StatusReleased && wo.Status != StatusRunning {
-			return nil, &TransitionError{Object: lot.ref() + " of " + wo.ref(), State: string(wo.Status), Command: "move material of", Allowed: "[released running]"}
+		if sc.wo.Status != StatusReleased && sc.wo.Status != StatusRunning {
+			return nil, &TransitionError{Object: lot.ref() + " of " + sc.wo.ref(), State: string(sc.wo.Status), Command: "move material of", Allowed: "[released running]"}
 		}
 		eq := c.opts.where
 		if eq == "" {
-			eq = s.WorkCenter // where the move is recorded when the command names no equipment
+			eq = sc.step.WorkCenter // where the move is recorded when the command names no equipment
 		}
 		if err := c.checkMoveHolds(lot, eq); err != nil {
 			return nil, fmt.Errorf("%s at step %s: %w", lot.ref(), step, err)
 		}
 	}
-	return &stepContext{lot: lot, wo: wo, rt: rt, step: s}, nil
+	return sc, nil
 }
 
 // checkEquipment verifies that the equipment the command names (mes.On) can run the step:
 // it is the step's work center, an alternate, or equipment below one of them. Without
 // mes.On the step's work center is recorded.
 func (c *command) checkEquipment(sc *stepContext) error {
-	allowed := append([]string{sc.step.WorkCenter}, sc.step.Alternates...)
 	if sc.step.WorkCenter == "" {
 		return nil
 	}
@@ -567,11 +639,10 @@ func (c *command) checkEquipment(sc *stepContext) error {
 		c.opts.where = sc.step.WorkCenter
 		return nil
 	}
+	allowed := append([]string{sc.step.WorkCenter}, sc.step.Alternates...)
 	for id, depth := c.opts.where, 0; id != "" && depth < 8; depth++ {
-		for _, wc := range allowed {
-			if id == wc {
-				return nil
-			}
+		if slices.Contains(allowed, id) {
+			return nil
 		}
 		var se storedEquipment
 		if _, err := load(c.ctx, c.tx, equipmentKind, id, &se); err != nil {
@@ -603,8 +674,9 @@ func (p *Plant) TrackIn(ctx context.Context, lotID, step string, qty units.Quant
 			return Lot{}, routingErr(err)
 		}
 		sc.lot.Execution = &exec
-		if stepBooks(exec, step).Waiting.IsZero() {
-			delete(sc.lot.QueuedSince, step)
+		b0, b1 := stepBooks(before, step), stepBooks(exec, step)
+		if b1.Waiting.IsZero() {
+			sc.lot.unqueue(step)
 		}
 		if sc.wo.Status == StatusReleased {
 			sc.wo.Status, sc.wo.StartedAt = StatusRunning, c.now
@@ -616,12 +688,12 @@ func (p *Plant) TrackIn(ctx context.Context, lotID, step string, qty units.Quant
 				return Lot{}, err
 			}
 		}
-		started := inProcessDelta(before, exec, step)
-		c.record(objectRef(lotKind, sc.lot.ID), change("step "+step+" in process", stepBooks(before, step).InProcess, stepBooks(exec, step).InProcess))
+		started, _ := b1.InProcess.Sub(b0.InProcess)
+		c.record(objectRef(lotKind, sc.lot.ID), change("step "+step+" in process", b0.InProcess, b1.InProcess))
 		if err := c.emit(sc.lot.ID, LotTrackedIn{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Qty: started}); err != nil {
 			return Lot{}, err
 		}
-		if err := c.trackedOnEquipment(sc, step, true); err != nil {
+		if err := c.loadEquipment(sc, step); err != nil {
 			return Lot{}, err
 		}
 		if err := c.effects(sc, fx); err != nil {
@@ -635,13 +707,8 @@ func (p *Plant) TrackIn(ctx context.Context, lotID, step string, qty units.Quant
 }
 
 func stepBooks(e routing.Execution, step string) routing.Books {
-	p, _ := e.Progress(step)
-	return p.Books
-}
-
-func inProcessDelta(before, after routing.Execution, step string) units.Quantity {
-	d, _ := stepBooks(after, step).InProcess.Sub(stepBooks(before, step).InProcess)
-	return d
+	b, _ := e.Books(step)
+	return b
 }
 
 // TrackOut reports what came out of the quantity in process for a lot at a step: good,
@@ -669,7 +736,8 @@ func (p *Plant) TrackOut(ctx context.Context, lotID, step string, outcome routin
 			return Lot{}, err
 		}
 		sc.lot.Execution = &exec
-		if err := c.bookLoss(sc, before, step); err != nil {
+		b0, b1 := stepBooks(before, step), stepBooks(exec, step)
+		if err := c.bookLoss(sc, step, b0, b1); err != nil {
 			return Lot{}, err
 		}
 		for _, s := range out.Scrap {
@@ -677,19 +745,24 @@ func (p *Plant) TrackOut(ctx context.Context, lotID, step string, outcome routin
 				return Lot{}, err
 			}
 		}
-		b0, b1 := stepBooks(before, step), stepBooks(exec, step)
-		c.record(objectRef(lotKind, sc.lot.ID), change("step "+step+" good", b0.Good, b1.Good), change("step "+step+" scrap", b0.Scrap, b1.Scrap),
-			change("step "+step+" rework", b0.Rework, b1.Rework))
-		if err := c.emit(sc.lot.ID, LotTrackedOut{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Good: out.Good, Scrap: out.Scrap, Rework: out.Rework}); err != nil {
-			return Lot{}, err
+		changes := []store.Change{change("step "+step+" good", b0.Good, b1.Good)}
+		if !b1.Scrap.Equal(b0.Scrap) {
+			changes = append(changes, change("step "+step+" scrap", b0.Scrap, b1.Scrap))
 		}
-		if err := c.trackedOnEquipment(sc, step, false); err != nil {
+		if !b1.Rework.Equal(b0.Rework) {
+			changes = append(changes, change("step "+step+" rework", b0.Rework, b1.Rework))
+		}
+		c.record(objectRef(lotKind, sc.lot.ID), changes...)
+		if err := c.emit(sc.lot.ID, LotTrackedOut{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Good: out.Good, Scrap: out.Scrap, Rework: out.Rework}); err != nil {
 			return Lot{}, err
 		}
 		if err := c.effects(sc, fx); err != nil {
 			return Lot{}, err
 		}
-		if err := c.afterTrackOut(sc); err != nil {
+		if err := c.unloadEquipment(sc, step, b1.InProcess.IsPositive()); err != nil {
+			return Lot{}, err
+		}
+		if err := c.afterTrackOut(sc, b1); err != nil {
 			return Lot{}, err
 		}
 		return *sc.lot, c.saveLot(sc.lot)
@@ -733,8 +806,8 @@ func WithYieldSignature() Option {
 
 // bookLoss records process loss (or gain) booked by a final track-out as a genealogy
 // adjustment, so the lot's quantity on hand follows its books.
-func (c *command) bookLoss(sc *stepContext, before routing.Execution, step string) error {
-	loss, err := stepBooks(*sc.lot.Execution, step).Loss.Sub(stepBooks(before, step).Loss)
+func (c *command) bookLoss(sc *stepContext, step string, before, after routing.Books) error {
+	loss, err := after.Loss.Sub(before.Loss)
 	if err != nil || loss.IsZero() {
 		return err
 	}
@@ -778,12 +851,7 @@ func (c *command) effects(sc *stepContext, fx []routing.Effect) error {
 		var err error
 		switch f := f.(type) {
 		case routing.Arrived:
-			if _, ok := sc.lot.QueuedSince[f.Step]; !ok {
-				if sc.lot.QueuedSince == nil {
-					sc.lot.QueuedSince = map[string]time.Time{}
-				}
-				sc.lot.QueuedSince[f.Step] = c.now
-			}
+			sc.lot.queue(f.Step, c.now)
 		case routing.StepCompleted:
 			if err = c.emit(sc.lot.ID, OperationCompleted{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: f.Step, Books: f.Books}); err == nil {
 				err = c.consumptionVariance(sc, f)

@@ -347,18 +347,48 @@ func TestDispatchForgetsLotsMergedAway(t *testing.T) {
 	assert.Equal(t, "100 ea", list.Ranked[0].Candidate.Quantity.String())
 }
 
+func TestTrackOutAuditRecordsWhatChanged(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	wo := releasedOrder(t, f, "4711")
+	lot, err := p.StartLot(ctx, wo.ID, qty("10 ea"), planner)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	changes := func() []string {
+		trail, err := p.AuditTrail(ctx, 0, 0)
+		require.NoError(t, err)
+		last := trail[len(trail)-1]
+		require.Equal(t, "lot.track_out", last.Action)
+		require.Equal(t, "lot/"+lot.ID, last.Object)
+		var out []string
+		for _, c := range last.Changes {
+			out = append(out, c.Field+": "+c.Before+" -> "+c.After)
+		}
+		return out
+	}
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("3 ea")}, operator)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"step 10 good: 0 ea -> 3 ea"}, changes(), "scrap and rework did not change")
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("2 ea"), Scrap: []routing.ScrapLine{{Qty: qty("1 ea"), Reason: "CHATTER"}}}, operator)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"step 10 good: 3 ea -> 5 ea", "step 10 scrap: 0 ea -> 1 ea"}, changes())
+}
+
 func TestLotsHandedOutDoNotShareTheStoredExecution(t *testing.T) {
 	f := plantWithPump(t)
 	wo := releasedOrder(t, f, "4711")
 	lot, err := f.plant.StartLot(ctx, wo.ID, qty("10 ea"), planner)
 	require.NoError(t, err)
-	lot.Execution.Steps[0].Waiting = qty("999 ea") // a careless caller
+	lot.Execution.Started, lot.Execution.AbortReason = qty("999 ea"), "careless" // a careless caller
 	read, err := f.plant.Lot(ctx, lot.ID)
 	require.NoError(t, err)
-	assert.Equal(t, "10 ea", books(t, read, "10").Waiting.String())
-	read.Execution.Steps[0].Waiting = qty("777 ea")
+	assert.Equal(t, "10 ea", read.Execution.Started.String())
+	assert.True(t, read.Execution.Running())
+	read.Execution.Finished = qty("777 ea")
 	again, err := f.plant.Lot(ctx, lot.ID)
 	require.NoError(t, err)
+	assert.Equal(t, "0 ea", again.Execution.Finished.String())
 	assert.Equal(t, "10 ea", books(t, again, "10").Waiting.String())
 }
 

@@ -97,7 +97,7 @@ func (p *Plant) AbortLot(ctx context.Context, lotID string, opts ...CommandOptio
 		if lot.Execution == nil {
 			return Lot{}, fmt.Errorf("%w: %s is not on a routing", ErrWrongState, lot.ref())
 		}
-		sc, err := c.loadStep(lotID, lot.Execution.Steps[0].Step, false)
+		sc, err := c.loadStep(lotID, firstStep(lot.Execution), false)
 		if err != nil {
 			return Lot{}, err
 		}
@@ -192,7 +192,7 @@ func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...Comma
 			return Lot{}, fmt.Errorf("%w: %s and %s cannot merge: merge material lots with material lots, or lots of one work order on its routing, in one site", ErrInvalid, target.ref(), source.ref())
 		}
 		if target.Execution != nil {
-			sc, err := c.loadStep(into, target.Execution.Steps[0].Step, false)
+			sc, err := c.loadStep(into, firstStep(target.Execution), false)
 			if err != nil {
 				return Lot{}, err
 			}
@@ -203,10 +203,8 @@ func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...Comma
 			target.Execution = &merged
 			for s, t := range source.QueuedSince {
 				if cur, ok := target.QueuedSince[s]; !ok || t.Before(cur) {
-					if target.QueuedSince == nil {
-						target.QueuedSince = map[string]time.Time{}
-					}
-					target.QueuedSince[s] = t
+					target.unqueue(s)
+					target.queue(s, t)
 				}
 			}
 			closed := *source.Execution

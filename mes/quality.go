@@ -850,7 +850,10 @@ func (c *command) bookAtStep(sc *stepContext, out routing.Outcome, qty units.Qua
 	if err := c.effects(sc, fx); err != nil {
 		return err
 	}
-	return c.afterTrackOut(sc)
+	if err := c.unloadEquipment(sc, step, b1.InProcess.IsPositive()); err != nil {
+		return err
+	}
+	return c.afterTrackOut(sc, b1)
 }
 
 // ---- statistical process control --------------------------------------------------------------

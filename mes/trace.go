@@ -107,7 +107,7 @@ func (p *Plant) WorkInProcess(ctx context.Context, site string) ([]StepWIP, erro
 	sums := map[key]*StepWIP{}
 	order := map[key]int{}
 	for _, l := range lots {
-		for i, sp := range l.Execution.Steps {
+		for i, sp := range l.Execution.Steps() {
 			k := key{l.Execution.Routing, l.Execution.Revision, sp.Step}
 			w, ok := sums[k]
 			if !ok {

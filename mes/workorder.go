@@ -370,12 +370,18 @@ func (p *Plant) SetWorkOrderPriority(ctx context.Context, id string, priority in
 
 func (c *command) loadWorkOrder(id string) (WorkOrder, error) {
 	var wo WorkOrder
-	v, err := load(c.ctx, c.tx, workOrderKind, id, &wo)
+	err := c.readWorkOrder(id, &wo)
+	return wo, err
+}
+
+// readWorkOrder loads the work order id into wo.
+func (c *command) readWorkOrder(id string, wo *WorkOrder) error {
+	v, err := load(c.ctx, c.tx, workOrderKind, id, wo)
 	if err != nil {
-		return WorkOrder{}, fmt.Errorf("work order %q: %w", id, err)
+		return fmt.Errorf("work order %q: %w", id, err)
 	}
 	wo.Version = v
-	return wo, nil
+	return nil
 }
 
 func (c *command) saveWorkOrder(wo *WorkOrder) error {

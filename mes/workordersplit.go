@@ -54,7 +54,7 @@ func (t *lotTotals) add(l *Lot) error {
 	if t.produced, err = t.produced.Add(l.Execution.Finished); err != nil {
 		return err
 	}
-	for _, sp := range l.Execution.Steps {
+	for _, sp := range l.Execution.Steps() {
 		if t.scrapped, err = t.scrapped.Add(sp.Scrap); err != nil {
 			return err
 		}

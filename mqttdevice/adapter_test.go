@@ -51,11 +51,17 @@ func unique(prefix string) string {
 	return fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), time.Now().UnixNano())
 }
 
+// clock is the plants' clock: a minute before the signals the tests send, so that work
+// tracked in is on the machine when they arrive, whatever the day the tests run.
+type clock struct{}
+
+func (clock) Now() time.Time { return t0.Add(-time.Minute) }
+
 // newPlant opens a plant with work unit M1 (ideal cycle 1 s) under site and a lot of
 // 10 ea ready at step 10 (parameter speed=fast) on M1.
 func newPlant(t *testing.T, site string, opts ...mes.Option) (*mes.Plant, mes.Lot) {
 	t.Helper()
-	p, err := mes.Open(ctx, memstore.New(), opts...)
+	p, err := mes.Open(ctx, memstore.New(), append([]mes.Option{mes.WithClock(clock{})}, opts...)...)
 	require.NoError(t, err)
 	require.NoError(t, p.DefineEquipment(ctx, []equipment.Equipment{
 		{ID: site, Level: equipment.Site},

@@ -368,7 +368,7 @@ func openQty(l mes.Lot) (units.Quantity, error) {
 	if err != nil {
 		return open, err
 	}
-	for _, s := range l.Execution.Steps {
+	for _, s := range l.Execution.Steps() {
 		if open, err = open.Add(s.Books.Waiting); err == nil {
 			open, err = open.Add(s.Books.InProcess)
 		}
@@ -431,7 +431,7 @@ func (c *checker) checkWorkOrder(id string) error {
 		if sum, err = sum.Add(open); err != nil {
 			return err
 		}
-		for _, s := range l.Execution.Steps {
+		for _, s := range l.Execution.Steps() {
 			if loss, err = loss.Add(s.Books.Loss); err != nil {
 				return err
 			}

@@ -359,7 +359,7 @@ func (g *generator) lotStepWhere(have func(routing.StepProgress) bool) (mes.Lot,
 		return l, "", false
 	}
 	var good []string
-	for _, s := range l.Execution.Steps {
+	for _, s := range l.Execution.Steps() {
 		if have(s) {
 			good = append(good, s.Step)
 		}
@@ -524,9 +524,9 @@ func (g *generator) lotMove(c *command) {
 	case 8:
 		c.kind = "move_back"
 		to := steps[g.rnd.IntN(len(steps))]
-		for i, sp := range l.Execution.Steps {
+		for i, sp := range l.Execution.Steps() {
 			if sp.Step == step && i > 0 && g.rnd.IntN(4) > 0 {
-				to = l.Execution.Steps[g.rnd.IntN(i)].Step // an earlier step
+				to = steps[g.rnd.IntN(i)] // an earlier step (every lot is on the one routing)
 			}
 		}
 		qty := g.upTo(stepQty(l, step).Waiting)
@@ -651,7 +651,7 @@ func (g *generator) consume(c *command) {
 		g.startLot(c)
 		return
 	}
-	step := into.Execution.Steps[g.rnd.IntN(len(into.Execution.Steps))].Step
+	step := steps[g.rnd.IntN(len(steps))]
 	qty := g.upTo(from.OnHand)
 	switch g.rnd.IntN(8) {
 	case 0:

@@ -21,7 +21,7 @@ func (e Execution) CheckBooks() error {
 	if e.Finished.IsNegative() {
 		bad("-", "finished quantity %s is negative", e.Finished)
 	}
-	for _, p := range e.Steps {
+	for _, p := range e.steps {
 		b := p.Books
 		for _, c := range []struct {
 			name string
@@ -87,7 +87,7 @@ func (r *Routing) Split(e Execution, step string, qty units.Quantity, at time.Ti
 	inProcess := sub(qty, waiting)
 
 	pm := &move{r: r, e: m.e.emptyCopy(qty), at: m.at}
-	q := &pm.e.Steps[i]
+	q := pm.e.steps[i]
 	q.Received, q.Waiting, q.InProcess = qty, waiting, inProcess
 	q.Paused, q.PauseReason = p.Paused && inProcess.IsPositive(), p.PauseReason
 	q.FirstIn = p.FirstIn
@@ -117,10 +117,10 @@ func (r *Routing) Split(e Execution, step string, qty units.Quantity, at time.Ti
 // over.
 func (e Execution) emptyCopy(qty units.Quantity) Execution {
 	zero := sub(qty, qty)
-	n := Execution{Routing: e.Routing, Revision: e.Revision, Unit: e.Unit, Started: qty, Finished: zero, Steps: make([]StepProgress, len(e.Steps))}
+	n := Execution{Routing: e.Routing, Revision: e.Revision, Unit: e.Unit, Started: qty, Finished: zero, steps: make([]*StepProgress, len(e.steps))}
 	zb := Books{Received: zero, Waiting: zero, InProcess: zero, Good: zero, Scrap: zero, Rework: zero, MovedBack: zero, Skipped: zero, Loss: zero, Forwarded: zero}
-	for i, p := range e.Steps {
-		n.Steps[i] = StepProgress{Step: p.Step, Books: zb, SkipReason: p.SkipReason}
+	for i, p := range e.steps {
+		n.steps[i] = &StepProgress{Step: p.Step, Books: zb, SkipReason: p.SkipReason}
 	}
 	return n
 }
@@ -140,7 +140,7 @@ func (r *Routing) Merge(into, other Execution, at time.Time) (Execution, []Effec
 		return into, nil, fmt.Errorf("%w: lots are in %s and %s; merge lots of one unit", ErrQuantity, into.Unit, other.Unit)
 	}
 	var at1 []int
-	for i, p := range other.Steps {
+	for i, p := range other.steps {
 		if p.Waiting.IsPositive() || p.InProcess.IsPositive() {
 			at1 = append(at1, i)
 		}
@@ -149,7 +149,7 @@ func (r *Routing) Merge(into, other Execution, at time.Time) (Execution, []Effec
 		return into, nil, fmt.Errorf("%w: the lot to merge has open quantity at %d steps; merge a lot that is at one step", ErrWrongState, len(at1))
 	}
 	s := at1[0]
-	a, b := &m.e.Steps[s], other.Steps[s]
+	a, b := m.e.steps[s], other.steps[s]
 	if !a.Waiting.IsPositive() && !a.InProcess.IsPositive() {
 		return into, nil, fmt.Errorf("%w: step %s is %s for the receiving lot; merge lots that are both at the step", ErrWrongState, a.Step, a.State())
 	}
@@ -158,11 +158,11 @@ func (r *Routing) Merge(into, other Execution, at time.Time) (Execution, []Effec
 	}
 	m.e.Started = add(m.e.Started, other.Started)
 	m.e.Finished = add(m.e.Finished, other.Finished)
-	for i := range m.e.Steps {
-		mergeStep(&m.e.Steps[i], other.Steps[i])
+	for i, o := range other.steps {
+		mergeStep(m.mut(i), o)
 	}
 	for k, st := range r.Steps {
-		if st.Join && !m.joinReceived(k).Equal(m.e.Steps[k].Received) {
+		if st.Join && !m.joinReceived(k).Equal(m.e.steps[k].Received) {
 			return into, nil, fmt.Errorf("%w: the lots are part-way through different parallel branches before join %s; merge them after the join", ErrWrongState, st.ID)
 		}
 	}
@@ -170,7 +170,7 @@ func (r *Routing) Merge(into, other Execution, at time.Time) (Execution, []Effec
 }
 
 // mergeStep adds the books of o into p.
-func mergeStep(p *StepProgress, o StepProgress) {
+func mergeStep(p, o *StepProgress) {
 	b := &p.Books
 	b.Received, b.Waiting, b.InProcess = add(b.Received, o.Received), add(b.Waiting, o.Waiting), add(b.InProcess, o.InProcess)
 	b.Good, b.Scrap, b.Rework = add(b.Good, o.Good), add(b.Scrap, o.Scrap), add(b.Rework, o.Rework)
@@ -245,7 +245,7 @@ func (r *Routing) Readiness(e Execution, step string, facts Facts) (Readiness, e
 	if !ok {
 		return Readiness{}, fmt.Errorf("%w %q in routing %s rev %s", ErrUnknownStep, step, r.ID, r.Revision)
 	}
-	s, p := r.Steps[i], e.Steps[i]
+	s, p := r.Steps[i], e.steps[i]
 	switch {
 	case e.AbortReason != "":
 		return Readiness{Done, "lot aborted: " + e.AbortReason}, nil

@@ -10,7 +10,7 @@ import (
 
 func printBooks(e routing.Execution) {
 	fmt.Printf("%-4s %-20s %4s %4s %4s %4s %5s %6s\n", "step", "state", "recv", "wait", "run", "good", "scrap", "rework")
-	for _, p := range e.Steps {
+	for _, p := range e.Steps() {
 		fmt.Printf("%-4s %-20s %4s %4s %4s %4s %5s %6s\n", p.Step, p.State(), p.Received.Value(), p.Waiting.Value(),
 			p.InProcess.Value(), p.Good.Value(), p.Scrap.Value(), p.Rework.Value())
 	}
@@ -98,7 +98,7 @@ func Example_overlap() {
 	}
 	show := func(move string) {
 		fmt.Printf("%-22s", move)
-		for _, p := range e.Steps {
+		for _, p := range e.Steps() {
 			fmt.Printf(" %s: recv %2s run %2s good %2s |", p.Step, p.Received.Value(), p.InProcess.Value(), p.Good.Value())
 		}
 		fmt.Println()

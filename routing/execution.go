@@ -1,7 +1,9 @@
 package routing
 
 import (
+	"encoding/json"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"time"
@@ -12,8 +14,11 @@ import (
 )
 
 // Execution is the progress of one lot on one routing revision: quantity books per step.
-// It is a plain value (JSON in and out) that the engine stores; the moves are methods on
-// Routing that return a new Execution and leave the one they were given unchanged.
+// It is an immutable value (JSON in and out) that the engine stores; the moves are methods
+// on Routing that return a new Execution and leave the one they were given unchanged. A
+// move copies the books of the steps it changes and shares the others with the execution
+// it started from, so a move costs what it changes, not the length of the routing; read
+// the books with Steps and Progress, which return copies.
 type Execution struct {
 	Routing  string     `json:"routing"`
 	Revision string     `json:"revision"`
@@ -22,12 +27,63 @@ type Execution struct {
 	Started units.Quantity `json:"started"`
 	// Finished is the good quantity that has passed the end of the routing.
 	Finished units.Quantity `json:"finished"`
-	// Steps holds the books of every step, in routing order.
-	Steps []StepProgress `json:"steps"`
 	// AbortReason is set when the lot was aborted; no move is allowed afterwards.
 	AbortReason string `json:"abort_reason,omitempty"`
 	// Completed is when the last open quantity left the routing; zero while running.
 	Completed time.Time `json:"completed,omitzero"`
+	// steps holds the books of every step, in routing order (JSON "steps"). A step is
+	// never changed once an execution holding it has been returned: moves change copies.
+	steps []*StepProgress
+}
+
+// executionFields is Execution without its methods, for its JSON form.
+type executionFields Execution
+
+// MarshalJSON encodes the execution with its steps.
+func (e Execution) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		executionFields
+		Steps []*StepProgress `json:"steps"`
+	}{executionFields(e), e.steps})
+}
+
+// UnmarshalJSON decodes an execution and its steps.
+func (e *Execution) UnmarshalJSON(data []byte) error {
+	var v struct {
+		*executionFields
+		Steps []*StepProgress `json:"steps"`
+	}
+	var n Execution
+	v.executionFields = (*executionFields)(&n)
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	if slices.Contains(v.Steps, nil) {
+		return fmt.Errorf("%w: execution of %s rev %s has a null step", ErrMismatch, n.Routing, n.Revision)
+	}
+	n.steps = v.Steps
+	*e = n
+	return nil
+}
+
+// Equal reports whether e and o hold the same books, step by step: whether their JSON is
+// the same (== compares where the steps are kept, not what they hold; go-cmp uses Equal).
+func (e Execution) Equal(o Execution) bool {
+	a, errA := json.Marshal(e)
+	b, errB := json.Marshal(o)
+	return errA == nil && errB == nil && string(a) == string(b)
+}
+
+// Steps yields the progress of every step in routing order, with its index: copies, so
+// changing them changes nothing.
+func (e Execution) Steps() iter.Seq2[int, StepProgress] {
+	return func(yield func(int, StepProgress) bool) {
+		for i, p := range e.steps {
+			if !yield(i, p.clone()) {
+				return
+			}
+		}
+	}
 }
 
 // Books are the quantities of one step. At all times
@@ -112,14 +168,44 @@ func (p StepProgress) State() StepState {
 	}
 }
 
-// Progress returns the progress of the lot at a step.
+// Waiting yields, in routing order, each step where quantity waits to be tracked in, with
+// that quantity: the lot's queue, without copying the steps' books.
+func (e Execution) Waiting() iter.Seq2[string, units.Quantity] {
+	return func(yield func(string, units.Quantity) bool) {
+		for _, p := range e.steps {
+			if p.Waiting.IsPositive() && !yield(p.Step, p.Waiting) {
+				return
+			}
+		}
+	}
+}
+
+// Progress returns the progress of the lot at a step (a copy).
 func (e Execution) Progress(step string) (StepProgress, error) {
-	for _, p := range e.Steps {
+	p, err := e.find(step)
+	if err != nil {
+		return StepProgress{}, err
+	}
+	return p.clone(), nil
+}
+
+// Books returns the quantity books of the lot at a step (a copy): Progress without the
+// step's state, for readers that need only the quantities.
+func (e Execution) Books(step string) (Books, error) {
+	p, err := e.find(step)
+	if err != nil {
+		return Books{}, err
+	}
+	return p.Books.clone(), nil
+}
+
+func (e Execution) find(step string) (*StepProgress, error) {
+	for _, p := range e.steps {
 		if p.Step == step {
 			return p, nil
 		}
 	}
-	return StepProgress{}, fmt.Errorf("%w %q in execution of %s rev %s", ErrUnknownStep, step, e.Routing, e.Revision)
+	return nil, fmt.Errorf("%w %q in execution of %s rev %s", ErrUnknownStep, step, e.Routing, e.Revision)
 }
 
 // Running reports whether the lot still has open quantity and was not aborted.
@@ -215,9 +301,9 @@ func (r *Routing) StartAt(step string, qty units.Quantity, at time.Time) (Execut
 			return Execution{}, nil, fmt.Errorf("%w: step %s transfer batch %s cannot be compared with the lot unit %s: %v", ErrQuantity, s.ID, s.TransferQty, u, err)
 		}
 	}
-	e := Execution{Routing: r.ID, Revision: r.Revision, Unit: u, Steps: make([]StepProgress, len(r.Steps))}
+	e := Execution{Routing: r.ID, Revision: r.Revision, Unit: u, steps: make([]*StepProgress, len(r.Steps))}
 	for i, s := range r.Steps {
-		e.Steps[i].Step = s.ID
+		e.steps[i] = &StepProgress{Step: s.ID}
 	}
 	e = e.emptyCopy(qty)
 	m, i, _, err := r.beginAt(e, step, at)
@@ -364,8 +450,8 @@ func (r *Routing) TrackOut(e Execution, step string, out Outcome, at time.Time) 
 	if err != nil {
 		return e, nil, err
 	}
-	if out.Final || n.Steps[i].Done {
-		if v, beyond := r.yieldVariance(i, n.Steps[i].Books); beyond {
+	if out.Final || n.steps[i].Done {
+		if v, beyond := r.yieldVariance(i, n.steps[i].Books); beyond {
 			if out.Reason == "" {
 				return e, nil, &YieldError{Variance: v}
 			}
@@ -459,7 +545,7 @@ func (r *Routing) MoveBack(e Execution, step, to string, qty units.Quantity, at 
 	if err != nil {
 		return e, nil, err
 	}
-	k, _, err := m.step(to)
+	k, err := m.index(to)
 	if err != nil {
 		return e, nil, err
 	}
@@ -497,13 +583,27 @@ func (r *Routing) Abort(e Execution, reason string, at time.Time) (Execution, []
 	return m.e, nil, nil
 }
 
-// move is one move in progress on a private copy of an execution.
+// move is one move in progress on a new execution that shares the steps of the one it
+// started from until it changes them (mut).
 type move struct {
-	r        *Routing
-	e        Execution
-	at       time.Time
-	fx       []Effect
-	finished units.Quantity
+	r         *Routing
+	e         Execution
+	from      []*StepProgress // the steps of the execution the move started from
+	at        time.Time
+	fx        []Effect
+	finished  units.Quantity
+	down      []bool // scratch of downstreamOfActive, in downSpace for short routings
+	downSpace [32]bool
+}
+
+// mut returns step i of the move's execution for changing: a copy, made on the first
+// change, of the step the move started from.
+func (m *move) mut(i int) *StepProgress {
+	if i < len(m.from) && m.e.steps[i] == m.from[i] {
+		p := m.from[i].clone()
+		m.e.steps[i] = &p
+	}
+	return m.e.steps[i]
 }
 
 // begin checks that e belongs to r and can move, and copies it.
@@ -517,17 +617,22 @@ func (r *Routing) begin(e Execution, at time.Time) (*move, error) {
 	if !e.Completed.IsZero() {
 		return nil, fmt.Errorf("%w: the lot completed the routing at %s; no move is allowed", ErrWrongState, e.Completed.Format(time.RFC3339))
 	}
-	return &move{r: r, e: e.clone(), at: at.UTC()}, nil
+	m := &move{r: r, e: e, from: e.steps, at: at.UTC()}
+	m.e.steps = slices.Clone(e.steps)
+	return m, nil
 }
 
-// beginAt is begin plus the step the move is about.
+// beginAt is begin plus the step the move is about, ready to change.
 func (r *Routing) beginAt(e Execution, step string, at time.Time) (*move, int, *StepProgress, error) {
 	m, err := r.begin(e, at)
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	i, p, err := m.step(step)
-	return m, i, p, err
+	i, err := m.index(step)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return m, i, m.mut(i), nil
 }
 
 // check verifies that r is validated and e is an execution of it.
@@ -535,23 +640,24 @@ func (r *Routing) check(e Execution) error {
 	if r.c == nil || r.c.nsteps != len(r.Steps) {
 		return fmt.Errorf("%w: call Validate (or Build, Parse) before using routing %s rev %s", ErrNotValidated, r.ID, r.Revision)
 	}
-	if e.Routing != r.ID || e.Revision != r.Revision || len(e.Steps) != len(r.Steps) {
+	if e.Routing != r.ID || e.Revision != r.Revision || len(e.steps) != len(r.Steps) {
 		return fmt.Errorf("%w: execution is on %s rev %s, routing is %s rev %s", ErrMismatch, e.Routing, e.Revision, r.ID, r.Revision)
 	}
-	for i := range e.Steps {
-		if e.Steps[i].Step != r.Steps[i].ID {
-			return fmt.Errorf("%w: execution step %d is %q, routing step is %q", ErrMismatch, i+1, e.Steps[i].Step, r.Steps[i].ID)
+	for i, p := range e.steps {
+		if p.Step != r.Steps[i].ID {
+			return fmt.Errorf("%w: execution step %d is %q, routing step is %q", ErrMismatch, i+1, p.Step, r.Steps[i].ID)
 		}
 	}
 	return nil
 }
 
-func (m *move) step(id string) (int, *StepProgress, error) {
+// index returns the position of step id in the routing.
+func (m *move) index(id string) (int, error) {
 	i, ok := m.r.c.index[id]
 	if !ok {
-		return 0, nil, fmt.Errorf("%w %q in routing %s rev %s", ErrUnknownStep, id, m.r.ID, m.r.Revision)
+		return 0, fmt.Errorf("%w %q in routing %s rev %s", ErrUnknownStep, id, m.r.ID, m.r.Revision)
 	}
-	return i, &m.e.Steps[i], nil
+	return i, nil
 }
 
 // quantity converts q to the lot's unit and checks its sign.
@@ -587,7 +693,7 @@ func (m *move) hold(i int, qty units.Quantity, env Env) error {
 	case len(next) == 1:
 		to = m.r.Steps[next[0]].ID
 	}
-	p := &m.e.Steps[i]
+	p := m.mut(i)
 	j := slices.IndexFunc(p.Held, func(t HeldQty) bool { return t.To == to })
 	if j < 0 {
 		p.Held = append(p.Held, HeldQty{To: to, Qty: qty})
@@ -599,7 +705,7 @@ func (m *move) hold(i int, qty units.Quantity, env Env) error {
 
 // send transfers qty held at step i to its next step named to ("": every successor).
 func (m *move) send(i int, to string, qty units.Quantity) {
-	p := &m.e.Steps[i]
+	p := m.mut(i)
 	p.Forwarded = add(p.Forwarded, qty)
 	switch to {
 	case "":
@@ -621,11 +727,11 @@ func (m *move) deliver(from, k int, qty units.Quantity) {
 		m.finished = add(m.finished, qty)
 		return
 	}
-	p := &m.e.Steps[k]
+	p := m.mut(k)
 	if m.r.Steps[k].Join {
 		key := ""
 		if from >= 0 {
-			key = m.e.Steps[from].Step
+			key = m.e.steps[from].Step
 		}
 		if p.Arrivals == nil {
 			p.Arrivals = map[string]units.Quantity{}
@@ -644,10 +750,10 @@ func (m *move) deliver(from, k int, qty units.Quantity) {
 // joinReceived is what join step k has received: the least arrived over its incoming steps,
 // plus what was started, moved or merged there.
 func (m *move) joinReceived(k int) units.Quantity {
-	p := &m.e.Steps[k]
+	p := m.e.steps[k]
 	var least units.Quantity
 	for j, from := range m.r.c.preds[k] {
-		a := p.Arrivals[m.e.Steps[from].Step]
+		a := p.Arrivals[m.e.steps[from].Step]
 		if j == 0 || greater(least, a) {
 			least = a
 		}
@@ -663,13 +769,14 @@ func (m *move) finish() (Execution, []Effect, error) {
 	}
 	down := m.downstreamOfActive()
 	allDone := true
-	for i := range m.e.Steps {
-		p := &m.e.Steps[i]
+	for i, p := range m.e.steps {
 		done := !p.Waiting.IsPositive() && !p.InProcess.IsPositive() && !down[i] && len(p.Held) == 0
 		if done && !p.Done && p.Received.IsPositive() && p.SkipReason == "" {
 			m.fx = append(m.fx, StepCompleted{Step: p.Step, Books: p.Books.clone(), At: m.at})
 		}
-		p.Done = done
+		if p.Done != done {
+			m.mut(i).Done = done
+		}
 		allDone = allDone && done
 	}
 	if m.finished.IsPositive() {
@@ -698,9 +805,9 @@ func (m *move) settle() error {
 // settleOnce makes the first possible transfer and reports whether it made one.
 func (m *move) settleOnce() (bool, error) {
 	down := m.downstreamOfActive()
-	for i := range m.e.Steps {
-		p := &m.e.Steps[i]
+	for i, p := range m.e.steps {
 		if p.SkipReason != "" && p.Waiting.IsPositive() {
+			p = m.mut(i)
 			q := p.Waiting
 			p.Waiting = sub(q, q)
 			p.Skipped = add(p.Skipped, q)
@@ -724,40 +831,48 @@ func (m *move) settleOnce() (bool, error) {
 	return false, nil
 }
 
-// release sends what step i holds: all of it, or whole batches when batch is given.
+// release sends what step i holds: all of it, or whole batches when batch is given. It
+// reports whether it sent anything.
 func (m *move) release(i int, batch *units.Quantity) bool {
-	p := &m.e.Steps[i]
-	moved := false
-	kept := p.Held[:0]
-	for _, t := range p.Held {
-		q := t.Qty
-		if batch != nil {
-			b, _ := batch.In(m.e.Unit) // comparable: checked by StartAt
-			q = b.Mul(t.Qty.Value().Div(b.Value()).Floor())
+	sendable := func(t HeldQty) units.Quantity {
+		if batch == nil {
+			return t.Qty
 		}
-		if q.IsPositive() {
+		b, _ := batch.In(m.e.Unit) // comparable: checked by StartAt
+		return b.Mul(t.Qty.Value().Div(b.Value()).Floor())
+	}
+	if !slices.ContainsFunc(m.e.steps[i].Held, func(t HeldQty) bool { return sendable(t).IsPositive() }) {
+		return false
+	}
+	p := m.mut(i)
+	held := p.Held
+	p.Held = nil
+	for _, t := range held {
+		if q := sendable(t); q.IsPositive() {
 			t.Qty = sub(t.Qty, q)
 			m.send(i, t.To, q)
-			moved = true
 		}
 		if t.Qty.IsPositive() {
-			kept = append(kept, t)
+			p.Held = append(p.Held, t)
 		}
 	}
-	p.Held = kept
-	if len(p.Held) == 0 {
-		p.Held = nil
-	}
-	return moved
+	return true
 }
 
 // downstreamOfActive marks the steps that quantity waiting or in process somewhere can still
-// reach.
+// reach. The slice is the move's scratch: valid until the next call.
 func (m *move) downstreamOfActive() []bool {
 	n := m.r.c.nsteps
-	down := make([]bool, n+1)
-	for a := range m.e.Steps {
-		p := &m.e.Steps[a]
+	if m.down == nil {
+		if n < len(m.downSpace) {
+			m.down = m.downSpace[:n+1]
+		} else {
+			m.down = make([]bool, n+1)
+		}
+	}
+	down := m.down
+	clear(down)
+	for a, p := range m.e.steps {
 		if p.Waiting.IsPositive() || p.InProcess.IsPositive() {
 			for k, ok := range m.r.c.reach[a] {
 				down[k] = down[k] || ok
@@ -767,19 +882,13 @@ func (m *move) downstreamOfActive() []bool {
 	return down
 }
 
-// clone returns a deep copy sharing nothing mutable with e.
-// Clone returns a deep copy of e: changing it never changes e.
-func (e Execution) Clone() Execution { return e.clone() }
-
-func (e Execution) clone() Execution {
-	e.Steps = slices.Clone(e.Steps)
-	for i := range e.Steps {
-		p := &e.Steps[i]
-		p.Books = p.Books.clone()
-		p.Held = slices.Clone(p.Held)
-		p.Arrivals = maps.Clone(p.Arrivals)
-	}
-	return e
+// clone returns a copy of p sharing no map or slice with it.
+func (p *StepProgress) clone() StepProgress {
+	c := *p
+	c.Books = p.Books.clone()
+	c.Held = slices.Clone(p.Held)
+	c.Arrivals = maps.Clone(p.Arrivals)
+	return c
 }
 
 func (b Books) clone() Books {

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -444,8 +445,8 @@ func TestSplitAndMerge(t *testing.T) {
 	qtyIs(t, "10 ea", pb.InProcess, "then in process")
 	assert.Equal(t, StatePaused, pb.State(), "same step, same state")
 	qtyIs(t, "50 ea", rest.Started)
-	for i := range l.e.Steps {
-		a, b, o := rest.Steps[i].Books, part.Steps[i].Books, l.e.Steps[i].Books
+	for i := range l.e.steps {
+		a, b, o := rest.steps[i].Books, part.steps[i].Books, l.e.steps[i].Books
 		assert.True(t, add(a.Received, b.Received).Equal(o.Received), "books add up at %s", o)
 		assert.True(t, add(a.Waiting, b.Waiting).Equal(o.Waiting))
 		assert.True(t, add(a.InProcess, b.InProcess).Equal(o.InProcess))
@@ -453,10 +454,10 @@ func TestSplitAndMerge(t *testing.T) {
 	merged, _, err := r.Merge(rest, part, t0)
 	require.NoError(t, err)
 	require.NoError(t, merged.CheckBooks())
-	for i := range l.e.Steps {
-		assert.True(t, merged.Steps[i].Received.Equal(l.e.Steps[i].Received))
-		assert.True(t, merged.Steps[i].Waiting.Equal(l.e.Steps[i].Waiting))
-		assert.True(t, merged.Steps[i].InProcess.Equal(l.e.Steps[i].InProcess))
+	for i, o := range l.e.steps {
+		assert.True(t, merged.steps[i].Received.Equal(o.Received))
+		assert.True(t, merged.steps[i].Waiting.Equal(o.Waiting))
+		assert.True(t, merged.steps[i].InProcess.Equal(o.InProcess))
 	}
 	assert.True(t, merged.Started.Equal(l.e.Started))
 
@@ -477,6 +478,10 @@ func TestExecutionJSONRoundTrip(t *testing.T) {
 	var back Execution
 	require.NoError(t, json.Unmarshal(b, &back))
 	require.NoError(t, back.CheckBooks())
+	assert.True(t, back.Equal(l.e), "the books read back are the books written")
+	moved, _, err := r.TrackIn(back, "20", q("1 ea"), t0)
+	require.NoError(t, err)
+	assert.False(t, moved.Equal(back))
 	b2, err := json.Marshal(back)
 	require.NoError(t, err)
 	assert.JSONEq(t, string(b), string(b2))
@@ -490,12 +495,54 @@ func TestExecutionJSONRoundTrip(t *testing.T) {
 	assert.JSONEq(t, string(ja), string(jc))
 }
 
+func TestReadersGetCopies(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "10 ea").in("10", "").out("10", Outcome{Good: q("8 ea"), Scrap: []ScrapLine{{q("2 ea"), "X"}}})
+	snapshot, err := json.Marshal(l.e)
+	require.NoError(t, err)
+	p, err := l.e.Progress("10")
+	require.NoError(t, err)
+	p.Good, p.ScrapByReason["X"] = q("1 ea"), q("9 ea")
+	for _, p := range l.e.Steps() {
+		p.Received, p.ScrapByReason = q("99 ea"), nil
+	}
+	after, err := json.Marshal(l.e)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(snapshot), string(after), "changing what a reader got changes nothing")
+	// a move shares the steps it does not change with the execution it started from
+	next, _, err := r.TrackIn(l.e, "20", q("1 ea"), t0)
+	require.NoError(t, err)
+	assert.Same(t, l.e.steps[0], next.steps[0], "step 10 is shared")
+	assert.NotSame(t, l.e.steps[1], next.steps[1], "step 20 is a copy")
+}
+
+func TestWaitingListsTheQueue(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "10 ea").in("10", "4 ea")
+	queue := map[string]string{}
+	for step, q := range l.e.Waiting() {
+		queue[step] = q.String()
+	}
+	assert.Equal(t, map[string]string{"10": "6 ea"}, queue, "6 of 10 still wait at step 10")
+	l.in("10", "")
+	for step := range l.e.Waiting() {
+		t.Errorf("nothing waits, yet step %s is listed", step)
+	}
+}
+
+func TestExecutionJSONRefusesNullSteps(t *testing.T) {
+	var e Execution
+	require.ErrorIs(t, json.Unmarshal([]byte(`{"routing":"P","revision":"A","unit":"ea","steps":[null]}`), &e), ErrMismatch)
+}
+
 func TestCheckBooksFindsImbalance(t *testing.T) {
 	r := pump(t)
 	l := start(t, r, "10 ea")
-	bad := l.e.clone()
-	bad.Steps[0].Waiting = q("9 ea")
-	bad.Steps[1].Good = q("-1 ea")
+	bad := l.e
+	bad.steps = slices.Clone(l.e.steps)
+	s0, s1 := l.e.steps[0].clone(), l.e.steps[1].clone()
+	s0.Waiting, s1.Good = q("9 ea"), q("-1 ea")
+	bad.steps[0], bad.steps[1] = &s0, &s1
 	err := bad.CheckBooks()
 	require.ErrorIs(t, err, ErrBooks)
 	assert.Contains(t, err.Error(), "step 10")

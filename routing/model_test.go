@@ -66,7 +66,7 @@ func runModel(t *testing.T, r *Routing, rng *rand.Rand, conserves bool) {
 		}
 		si := rng.IntN(len(steps))
 		step := steps[si].ID
-		p := e.Steps[si]
+		p := e.steps[si]
 		before, err := json.Marshal(e)
 		require.NoError(t, err)
 
@@ -138,8 +138,8 @@ func runModel(t *testing.T, r *Routing, rng *rand.Rand, conserves bool) {
 						arrived[a.Step] = add(arrived[a.Step], a.Qty)
 					}
 				}
-				for i := range e.Steps {
-					a, b, o := next.Steps[i], part.Steps[i], e.Steps[i]
+				for i, o := range e.steps {
+					a, b := next.steps[i], part.steps[i]
 					for _, col := range [][3]units.Quantity{
 						{sub(a.Received, arrived[o.Step]), b.Received, o.Received},
 						{a.Good, b.Good, o.Good}, {a.Scrap, b.Scrap, o.Scrap}, {a.InProcess, b.InProcess, o.InProcess},
@@ -152,7 +152,7 @@ func runModel(t *testing.T, r *Routing, rng *rand.Rand, conserves bool) {
 				if n <= waiting {
 					want = StateQueued
 				}
-				require.Equal(t, want, part.Steps[si].State(), "%s: the new lot is in the same state", what)
+				require.Equal(t, want, part.steps[si].State(), "%s: the new lot is in the same state", what)
 			}
 		case 8:
 			oi := rng.IntN(len(lots))
@@ -222,7 +222,7 @@ func op(what string) string {
 func requireConserved(t *testing.T, e Execution, what string) {
 	t.Helper()
 	sum := e.Finished
-	for _, p := range e.Steps {
+	for _, p := range e.steps {
 		for _, x := range []units.Quantity{p.Scrap, p.Rework, p.Loss, p.Waiting, p.InProcess} {
 			sum = add(sum, x)
 		}

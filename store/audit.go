@@ -121,7 +121,9 @@ func (h *hashInput) time(t time.Time) {
 
 func (h *hashInput) sum() string {
 	sum := sha256.Sum256(h.b)
-	return hex.EncodeToString(sum[:])
+	var text [2 * sha256.Size]byte
+	hex.Encode(text[:], sum[:])
+	return string(text[:])
 }
 
 // ErrTampered is wrapped by VerifyChain's error.

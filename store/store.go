@@ -84,10 +84,13 @@ type Tx interface {
 	// (0 to create); a mismatch is ErrConflict, a unique key held by another record of the
 	// kind is ErrDuplicateKey. The stored version becomes rec.Version+1, which Put returns.
 	// Keys and Index replace the record's previous ones. The store may keep rec's Keys,
-	// Index and Value: the caller must not change them afterwards (Data it may).
+	// Index and Value: the caller must not change them afterwards (Data it may), and the
+	// store never changes them, so a caller may pass the same slice or map again, or one a
+	// read returned.
 	Put(ctx context.Context, rec Record) (uint64, error)
 	// AppendEvents adds events to the log; the store assigns their positions and seals them
-	// into the event chain with SealEvent at commit, in position order.
+	// into the event chain with SealEvent at commit, in position order. The store may keep
+	// the events slice and each event's Data: the caller must not change them afterwards.
 	AppendEvents(ctx context.Context, events ...Event) error
 	// AppendAudit adds an audit record; the store assigns Seq and seals it into the chain
 	// with Seal at commit, in commit order. The store may keep its Changes and Signatures:

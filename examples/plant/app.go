@@ -125,7 +125,7 @@ func (a *app) openSteps(ctx context.Context, now time.Time) ([]openStep, error) 
 				if err != nil {
 					return nil, err
 				}
-				for _, sp := range lot.Execution.Steps {
+				for _, sp := range lot.Execution.Steps() {
 					if sp.Waiting.IsZero() && sp.InProcess.IsZero() {
 						continue
 					}

@@ -2,32 +2,55 @@ package memstore
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"time"
 
 	"github.com/taktmes/takt/store"
 )
 
-// The logs keep each event and audit record as one byte slice: a committed log holds no
-// other pointers, so the garbage collector's work does not grow with history.
+// The logs keep each event and audit record as one byte string packed in large chunks (see
+// log): a committed log holds no pointers, so the garbage collector's work does not grow
+// with history, and an entry takes little more than its content: the hash is kept as its
+// 32 bytes, and the previous hash (the hash of the entry before) and the position (the
+// place in the log) are not stored at all.
 
-type encoder struct{ b []byte }
+// codec encodes log entries in a buffer it reuses: the store's writer owns it (commits run
+// under the write lock).
+type codec struct{ b []byte }
 
-func (e *encoder) num(n uint64) { e.b = binary.AppendUvarint(e.b, n) }
+func (c *codec) num(n uint64) { c.b = binary.AppendUvarint(c.b, n) }
 
-func (e *encoder) str(s string) {
-	e.num(uint64(len(s)))
-	e.b = append(e.b, s...)
+func (c *codec) str(s string) {
+	c.num(uint64(len(s)))
+	c.b = append(c.b, s...)
 }
 
-func (e *encoder) bytes(b []byte) {
-	e.num(uint64(len(b)))
-	e.b = append(e.b, b...)
+func (c *codec) bytes(b []byte) {
+	c.num(uint64(len(b)))
+	c.b = append(c.b, b...)
 }
 
-func (e *encoder) time(t time.Time) {
-	b, _ := t.MarshalBinary() // cannot fail for times with a whole-minute zone offset
-	e.bytes(b)
+func (c *codec) time(t time.Time) {
+	c.b = append(c.b, 0) // the length, set below: a binary time is shorter than 128 bytes
+	start := len(c.b)
+	c.b, _ = t.AppendBinary(c.b) // cannot fail for times with a whole-minute zone offset
+	c.b[start-1] = byte(len(c.b) - start)
 }
+
+// hash writes a hash of the store's chains (hex SHA-256) as its 32 bytes.
+func (c *codec) hash(h string) {
+	c.b, _ = hex.AppendDecode(c.b, []byte(h)) // sealed by the store: valid hex
+}
+
+// entry returns what was encoded since the last entry, valid until the next one.
+func (c *codec) entry() []byte {
+	out := c.b
+	c.b = c.b[:0]
+	return out
+}
+
+// hashOf returns the hash of an entry (its first 32 bytes).
+func hashOf(entry []byte) string { return hex.EncodeToString(entry[:32]) }
 
 type decoder struct{ b []byte }
 
@@ -56,59 +79,59 @@ func (d *decoder) bytes() []byte {
 
 func (d *decoder) time() time.Time {
 	var t time.Time
-	_ = t.UnmarshalBinary(d.raw()) // written by encoder.time
+	_ = t.UnmarshalBinary(d.raw()) // written by codec.time
 	return t
 }
 
-func encodeEvent(e store.Event) []byte {
-	enc := encoder{b: make([]byte, 0, 96+len(e.Data)+len(e.Type)+len(e.Subject))}
-	enc.num(e.Position)
-	for _, s := range [...]string{e.Type, e.Site, e.Subject, e.Actor, e.Command, e.PrevHash, e.Hash} {
-		enc.str(s)
+func (c *codec) event(e store.Event) []byte {
+	c.hash(e.Hash)
+	for _, s := range [...]string{e.Type, e.Site, e.Subject, e.Actor, e.Command} {
+		c.str(s)
 	}
-	enc.time(e.Time)
-	enc.bytes(e.Data)
-	return enc.b
+	c.time(e.Time)
+	c.bytes(e.Data)
+	return c.entry()
 }
 
-func decodeEvent(b []byte) store.Event {
-	d := decoder{b}
-	e := store.Event{Position: d.num()}
-	e.Type, e.Site, e.Subject, e.Actor, e.Command, e.PrevHash, e.Hash = d.str(), d.str(), d.str(), d.str(), d.str(), d.str(), d.str()
+// decodeEvent decodes the entry at position, whose predecessor's hash is prevHash.
+func decodeEvent(b []byte, position uint64, prevHash string) store.Event {
+	d := decoder{b[32:]}
+	e := store.Event{Position: position, PrevHash: prevHash, Hash: hashOf(b)}
+	e.Type, e.Site, e.Subject, e.Actor, e.Command = d.str(), d.str(), d.str(), d.str(), d.str()
 	e.Time = d.time()
 	e.Data = d.bytes()
 	return e
 }
 
-func encodeAudit(r store.AuditRecord) []byte {
-	enc := encoder{b: make([]byte, 0, 256)}
-	enc.num(r.Seq)
-	enc.time(r.Time)
-	for _, s := range [...]string{r.Actor, r.ActorKind, r.Action, r.Site, r.Object, r.Where, r.Reason, r.Command, r.PrevHash, r.Hash} {
-		enc.str(s)
+func (c *codec) audit(r store.AuditRecord) []byte {
+	c.hash(r.Hash)
+	c.time(r.Time)
+	for _, s := range [...]string{r.Actor, r.ActorKind, r.Action, r.Site, r.Object, r.Where, r.Reason, r.Command} {
+		c.str(s)
 	}
-	enc.num(uint64(len(r.Changes)))
-	for _, c := range r.Changes {
-		enc.str(c.Field)
-		enc.str(c.Before)
-		enc.str(c.After)
+	c.num(uint64(len(r.Changes)))
+	for _, ch := range r.Changes {
+		c.str(ch.Field)
+		c.str(ch.Before)
+		c.str(ch.After)
 	}
-	enc.num(uint64(len(r.Signatures)))
+	c.num(uint64(len(r.Signatures)))
 	for _, s := range r.Signatures {
-		enc.str(s.SignerID)
-		enc.str(s.SignerName)
-		enc.str(s.Meaning)
-		enc.time(s.Time)
-		enc.str(s.Digest)
+		c.str(s.SignerID)
+		c.str(s.SignerName)
+		c.str(s.Meaning)
+		c.time(s.Time)
+		c.str(s.Digest)
 	}
-	return enc.b
+	return c.entry()
 }
 
-func decodeAudit(b []byte) store.AuditRecord {
-	d := decoder{b}
-	r := store.AuditRecord{Seq: d.num(), Time: d.time()}
+// decodeAudit decodes the record with sequence seq, whose predecessor's hash is prevHash.
+func decodeAudit(b []byte, seq uint64, prevHash string) store.AuditRecord {
+	d := decoder{b[32:]}
+	r := store.AuditRecord{Seq: seq, PrevHash: prevHash, Hash: hashOf(b), Time: d.time()}
 	r.Actor, r.ActorKind, r.Action, r.Site, r.Object = d.str(), d.str(), d.str(), d.str(), d.str()
-	r.Where, r.Reason, r.Command, r.PrevHash, r.Hash = d.str(), d.str(), d.str(), d.str(), d.str()
+	r.Where, r.Reason, r.Command = d.str(), d.str(), d.str()
 	if n := d.num(); n > 0 {
 		r.Changes = make([]store.Change, n)
 		for i := range r.Changes {

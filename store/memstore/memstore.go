@@ -7,8 +7,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -23,10 +23,11 @@ type Store struct {
 	records map[string]map[string]*store.Record // kind -> id -> record
 	keys    map[string]map[string]string        // kind -> unique key -> id
 	index   map[indexKey]map[string]struct{}    // (kind, site, name, value) -> ids
-	events  log[[]byte]                         // encodeEvent
-	audit   log[[]byte]                         // encodeAudit
+	events  log                                 // codec.event
+	audit   log                                 // codec.audit
 	// eventHash and auditHash are the heads of the two chains.
 	eventHash, auditHash string
+	codec                codec // encodes the log entries
 	graph                genealogy.Index
 	// changed is closed and replaced at every commit that adds events.
 	changed chan struct{}
@@ -35,14 +36,19 @@ type Store struct {
 
 type indexKey struct{ kind, site, name, value string }
 
-// New returns an empty store.
+// New returns an empty store. Close releases the memory of its history; a store dropped
+// without Close releases it when the garbage collector finds it unreachable.
 func New() *Store {
-	return &Store{
+	s := &Store{
 		records: map[string]map[string]*store.Record{},
 		keys:    map[string]map[string]string{},
 		index:   map[indexKey]map[string]struct{}{},
 		changed: make(chan struct{}),
+		events:  log{chunks: &chunks{}},
+		audit:   log{chunks: &chunks{}},
 	}
+	runtime.AddCleanup(s, func(cs [2]*chunks) { cs[0].free(); cs[1].free() }, [2]*chunks{s.events.chunks, s.audit.chunks})
+	return s
 }
 
 var errClosed = fmt.Errorf("memstore: store is closed")
@@ -57,7 +63,8 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if s.closed {
 		return errClosed
 	}
-	tx := &tx{s: s, writes: map[recKey]*store.Record{}}
+	tx := &tx{s: s}
+	tx.writes = tx.writeSpace[:0]
 	if err := fn(tx); err != nil { // a panic unwinds past here and nothing was applied
 		return err
 	}
@@ -88,13 +95,17 @@ func (s *Store) ReadEvents(ctx context.Context, after uint64, limit int) ([]stor
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	raw := s.events.read(after, limit)
+	if s.closed {
+		return nil, errClosed
+	}
+	raw, prev := s.events.read(after, limit)
 	if len(raw) == 0 {
 		return nil, nil
 	}
 	out := make([]store.Event, len(raw))
 	for i, b := range raw {
-		out[i] = decodeEvent(b)
+		out[i] = decodeEvent(b, after+uint64(i)+1, prev)
+		prev = out[i].Hash
 	}
 	return out, nil
 }
@@ -133,31 +144,38 @@ func (s *Store) ReadAudit(ctx context.Context, after uint64, limit int) ([]store
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	raw := s.audit.read(after, limit)
+	if s.closed {
+		return nil, errClosed
+	}
+	raw, prev := s.audit.read(after, limit)
 	if len(raw) == 0 {
 		return nil, nil
 	}
 	out := make([]store.AuditRecord, len(raw))
 	for i, b := range raw {
-		out[i] = decodeAudit(b)
+		out[i] = decodeAudit(b, after+uint64(i)+1, prev)
+		prev = out[i].Hash
 	}
 	return out, nil
 }
 
-// Close implements store.Store. Waiters in WaitEvents return an error.
+// Close implements store.Store. It releases the memory of the history: waiters in
+// WaitEvents, and reads of events and audit records, return an error afterwards.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.closed {
 		s.closed = true
 		close(s.changed)
+		s.events.chunks.free()
+		s.audit.chunks.free()
 	}
 	return nil
 }
 
 func (s *Store) commit(t *tx) {
-	for _, k := range t.order {
-		rec := t.writes[k]
+	for _, rec := range t.writes {
+		k := recKey{rec.Kind, rec.ID}
 		old, existed := s.records[k.kind][k.id]
 		reindex := !existed || old.Site != rec.Site || !slices.Equal(old.Keys, rec.Keys) || !maps.Equal(old.Index, rec.Index)
 		if existed && reindex {
@@ -176,12 +194,12 @@ func (s *Store) commit(t *tx) {
 	for _, e := range t.events {
 		store.SealEvent(&e, uint64(s.events.len())+1, s.eventHash)
 		s.eventHash = e.Hash
-		s.events.append(encodeEvent(e))
+		s.events.append(s.codec.event(e))
 	}
 	for _, r := range t.audit {
 		store.Seal(&r, uint64(s.audit.len())+1, s.auditHash)
 		s.auditHash = r.Hash
-		s.audit.append(encodeAudit(r))
+		s.audit.append(s.codec.audit(r))
 	}
 	if err := s.graph.Append(t.edges...); err != nil {
 		panic(fmt.Sprintf("memstore: edges validated in AddEdges failed to append: %v", err))
@@ -248,16 +266,42 @@ type recKey struct{ kind, id string }
 type tx struct {
 	s        *Store
 	readOnly bool
-	writes   map[recKey]*store.Record
-	order    []recKey
-	events   []store.Event
-	audit    []store.AuditRecord
-	edges    []genealogy.Edge
+	writes   []*store.Record // in the order of their first Put, one per record
+	// writeSpace holds the writes of a typical transaction without allocating.
+	writeSpace [fewWrites]*store.Record
+	// written indexes writes by kind and id once a transaction writes more than a few
+	// records; below that a scan is faster.
+	written map[recKey]int
+	// keyed indexes, with written, the writes by kind and unique key: the write that last
+	// took the key (it may have dropped it since).
+	keyed  map[recKey]int
+	events []store.Event
+	audit  []store.AuditRecord
+	edges  []genealogy.Edge
+}
+
+// fewWrites is how many records a transaction writes before it indexes them.
+const fewWrites = 8
+
+// write returns the position of the transaction's write of kind/id, or -1.
+func (t *tx) write(kind, id string) int {
+	if t.written != nil {
+		if i, ok := t.written[recKey{kind, id}]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, r := range t.writes {
+		if r.ID == id && r.Kind == kind {
+			return i
+		}
+	}
+	return -1
 }
 
 func (t *tx) current(kind, id string) *store.Record {
-	if r, ok := t.writes[recKey{kind, id}]; ok {
-		return r
+	if i := t.write(kind, id); i >= 0 {
+		return t.writes[i]
 	}
 	return t.s.records[kind][id]
 }
@@ -274,14 +318,33 @@ func (t *tx) Get(ctx context.Context, kind, id string) (store.Record, error) {
 	if r := t.current(kind, id); r != nil {
 		return cloneRecord(r), nil
 	}
-	return store.Record{}, fmt.Errorf("%s %q: %w", kind, id, store.ErrNotFound)
+	return store.Record{}, &notFound{kind: kind, id: id}
 }
+
+// notFound is the error of a missing record; it is formatted only when read, because
+// engines ask for records that may not exist as a matter of course.
+type notFound struct{ kind, id, key string }
+
+func (e *notFound) Error() string {
+	if e.key != "" {
+		return fmt.Sprintf("%s with key %q: %v", e.kind, e.key, store.ErrNotFound)
+	}
+	return fmt.Sprintf("%s %q: %v", e.kind, e.id, store.ErrNotFound)
+}
+
+func (e *notFound) Unwrap() error { return store.ErrNotFound }
 
 func (t *tx) Lookup(ctx context.Context, kind, key string) (store.Record, error) {
 	// The transaction's own writes take precedence over committed keys.
-	for _, k := range t.order {
-		if r := t.writes[k]; r.Kind == kind && slices.Contains(r.Keys, key) {
-			return cloneRecord(r), nil
+	if t.keyed != nil {
+		if i, ok := t.keyed[recKey{kind, key}]; ok && slices.Contains(t.writes[i].Keys, key) {
+			return cloneRecord(t.writes[i]), nil
+		}
+	} else {
+		for _, r := range t.writes {
+			if r.Kind == kind && slices.Contains(r.Keys, key) {
+				return cloneRecord(r), nil
+			}
 		}
 	}
 	if id, ok := t.s.keys[kind][key]; ok {
@@ -289,44 +352,42 @@ func (t *tx) Lookup(ctx context.Context, kind, key string) (store.Record, error)
 			return cloneRecord(r), nil
 		}
 	}
-	return store.Record{}, fmt.Errorf("%s with key %q: %w", kind, key, store.ErrNotFound)
+	return store.Record{}, &notFound{kind: kind, key: key}
 }
 
 func (t *tx) List(ctx context.Context, q store.Query) ([]store.Record, error) {
-	ids := map[string]struct{}{}
+	var ids []string
 	if q.Index == "" {
 		for id, r := range t.s.records[q.Kind] {
-			if r.Site == q.Site {
-				ids[id] = struct{}{}
+			if r.Site == q.Site && id > q.After {
+				ids = append(ids, id)
 			}
 		}
 	} else {
 		for id := range t.s.index[indexKey{q.Kind, q.Site, q.Index, q.Value}] {
-			ids[id] = struct{}{}
+			if id > q.After {
+				ids = append(ids, id)
+			}
 		}
 	}
-	for k, r := range t.writes { // the transaction's own writes may add or remove matches
-		if k.kind != q.Kind {
+	slices.Sort(ids)
+	for _, r := range t.writes { // the transaction's own writes may add or remove matches
+		if r.Kind != q.Kind || r.ID <= q.After {
 			continue
 		}
-		if r.Site == q.Site && (q.Index == "" || r.Index[q.Index] == q.Value) {
-			ids[k.id] = struct{}{}
-		} else {
-			delete(ids, k.id)
+		i, listed := slices.BinarySearch(ids, r.ID)
+		switch matches := r.Site == q.Site && (q.Index == "" || r.Index[q.Index] == q.Value); {
+		case matches && !listed:
+			ids = slices.Insert(ids, i, r.ID)
+		case !matches && listed:
+			ids = slices.Delete(ids, i, i+1)
 		}
 	}
-	sorted := make([]string, 0, len(ids))
-	for id := range ids {
-		if id > q.After {
-			sorted = append(sorted, id)
-		}
+	if q.Limit > 0 && len(ids) > q.Limit {
+		ids = ids[:q.Limit]
 	}
-	sort.Strings(sorted)
-	if q.Limit > 0 && len(sorted) > q.Limit {
-		sorted = sorted[:q.Limit]
-	}
-	out := make([]store.Record, len(sorted))
-	for i, id := range sorted {
+	out := make([]store.Record, len(ids))
+	for i, id := range ids {
 		out[i] = cloneRecord(t.current(q.Kind, id))
 	}
 	return out, nil
@@ -339,7 +400,11 @@ func (t *tx) Put(ctx context.Context, rec store.Record) (uint64, error) {
 	if rec.Kind == "" || rec.ID == "" {
 		return 0, fmt.Errorf("memstore: record needs a kind and an id (got %q/%q)", rec.Kind, rec.ID)
 	}
-	cur := t.current(rec.Kind, rec.ID)
+	i := t.write(rec.Kind, rec.ID)
+	cur := t.s.records[rec.Kind][rec.ID]
+	if i >= 0 {
+		cur = t.writes[i]
+	}
 	var curVersion uint64
 	if cur != nil {
 		curVersion = cur.Version
@@ -355,11 +420,27 @@ func (t *tx) Put(ctx context.Context, rec store.Record) (uint64, error) {
 	c := rec // Keys, Index and Value are the store's now (see store.Tx.Put); Data is copied
 	c.Data = slices.Clone(rec.Data)
 	c.Version = curVersion + 1
-	k := recKey{rec.Kind, rec.ID}
-	if _, ok := t.writes[k]; !ok {
-		t.order = append(t.order, k)
+	if i < 0 {
+		i = len(t.writes)
+		t.writes = append(t.writes, &c)
+	} else {
+		t.writes[i] = &c
 	}
-	t.writes[k] = &c
+	switch {
+	case t.written != nil:
+		t.written[recKey{c.Kind, c.ID}] = i
+		for _, key := range c.Keys {
+			t.keyed[recKey{c.Kind, key}] = i
+		}
+	case len(t.writes) > fewWrites:
+		t.written, t.keyed = make(map[recKey]int, 2*fewWrites), map[recKey]int{}
+		for j, r := range t.writes {
+			t.written[recKey{r.Kind, r.ID}] = j
+			for _, key := range r.Keys {
+				t.keyed[recKey{r.Kind, key}] = j
+			}
+		}
+	}
 	return c.Version, nil
 }
 
@@ -367,10 +448,10 @@ func (t *tx) AppendEvents(ctx context.Context, events ...store.Event) error {
 	if t.readOnly {
 		return store.ErrReadOnly
 	}
-	for _, e := range events {
-		e.Position = 0
-		e.Data = slices.Clone(e.Data)
-		t.events = append(t.events, e)
+	if t.events == nil { // the events and their Data are the store's now (see store.Tx.AppendEvents)
+		t.events = events[:len(events):len(events)]
+	} else {
+		t.events = append(t.events, events...)
 	}
 	return nil
 }
@@ -378,6 +459,9 @@ func (t *tx) AppendEvents(ctx context.Context, events ...store.Event) error {
 func (t *tx) AppendAudit(ctx context.Context, rec store.AuditRecord) error {
 	if t.readOnly {
 		return store.ErrReadOnly
+	}
+	if t.audit == nil {
+		t.audit = make([]store.AuditRecord, 0, 2) // room for a typical command's records
 	}
 	t.audit = append(t.audit, rec) // Changes and Signatures are the store's now (see store.Tx.AppendAudit)
 	return nil
@@ -414,44 +498,6 @@ func (t *tx) Outputs(ctx context.Context, n genealogy.Node) ([]genealogy.Edge, e
 		}
 	}
 	return out, err
-}
-
-// log is an append-only sequence kept in fixed-size chunks, so appending never copies what
-// is already there.
-type log[T any] struct {
-	chunks [][]T
-	n      int
-}
-
-const chunkSize = 4096
-
-func (l *log[T]) len() int { return l.n }
-
-func (l *log[T]) append(v T) {
-	if l.n%chunkSize == 0 {
-		l.chunks = append(l.chunks, make([]T, 0, chunkSize))
-	}
-	last := &l.chunks[len(l.chunks)-1]
-	*last = append(*last, v)
-	l.n++
-}
-
-func (l *log[T]) at(i int) T { return l.chunks[i/chunkSize][i%chunkSize] }
-
-// read copies up to limit entries after position after (1-based positions; limit <= 0: all).
-func (l *log[T]) read(after uint64, limit int) []T {
-	if after >= uint64(l.n) {
-		return nil
-	}
-	end := l.n
-	if limit > 0 && int(after)+limit < end {
-		end = int(after) + limit
-	}
-	out := make([]T, 0, end-int(after))
-	for i := int(after); i < end; i++ {
-		out = append(out, l.at(i))
-	}
-	return out
 }
 
 // TraceBackward implements genealogy.Tracer inside a transaction: one walk of the index

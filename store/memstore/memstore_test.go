@@ -59,3 +59,20 @@ func TestSuiteCatchesBrokenStore(t *testing.T) {
 	assert.Contains(t, string(out), "--- FAIL: TestBrokenStoreConformance/versions/stale-version-conflicts")
 	assert.Contains(t, string(out), "--- FAIL: TestBrokenStoreConformance/versions/create-over-existing-conflicts")
 }
+
+func TestHistoryIsGoneAfterClose(t *testing.T) {
+	s := memstore.New()
+	ctx := context.Background()
+	require.NoError(t, s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.AppendEvents(ctx, store.Event{Type: "a", Subject: "1", Data: []byte(`{}`)}); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, store.AuditRecord{Actor: "x", Object: "wo/1"})
+	}))
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(), "closing twice is harmless")
+	_, err := s.ReadEvents(ctx, 0, 0)
+	assert.Error(t, err, "the log's memory is released: reading it is an error, not a crash")
+	_, err = s.ReadAudit(ctx, 0, 0)
+	assert.Error(t, err)
+}

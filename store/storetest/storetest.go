@@ -377,6 +377,43 @@ func crudCases() []Case {
 			err = s.Update(bg, func(tx store.Tx) error { _, err := tx.Put(bg, c); return err })
 			assert.ErrorIs(t, err, store.ErrDuplicateKey, "the moved key is still held")
 		}},
+		{"crud/keys-in-a-large-tx", func(t *testing.T, s store.Store) {
+			err := s.Update(bg, func(tx store.Tx) error {
+				for i := range 40 {
+					r := rec("wo", fmt.Sprint(i), "S1", `{}`)
+					r.Keys = []string{fmt.Sprint("k", i)}
+					if _, err := tx.Put(bg, r); err != nil {
+						return err
+					}
+				}
+				taken := rec("wo", "x", "S1", `{}`)
+				taken.Keys = []string{"k3"}
+				if _, err := tx.Put(bg, taken); !errors.Is(err, store.ErrDuplicateKey) {
+					return fmt.Errorf("a key written earlier in the transaction must be held, got %v", err)
+				}
+				r3 := rec("wo", "3", "S1", `{}`)
+				r3.Version = 1 // gives k3 up ...
+				if _, err := tx.Put(bg, r3); err != nil {
+					return err
+				}
+				if _, err := tx.Put(bg, taken); err != nil { // ... so x may take it
+					return err
+				}
+				got, err := tx.Lookup(bg, "wo", "k3")
+				if err != nil || got.ID != "x" {
+					return fmt.Errorf("lookup of the moved key: %v %v", got.ID, err)
+				}
+				got, err = tx.Lookup(bg, "wo", "k39")
+				if err != nil || got.ID != "39" {
+					return fmt.Errorf("lookup of the last key: %v %v", got.ID, err)
+				}
+				return nil
+			})
+			require.NoError(t, err)
+			got, err := lookup(t, s, "wo", "k3")
+			require.NoError(t, err)
+			assert.Equal(t, "x", got.ID)
+		}},
 		{"crud/large-data", func(t *testing.T, s store.Store) {
 			big := make([]byte, 0, 1<<20)
 			big = append(big, `{"s":"`...)

@@ -1,0 +1,11 @@
+//go:build !unix
+
+package memstore
+
+// chunk is memory of a log: a Go slice on platforms without anonymous mappings.
+type chunk struct{ b []byte }
+
+// newChunk returns an empty chunk of size bytes.
+func newChunk(size int) chunk { return chunk{b: make([]byte, 0, size)} }
+
+func (c chunk) free() {}
