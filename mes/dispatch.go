@@ -378,10 +378,13 @@ func (b *board) deriveLot(ctx context.Context, p *Plant, tx store.ReadTx, lotID 
 	if err != nil {
 		return err
 	}
-	for i, prog := range l.Execution.Steps() {
-		s := rt.Steps[i]
-		if !slices.Contains(append([]string{s.WorkCenter}, s.Alternates...), b.wc) {
+	for i, s := range rt.Steps {
+		if s.WorkCenter != b.wc && !slices.Contains(s.Alternates, b.wc) {
 			continue
+		}
+		prog, err := l.Execution.Books(s.ID)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrInternal, l.ref(), err)
 		}
 		if prog.InProcess.IsPositive() {
 			b.runningBy[l.ID] = s.SetupFamily

@@ -1,8 +1,8 @@
-//go:build !unix
+//go:build !linux
 
 package memstore
 
-// chunk is memory of a log: a Go slice on platforms without anonymous mappings.
+// chunk is memory of a log: a Go slice (mapping outside the heap is done on Linux).
 type chunk struct{ b []byte }
 
 // newChunk returns an empty chunk of size bytes.

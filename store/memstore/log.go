@@ -1,8 +1,8 @@
 package memstore
 
 // log is an append-only sequence of byte strings (the encoded events or audit records)
-// packed into chunks of up to a megabyte. Where the platform allows (unix), the chunks are
-// mapped outside the Go heap: however long the history grows, the garbage collector
+// packed into chunks of up to a megabyte. On Linux the chunks are mapped outside the Go
+// heap: however long the history grows, the garbage collector
 // neither scans it nor counts it toward the heap's growth, so a store's memory is its
 // history once plus its live records, not twice everything. Appending never copies what is
 // already there. The store's lock guards a log: appends under the write lock, reads under
