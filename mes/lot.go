@@ -61,8 +61,8 @@ func (l *Lot) detach() {}
 // own implements owner.
 func (l *Lot) own() { *l = l.owned() }
 
-// owned returns l with its own execution and QueuedSince, for callers outside the engine.
-// A copy of the Execution value is enough: its steps are immutable.
+// owned returns l with its own execution, QueuedSince and OnEquipment, for callers outside
+// the engine. A copy of the Execution value is enough: its steps are immutable.
 func (l Lot) owned() Lot {
 	if l.Execution != nil {
 		e := *l.Execution

@@ -18,7 +18,7 @@ import (
 // on Routing that return a new Execution and leave the one they were given unchanged. A
 // move copies the books of the steps it changes and shares the others with the execution
 // it started from, so a move costs what it changes, not the length of the routing; read
-// the books with Steps and Progress, which return copies.
+// the books with Steps, Progress, Books and Waiting, which return copies.
 type Execution struct {
 	Routing  string     `json:"routing"`
 	Revision string     `json:"revision"`
