@@ -366,6 +366,31 @@ func decode(rec store.Record, v any) error {
 	return nil
 }
 
+// peek returns the entity of a record for reading only: the value an in-memory store keeps
+// (which nobody may change), or one decoded from the record's JSON.
+func peek[T any](rec store.Record) (*T, error) {
+	if v, ok := rec.Value.(*T); ok && rec.Data == nil {
+		return v, nil
+	}
+	v := new(T)
+	return v, decode(rec, v)
+}
+
+// peekAll lists the records of q, each for reading only (see peek).
+func peekAll[T any](ctx context.Context, tx store.ReadTx, q store.Query) ([]*T, error) {
+	recs, err := tx.List(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*T, len(recs))
+	for i, r := range recs {
+		if out[i], err = peek[T](r); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // save writes v (a pointer) as the record kind/id at version (0 to create) and returns the
 // new version. The store gets a detached copy, so later changes to v do not reach it.
 func (c *command) save(kind, id, site string, version uint64, v any, keys []string, index map[string]string) (uint64, error) {

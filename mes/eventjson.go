@@ -31,20 +31,12 @@ func encodeEvent(payload EventPayload) ([]byte, error) {
 }
 
 func (e LotTrackedIn) appendJSON(b []byte) ([]byte, bool) {
-	b = jsonString(append(b, `{"lot":`...), e.Lot)
-	b = jsonString(append(b, `,"work_order":`...), e.WorkOrder)
-	b = jsonString(append(b, `,"step":`...), e.Step)
-	b = jsonString(append(b, `,"equipment":`...), e.Equipment)
-	b = jsonQuantity(append(b, `,"qty":`...), e.Qty)
+	b = jsonQuantity(append(appendOperationJSON(b, e.Lot, e.WorkOrder, e.Step, e.Equipment), `,"qty":`...), e.Qty)
 	return append(b, '}'), true
 }
 
 func (e LotTrackedOut) appendJSON(b []byte) ([]byte, bool) {
-	b = jsonString(append(b, `{"lot":`...), e.Lot)
-	b = jsonString(append(b, `,"work_order":`...), e.WorkOrder)
-	b = jsonString(append(b, `,"step":`...), e.Step)
-	b = jsonString(append(b, `,"equipment":`...), e.Equipment)
-	b = jsonQuantity(append(b, `,"good":`...), e.Good)
+	b = jsonQuantity(append(appendOperationJSON(b, e.Lot, e.WorkOrder, e.Step, e.Equipment), `,"good":`...), e.Good)
 	if len(e.Scrap) > 0 {
 		b = append(b, `,"scrap":[`...)
 		for i, l := range e.Scrap {
@@ -65,6 +57,14 @@ func (e LotTrackedOut) appendJSON(b []byte) ([]byte, bool) {
 		b = append(b, '}')
 	}
 	return append(b, '}'), true
+}
+
+// appendOperationJSON opens the object of a track-in or track-out with the fields they share.
+func appendOperationJSON(b []byte, lot, workOrder, step, equipment string) []byte {
+	b = jsonString(append(b, `{"lot":`...), lot)
+	b = jsonString(append(b, `,"work_order":`...), workOrder)
+	b = jsonString(append(b, `,"step":`...), step)
+	return jsonString(append(b, `,"equipment":`...), equipment)
 }
 
 func (e MachineRunStarted) appendJSON(b []byte) ([]byte, bool) { return appendRunJSON(b, e.ID, e.Run) }

@@ -316,9 +316,11 @@ func (p *Plant) RunExceptionRules(ctx context.Context, opts ...CommandOption) (E
 		}
 	}
 	// The tick pass sees the tasks as they are now: other processes and people may have
-	// opened, resolved or cancelled some during the event batches.
-	if err := ev.loadOpen(ctx); err != nil {
-		return run, err
+	// opened, resolved or cancelled some during the event batches (which their events show).
+	if run.Events > 0 {
+		if err := ev.loadOpen(ctx); err != nil {
+			return run, err
+		}
 	}
 	b, err := p.tickBatch(ctx, ev)
 	if err != nil {
@@ -579,16 +581,6 @@ func taskKeys(t *execution.Task) []string {
 		return nil
 	}
 	return []string{openKey(t.Site, t.Rule, t.Cause)}
-}
-
-// peek returns the entity of a record for reading only: the value an in-memory store keeps
-// (which nobody may change), or one decoded from the record's JSON.
-func peek[T any](rec store.Record) (*T, error) {
-	if v, ok := rec.Value.(*T); ok && rec.Data == nil {
-		return v, nil
-	}
-	v := new(T)
-	return v, decode(rec, v)
 }
 
 // storedTask is a task as stored: its JSON is the task's, and an in-memory store keeps it
@@ -1044,15 +1036,11 @@ func (f *facts) ticks(site string, each func(*execution.Env)) error {
 		env = execution.Env{Now: f.now, Event: execution.EventFacts{Type: execution.TickEvent, Subject: subject, Site: site, Time: f.now}}
 		return &env
 	}
-	lots, err := f.tx.List(f.ctx, store.Query{Kind: lotKind, Site: site, Index: "wip", Value: "yes"})
+	lots, err := peekAll[Lot](f.ctx, f.tx, store.Query{Kind: lotKind, Site: site, Index: "wip", Value: "yes"})
 	if err != nil {
 		return err
 	}
-	for _, rec := range lots {
-		l, err := peek[Lot](rec)
-		if err != nil {
-			return err
-		}
+	for _, l := range lots {
 		for step := range l.Execution.Waiting() {
 			if err := f.lot(tick(l.ID), l.ID, step); err != nil {
 				return err
@@ -1278,15 +1266,9 @@ func (p *Plant) ProjectCompletion(ctx context.Context, workOrderID string) (exec
 	}
 	var ops []execution.Operation
 	err = p.view(ctx, func(tx store.ReadTx) error {
-		recs, err := tx.List(ctx, store.Query{Kind: lotKind, Site: wo.Site, Index: "workorder", Value: wo.ID})
+		lots, err := peekAll[Lot](ctx, tx, store.Query{Kind: lotKind, Site: wo.Site, Index: "workorder", Value: wo.ID})
 		if err != nil {
 			return err
-		}
-		lots := make([]*Lot, len(recs))
-		for i, r := range recs {
-			if lots[i], err = peek[Lot](r); err != nil {
-				return err
-			}
 		}
 		ops, err = p.remainingOperations(ctx, tx, &wo, lots)
 		return err
@@ -1308,30 +1290,20 @@ func (p *Plant) openWork(ctx context.Context, site string) ([]*WorkOrder, [][]ex
 	var ops [][]execution.Operation
 	err := p.view(ctx, func(tx store.ReadTx) error {
 		for _, s := range []WorkOrderStatus{StatusReleased, StatusRunning} {
-			recs, err := tx.List(ctx, store.Query{Kind: workOrderKind, Site: site, Index: "status", Value: string(s)})
+			some, err := peekAll[WorkOrder](ctx, tx, store.Query{Kind: workOrderKind, Site: site, Index: "status", Value: string(s)})
 			if err != nil {
 				return err
 			}
-			for _, r := range recs {
-				wo, err := peek[WorkOrder](r)
-				if err != nil {
-					return err
-				}
-				orders = append(orders, wo)
-			}
+			orders = append(orders, some...)
 		}
 		// Only lots in process count (see remainingOperations): read them once for all
 		// the orders.
-		recs, err := tx.List(ctx, store.Query{Kind: lotKind, Site: site, Index: "wip", Value: "yes"})
+		wip, err := peekAll[Lot](ctx, tx, store.Query{Kind: lotKind, Site: site, Index: "wip", Value: "yes"})
 		if err != nil {
 			return err
 		}
 		lots := map[string][]*Lot{}
-		for _, r := range recs {
-			l, err := peek[Lot](r)
-			if err != nil {
-				return err
-			}
+		for _, l := range wip {
 			lots[l.WorkOrder] = append(lots[l.WorkOrder], l)
 		}
 		ops = make([][]execution.Operation, len(orders))

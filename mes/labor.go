@@ -1278,27 +1278,19 @@ func bookedOn(ctx context.Context, tx store.ReadTx, wo WorkOrder) ([]*storedPers
 // ran an operation of the work order (so that time the equipment shared with other orders
 // is split).
 func machineRunsOf(ctx context.Context, tx store.ReadTx, wo WorkOrder) ([]labor.MachineRun, error) {
-	own, err := tx.List(ctx, store.Query{Kind: machineRunKind, Site: wo.Site, Index: "workorder", Value: wo.ID})
+	own, err := peekAll[storedRun](ctx, tx, store.Query{Kind: machineRunKind, Site: wo.Site, Index: "workorder", Value: wo.ID})
 	if err != nil {
 		return nil, err
 	}
 	var equipments []string
-	for _, rec := range own {
-		var r storedRun
-		if err := decode(rec, &r); err != nil {
-			return nil, err
-		}
+	for _, r := range own {
 		equipments = append(equipments, r.Equipment)
 	}
-	lots, err := tx.List(ctx, store.Query{Kind: lotKind, Site: wo.Site, Index: "workorder", Value: wo.ID})
+	lots, err := peekAll[Lot](ctx, tx, store.Query{Kind: lotKind, Site: wo.Site, Index: "workorder", Value: wo.ID})
 	if err != nil {
 		return nil, err
 	}
-	for _, rec := range lots {
-		var l Lot
-		if err := decode(rec, &l); err != nil {
-			return nil, err
-		}
+	for _, l := range lots {
 		for _, on := range l.OnEquipment {
 			equipments = append(equipments, on.Equipment)
 		}
@@ -1306,15 +1298,11 @@ func machineRunsOf(ctx context.Context, tx store.ReadTx, wo WorkOrder) ([]labor.
 	slices.Sort(equipments)
 	var out []labor.MachineRun
 	for _, eq := range slices.Compact(equipments) {
-		recs, err := tx.List(ctx, store.Query{Kind: machineRunKind, Site: wo.Site, Index: "equipment", Value: eq})
+		runs, err := peekAll[storedRun](ctx, tx, store.Query{Kind: machineRunKind, Site: wo.Site, Index: "equipment", Value: eq})
 		if err != nil {
 			return nil, err
 		}
-		for _, rec := range recs {
-			var r storedRun
-			if err := decode(rec, &r); err != nil {
-				return nil, err
-			}
+		for _, r := range runs {
 			out = append(out, r.MachineRun)
 		}
 		var ld equipmentLoad

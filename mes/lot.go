@@ -33,7 +33,8 @@ type Lot struct {
 	WorkOrder string             `json:"work_order,omitempty"`
 	Execution *routing.Execution `json:"execution,omitempty"`
 	Children  int                `json:"children,omitempty"` // sublots split from it so far
-	// ReworkOf is the lot a rework lot was split off (its quantity was started by that lot).
+	// ReworkOf is the lot a rework lot (or a sublot of one) was split off: its quantity was
+	// started by that lot.
 	ReworkOf string `json:"rework_of,omitempty"`
 	// MergedInto is the lot this one was merged into; its books live on there.
 	MergedInto string `json:"merged_into,omitempty"`
@@ -104,9 +105,10 @@ func (l *Lot) offEquipment(step string) []string {
 	return eqs
 }
 
-// queue records that quantity started waiting at step at, unless some already waits there.
+// queue records that quantity started waiting at step at, unless some waits there since
+// earlier.
 func (l *Lot) queue(step string, at time.Time) {
-	if _, ok := l.QueuedSince[step]; ok {
+	if since, ok := l.QueuedSince[step]; ok && !at.Before(since) {
 		return
 	}
 	q := make(map[string]time.Time, len(l.QueuedSince)+1)
@@ -745,14 +747,8 @@ func (p *Plant) TrackOut(ctx context.Context, lotID, step string, outcome routin
 				return Lot{}, err
 			}
 		}
-		changes := []store.Change{change("step "+step+" good", b0.Good, b1.Good)}
-		if !b1.Scrap.Equal(b0.Scrap) {
-			changes = append(changes, change("step "+step+" scrap", b0.Scrap, b1.Scrap))
-		}
-		if !b1.Rework.Equal(b0.Rework) {
-			changes = append(changes, change("step "+step+" rework", b0.Rework, b1.Rework))
-		}
-		c.record(objectRef(lotKind, sc.lot.ID), changes...)
+		c.record(objectRef(lotKind, sc.lot.ID), change("step "+step+" good", b0.Good, b1.Good), change("step "+step+" scrap", b0.Scrap, b1.Scrap),
+			change("step "+step+" rework", b0.Rework, b1.Rework))
 		if err := c.emit(sc.lot.ID, LotTrackedOut{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Good: out.Good, Scrap: out.Scrap, Rework: out.Rework}); err != nil {
 			return Lot{}, err
 		}

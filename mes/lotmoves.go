@@ -136,7 +136,7 @@ func (p *Plant) SplitLot(ctx context.Context, lotID, step string, qty units.Quan
 		}
 		lot.Children++
 		id := fmt.Sprintf("%s-S%d", lot.ID, lot.Children)
-		child := &Lot{WorkOrder: lot.WorkOrder}
+		child := &Lot{WorkOrder: lot.WorkOrder, ReworkOf: lot.ReworkOf} // a sublot of a rework lot carries quantity its order started once
 		if lot.Execution != nil {
 			sc, err := c.loadStep(lotID, step, false)
 			if err != nil {
@@ -202,10 +202,7 @@ func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...Comma
 			}
 			target.Execution = &merged
 			for s, t := range source.QueuedSince {
-				if cur, ok := target.QueuedSince[s]; !ok || t.Before(cur) {
-					target.unqueue(s)
-					target.queue(s, t)
-				}
+				target.queue(s, t)
 			}
 			closed := *source.Execution
 			closed.AbortReason = "merged into " + target.ID

@@ -185,3 +185,31 @@ func TestRescheduleWorkOrder(t *testing.T) {
 	assert.Equal(t, "customer added 10", last.Reason)
 	assert.Len(t, last.Changes, 2)
 }
+
+// A sublot split off a rework lot carries quantity its order started once: moving the
+// family to another order, or merging the orders, moves it once.
+func TestSublotsOfReworkLotsMoveWithTheirOrderOnce(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	wo := releasedOrder(t, f, "4711")
+	lot, err := p.StartLot(ctx, wo.ID, qty("10 ea"), planner)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("8 ea"), Rework: routing.ReworkLine{Qty: qty("2 ea"), To: "R10", Reason: "BORE"}}, operator)
+	require.NoError(t, err)
+	sub, err := p.SplitLot(ctx, lot.ID+"-R1", "R10", qty("1 ea"), planner)
+	require.NoError(t, err)
+	assert.Equal(t, lot.ID, sub.ReworkOf)
+
+	nw, err := p.SplitWorkOrder(ctx, wo.ID, "4711-B", qty("20 ea"), []string{lot.ID, lot.ID + "-R1", sub.ID}, planner)
+	require.NoError(t, err)
+	assert.Equal(t, "10 ea", nw.Started.String(), "the family started 10 ea once")
+	old, err := p.WorkOrder(ctx, wo.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "0 ea", old.Started.String())
+
+	merged, err := p.MergeWorkOrders(ctx, wo.ID, nw.ID, planner)
+	require.NoError(t, err)
+	assert.Equal(t, "10 ea", merged.Started.String())
+}

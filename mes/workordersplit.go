@@ -219,10 +219,11 @@ func (p *Plant) MergeWorkOrders(ctx context.Context, into, from string, opts ...
 		for i, r := range recs {
 			ids[i] = r.ID
 		}
-		moved, err := c.moveLots(&src, &dst, ids)
-		if err != nil {
+		if _, err := c.moveLots(&src, &dst, ids); err != nil {
 			return WorkOrder{}, err
 		}
+		// Every lot moves, so the order's whole books do.
+		moved := lotTotals{started: src.Started, produced: src.Produced, scrapped: src.Scrapped}
 		if err := shift(&src, &dst, moved); err != nil {
 			return WorkOrder{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
