@@ -10,10 +10,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/taktmes/takt/store"
+	"github.com/taktmes/takt/units"
 )
 
 // CommandOption carries who issues a command and under which terms.
@@ -83,28 +85,30 @@ func (r *idempotencyRecord) detach() {}
 // execute runs fn as one atomic command with retries on version conflicts.
 func execute[T any](ctx context.Context, p *Plant, action string, opts []CommandOption, fn func(c *command) (T, error)) (T, error) {
 	var zero T
-	var o cmdOptions
+	c := commands.Get().(*command)
+	defer c.free()
 	for _, opt := range opts {
-		opt(&o)
+		opt(&c.opts)
 	}
-	if o.actor.ID == "" {
+	if c.opts.actor.ID == "" {
 		return zero, fmt.Errorf("%w: %s needs an actor; pass mes.By(mes.Actor{ID: ..., Kind: mes.Person})", ErrMissingActor, action)
 	}
-	if o.actor.Kind == "" {
-		o.actor.Kind = Person
+	if c.opts.actor.Kind == "" {
+		c.opts.actor.Kind = Person
 	}
+	o := c.opts
 	for attempt := 0; ; attempt++ {
 		var result T
-		c := &command{ctx: ctx, p: p, action: action, opts: o, now: p.now()}
+		*c = command{ctx: ctx, p: p, action: action, opts: o, now: p.now()}
 		c.events, c.audits, c.sites = c.eventSpace[:0], c.auditSpace[:0], c.siteSpace[:0]
 		err := p.store.Update(ctx, func(tx store.Tx) (err error) {
 			defer func() {
 				if r := recover(); r != nil {
-					err = fmt.Errorf("%w: %s panicked: %v", ErrInternal, action, r)
+					err = fmt.Errorf("%w: %s panicked: %v", ErrInternal, c.action, r)
 				}
 			}()
 			c.tx = tx
-			if o.key != "" {
+			if c.opts.key != "" {
 				done, prior, err := c.replay()
 				if err != nil || done {
 					if err == nil {
@@ -124,8 +128,8 @@ func execute[T any](ctx context.Context, p *Plant, action string, opts []Command
 		switch {
 		case err == nil, errors.Is(err, errReplayed):
 			p.sendDevice(ctx, c.device)
-			if o, ok := any(&result).(owner); ok {
-				o.own()
+			if r, ok := any(&result).(owner); ok {
+				r.own()
 			}
 			return result, nil
 		case errors.Is(err, store.ErrConflict) && attempt < p.retries:
@@ -138,6 +142,17 @@ func execute[T any](ctx context.Context, p *Plant, action string, opts []Command
 		}
 		return zero, storeErr(err)
 	}
+}
+
+// commands keeps finished commands for reuse: a command is large (room for the events and
+// audit records of most commands), and nothing keeps it once its transaction has ended (a
+// store keeps the events slice only until Update returns, see store.Tx.AppendEvents).
+var commands = sync.Pool{New: func() any { return new(command) }}
+
+// free clears c, so that it keeps nothing reachable, and returns it for reuse.
+func (c *command) free() {
+	*c = command{}
+	commands.Put(c)
 }
 
 // errReplayed ends a transaction that found its idempotency key already applied; it
@@ -257,12 +272,9 @@ func (c *command) emit(subject string, payload EventPayload) error {
 // record adds an audit record for a change of object ("kind/id"), with the fields whose
 // value changed: a field given with equal before and after is left out, so a record may
 // carry the action on the object and no field at all (a track-out of nothing but a final
-// close, a reschedule to the same date).
+// close, a reschedule to the same date). A slice passed as changes is the record's.
 func (c *command) record(object string, changes ...store.Change) {
-	unchanged := func(ch store.Change) bool { return ch.Before == ch.After }
-	if slices.ContainsFunc(changes, unchanged) {
-		changes = slices.DeleteFunc(slices.Clone(changes), unchanged)
-	}
+	changes = slices.DeleteFunc(changes, func(ch store.Change) bool { return ch.Before == ch.After })
 	c.audits = append(c.audits, store.AuditRecord{
 		Time: c.now, Actor: c.opts.actor.ID, ActorKind: string(c.opts.actor.Kind), Action: c.action,
 		Site: c.site, Object: object, Where: c.opts.where, Reason: c.opts.reason, Command: c.opts.key,
@@ -273,6 +285,15 @@ func (c *command) record(object string, changes ...store.Change) {
 // change is a governed field's before and after.
 func change(field string, before, after any) store.Change {
 	return store.Change{Field: field, Before: text(before), After: text(after)}
+}
+
+// stepChange is the change of a quantity of a step's books ("step 10 good"); nothing
+// (a change record drops) when the quantity stayed the same.
+func stepChange(step, books string, before, after units.Quantity) store.Change {
+	if before == after {
+		return store.Change{}
+	}
+	return store.Change{Field: "step " + step + " " + books, Before: before.String(), After: after.String()}
 }
 
 // text formats a governed value for the audit trail.

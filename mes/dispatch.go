@@ -370,7 +370,7 @@ func (b *board) deriveLot(ctx context.Context, p *Plant, tx store.ReadTx, lotID 
 	if _, err := load(ctx, tx, workOrderKind, l.WorkOrder, &wo); err != nil {
 		return err
 	}
-	rt, err := p.routings.get(ctx, tx, routingRecordID(l.Site, l.Execution.Routing, l.Execution.Revision))
+	rt, err := p.routings.revision(ctx, tx, l.Site, l.Execution.Routing, l.Execution.Revision)
 	if err != nil {
 		return err
 	}

@@ -908,7 +908,7 @@ func (f *facts) lookUpLot(env *execution.Env, lotID, step string) error {
 	if l.Execution == nil || step == "" {
 		return nil
 	}
-	rt, err := f.p.routings.get(f.ctx, f.tx, routingRecordID(l.Site, l.Execution.Routing, l.Execution.Revision))
+	rt, err := f.p.routings.revision(f.ctx, f.tx, l.Site, l.Execution.Routing, l.Execution.Revision)
 	if err != nil {
 		return err
 	}
@@ -1392,7 +1392,7 @@ func (p *Plant) workAhead(ctx context.Context, site, wc string) (map[string]time
 // quantity for a step it has not reached; plus the quantity not started yet, for every
 // step. lots are the order's lots; those not in process do not count.
 func (p *Plant) remainingOperations(ctx context.Context, tx store.ReadTx, wo *WorkOrder, lots []*Lot) ([]execution.Operation, error) {
-	rt, err := p.routings.get(ctx, tx, routingRecordID(wo.Site, wo.Routing, wo.RoutingRevision))
+	rt, err := p.routings.revision(ctx, tx, wo.Site, wo.Routing, wo.RoutingRevision)
 	if err != nil {
 		return nil, err
 	}
@@ -1605,7 +1605,7 @@ func (a *kpiAdapter) step(site, lotID, stepID string) (routing.Step, error) {
 		if _, err := load(a.ctx, tx, lotKind, lotID, &l); err != nil || l.Execution == nil {
 			return err
 		}
-		rt, err := a.p.routings.get(a.ctx, tx, routingRecordID(site, l.Execution.Routing, l.Execution.Revision))
+		rt, err := a.p.routings.revision(a.ctx, tx, site, l.Execution.Routing, l.Execution.Revision)
 		if err != nil {
 			return err
 		}
@@ -1628,7 +1628,7 @@ func (a *kpiAdapter) stepWorkCenter(site, lot, step string) (string, error) {
 func (a *kpiAdapter) firstStep(id, revision, site string) (string, error) {
 	var first string
 	err := a.p.view(a.ctx, func(tx store.ReadTx) error {
-		rt, err := a.p.routings.get(a.ctx, tx, routingRecordID(site, id, revision))
+		rt, err := a.p.routings.revision(a.ctx, tx, site, id, revision)
 		if err == nil && len(rt.Steps) > 0 {
 			first = rt.Steps[0].ID
 		}

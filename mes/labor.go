@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -880,7 +881,7 @@ func (c *command) operation(site string, w Work) (labor.Operation, error) {
 	if lot.Site != site || lot.Execution == nil {
 		return labor.Operation{}, fmt.Errorf("%w: lot %q is not work on a routing in site %s", ErrNotFound, w.Lot, site)
 	}
-	rt, err := c.p.routings.get(c.ctx, c.tx, routingRecordID(lot.Site, lot.Execution.Routing, lot.Execution.Revision))
+	rt, err := c.p.routings.revision(c.ctx, c.tx, lot.Site, lot.Execution.Routing, lot.Execution.Revision)
 	if err != nil {
 		return labor.Operation{}, err
 	}
@@ -1138,10 +1139,28 @@ type storedRun struct {
 // detach: a machine run holds no maps or slices.
 func (r *storedRun) detach() {}
 
+// runIndex keeps the index entries of the machine run stored last, for the next: the runs
+// of one work order on one equipment, stored one after another, share one map (the store
+// keeps it with each run).
+type runIndex struct {
+	mu   sync.Mutex
+	last map[string]string
+}
+
+// of returns the index entries of a run of workOrder on equipment eq.
+func (ri *runIndex) of(workOrder, eq string) map[string]string {
+	ri.mu.Lock()
+	defer ri.mu.Unlock()
+	if ri.last == nil || ri.last["workorder"] != workOrder || ri.last["equipment"] != eq {
+		ri.last = map[string]string{"workorder": workOrder, "equipment": eq}
+	}
+	return ri.last
+}
+
 // closeMachineRun stores run, closed now, and announces it.
 func (c *command) closeMachineRun(site, id string, run labor.MachineRun) error {
 	run.To = c.now
-	ix := map[string]string{"workorder": run.Op.WorkOrder, "equipment": run.Equipment}
+	ix := c.p.runIndex.of(run.Op.WorkOrder, run.Equipment)
 	if _, err := c.save(machineRunKind, id, site, 0, &storedRun{MachineRun: run, Site: site}, nil, ix); err != nil {
 		return err
 	}
@@ -1332,7 +1351,7 @@ func (p *Plant) standards(ctx context.Context, tx store.ReadTx, wo WorkOrder) (m
 		if lot.Execution == nil {
 			continue
 		}
-		rt, err := p.routings.get(ctx, tx, routingRecordID(lot.Site, lot.Execution.Routing, lot.Execution.Revision))
+		rt, err := p.routings.revision(ctx, tx, lot.Site, lot.Execution.Routing, lot.Execution.Revision)
 		if err != nil {
 			return nil, err
 		}

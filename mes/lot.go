@@ -547,7 +547,7 @@ func (p *Plant) StartLot(ctx context.Context, workOrderID string, qty units.Quan
 			rest, _ := wo.Qty.Sub(wo.Started)
 			return Lot{}, fmt.Errorf("%w: starting %s would exceed %s of %s; at most %s remains to start", ErrInvalid, qty, wo.Qty, wo.ref(), rest)
 		}
-		rt, err := c.p.routings.get(c.ctx, c.tx, routingRecordID(wo.Site, wo.Routing, wo.RoutingRevision))
+		rt, err := c.p.routings.revision(c.ctx, c.tx, wo.Site, wo.Routing, wo.RoutingRevision)
 		if err != nil {
 			return Lot{}, err
 		}
@@ -583,10 +583,25 @@ func (p *Plant) StartLot(ctx context.Context, workOrderID string, qty units.Quan
 
 // stepContext is what a lot move at a step loads.
 type stepContext struct {
-	lot  *Lot
-	wo   WorkOrder
-	rt   *routing.Routing
-	step routing.Step
+	lot *Lot
+	// wo is the lot's work order as read (the store's: read only) until changeOrder
+	// gives it a copy of its own.
+	wo        *WorkOrder
+	woVersion uint64
+	woOwned   bool
+	rt        *routing.Routing
+	step      *routing.Step // the routing's: read only
+}
+
+// changeOrder returns the lot's work order for changing: a copy of the one read, made at
+// the first change.
+func (sc *stepContext) changeOrder() *WorkOrder {
+	if !sc.woOwned {
+		wo := *sc.wo
+		wo.Version = sc.woVersion
+		sc.wo, sc.woOwned = &wo, true
+	}
+	return sc.wo
 }
 
 // loadStep loads a lot on a routing, its work order and routing, checks authority and, for
@@ -605,14 +620,24 @@ func (c *command) loadStep(lotID, step string, checkHold bool) (*stepContext, er
 		return nil, fmt.Errorf("%w: %s is material, not work on a routing; only lots started by a work order move through steps", ErrWrongState, lot.ref())
 	}
 	sc := &stepContext{lot: lot}
-	if err := c.readWorkOrder(lot.WorkOrder, &sc.wo); err != nil {
+	rec, err := c.tx.Get(c.ctx, workOrderKind, lot.WorkOrder)
+	if err == nil {
+		sc.wo, err = peek[WorkOrder](rec)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("work order %q: %w", lot.WorkOrder, storeErr(err))
+	}
+	sc.woVersion = rec.Version
+	if sc.rt, err = c.p.routings.revision(c.ctx, c.tx, lot.Site, lot.Execution.Routing, lot.Execution.Revision); err != nil {
 		return nil, err
 	}
-	if sc.rt, err = c.p.routings.get(c.ctx, c.tx, routingRecordID(lot.Site, lot.Execution.Routing, lot.Execution.Revision)); err != nil {
-		return nil, err
+	for i := range sc.rt.Steps {
+		if sc.rt.Steps[i].ID == step {
+			sc.step = &sc.rt.Steps[i]
+			break
+		}
 	}
-	var ok bool
-	if sc.step, ok = sc.rt.Step(step); !ok {
+	if sc.step == nil {
 		return nil, fmt.Errorf("%w: step %q is not in routing %s rev %s of %s", ErrNotFound, step, sc.rt.ID, sc.rt.Revision, lot.ref())
 	}
 	if checkHold {
@@ -681,8 +706,9 @@ func (p *Plant) TrackIn(ctx context.Context, lotID, step string, qty units.Quant
 			sc.lot.unqueue(step)
 		}
 		if sc.wo.Status == StatusReleased {
-			sc.wo.Status, sc.wo.StartedAt = StatusRunning, c.now
-			if err := c.saveWorkOrder(&sc.wo); err != nil {
+			wo := sc.changeOrder()
+			wo.Status, wo.StartedAt = StatusRunning, c.now
+			if err := c.saveWorkOrder(wo); err != nil {
 				return Lot{}, err
 			}
 			c.record(objectRef(workOrderKind, sc.wo.ID), change("status", StatusReleased, StatusRunning))
@@ -691,7 +717,7 @@ func (p *Plant) TrackIn(ctx context.Context, lotID, step string, qty units.Quant
 			}
 		}
 		started, _ := b1.InProcess.Sub(b0.InProcess)
-		c.record(objectRef(lotKind, sc.lot.ID), change("step "+step+" in process", b0.InProcess, b1.InProcess))
+		c.record(objectRef(lotKind, sc.lot.ID), stepChange(step, "in process", b0.InProcess, b1.InProcess))
 		if err := c.emit(sc.lot.ID, LotTrackedIn{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Qty: started}); err != nil {
 			return Lot{}, err
 		}
@@ -747,8 +773,8 @@ func (p *Plant) TrackOut(ctx context.Context, lotID, step string, outcome routin
 				return Lot{}, err
 			}
 		}
-		c.record(objectRef(lotKind, sc.lot.ID), change("step "+step+" good", b0.Good, b1.Good), change("step "+step+" scrap", b0.Scrap, b1.Scrap),
-			change("step "+step+" rework", b0.Rework, b1.Rework))
+		c.record(objectRef(lotKind, sc.lot.ID), stepChange(step, "good", b0.Good, b1.Good), stepChange(step, "scrap", b0.Scrap, b1.Scrap),
+			stepChange(step, "rework", b0.Rework, b1.Rework))
 		if err := c.emit(sc.lot.ID, LotTrackedOut{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Good: out.Good, Scrap: out.Scrap, Rework: out.Rework}); err != nil {
 			return Lot{}, err
 		}
@@ -832,10 +858,11 @@ func (c *command) scrapFromLot(sc *stepContext, step string, s routing.ScrapLine
 	if err := c.tx.AddEdges(c.ctx, ch.Edges...); err != nil {
 		return err
 	}
-	if sc.wo.Scrapped, err = sc.wo.Scrapped.Add(s.Qty); err != nil {
-		return fmt.Errorf("%w: scrap %s on %s: %w", ErrInvalid, s.Qty, sc.wo.ref(), err)
+	wo := sc.changeOrder()
+	if wo.Scrapped, err = wo.Scrapped.Add(s.Qty); err != nil {
+		return fmt.Errorf("%w: scrap %s on %s: %w", ErrInvalid, s.Qty, wo.ref(), err)
 	}
-	if err := c.saveWorkOrder(&sc.wo); err != nil {
+	if err := c.saveWorkOrder(wo); err != nil {
 		return err
 	}
 	return c.emit(sc.lot.ID, LotScrapped{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Reason: s.Reason, Qty: s.Qty})
@@ -857,10 +884,11 @@ func (c *command) effects(sc *stepContext, fx []routing.Effect) error {
 		case routing.ReworkSplit:
 			_, err = c.splitOff(sc, f.Qty, f.From, f.To, "R")
 		case routing.Finished:
-			if sc.wo.Produced, err = sc.wo.Produced.Add(f.Qty); err != nil {
-				return fmt.Errorf("%w: finished %s on %s: %w", ErrInvalid, f.Qty, sc.wo.ref(), err)
+			wo := sc.changeOrder()
+			if wo.Produced, err = wo.Produced.Add(f.Qty); err != nil {
+				return fmt.Errorf("%w: finished %s on %s: %w", ErrInvalid, f.Qty, wo.ref(), err)
 			}
-			if err = c.saveWorkOrder(&sc.wo); err == nil {
+			if err = c.saveWorkOrder(wo); err == nil {
 				c.record(objectRef(workOrderKind, sc.wo.ID), change("produced", "", sc.wo.Produced))
 				err = c.emit(sc.lot.ID, LotFinished{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Product: sc.wo.Product, Qty: f.Qty})
 			}

@@ -41,6 +41,7 @@ type Plant struct {
 	plans          planCache    // compiled inspection plans, see quality.go
 	boards         boards
 	execution      executionState // see execution.go
+	runIndex       runIndex       // see labor.go
 }
 
 // Option configures a Plant in Open.

@@ -801,7 +801,7 @@ func (c *command) rework(sc *stepContext, qty units.Quantity, to, reason string)
 func (c *command) movedBack(sc *stepContext, exec routing.Execution, fx []routing.Effect, b routing.Books, qty units.Quantity, to, reason string) error {
 	step := sc.step.ID
 	sc.lot.Execution = &exec
-	c.record(objectRef(lotKind, sc.lot.ID), change("step "+step+" moved back", b.MovedBack, stepBooks(exec, step).MovedBack))
+	c.record(objectRef(lotKind, sc.lot.ID), stepChange(step, "moved back", b.MovedBack, stepBooks(exec, step).MovedBack))
 	if err := c.emit(sc.lot.ID, LotStepMoved{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Move: "move-back", Reason: reason, To: to, Qty: qty}); err != nil {
 		return err
 	}
@@ -843,7 +843,7 @@ func (c *command) bookAtStep(sc *stepContext, out routing.Outcome, qty units.Qua
 		}
 	}
 	b0, b1 := stepBooks(before, step), stepBooks(exec, step)
-	c.record(objectRef(lotKind, sc.lot.ID), change("step "+step+" scrap", b0.Scrap, b1.Scrap), change("step "+step+" rework", b0.Rework, b1.Rework))
+	c.record(objectRef(lotKind, sc.lot.ID), stepChange(step, "scrap", b0.Scrap, b1.Scrap), stepChange(step, "rework", b0.Rework, b1.Rework))
 	if err := c.emit(sc.lot.ID, LotTrackedOut{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Good: out.Good, Scrap: out.Scrap, Rework: out.Rework}); err != nil {
 		return err
 	}

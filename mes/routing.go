@@ -131,7 +131,7 @@ func (c *command) checkWorkCenters(site string, r *routing.Routing) error {
 func (p *Plant) Routing(ctx context.Context, site, id, revision string) (*routing.Routing, error) {
 	var rt *routing.Routing
 	err := p.view(ctx, func(tx store.ReadTx) error {
-		cached, err := p.routings.get(ctx, tx, routingRecordID(site, id, revision))
+		cached, err := p.routings.revision(ctx, tx, site, id, revision)
 		if err == nil {
 			rt = cached.Clone()
 			var stored routing.Routing // the status may have moved on (obsolete); the cache keeps the definition
@@ -166,6 +166,20 @@ func (c *command) pinRouting(wo *WorkOrder) error {
 type routingCache struct {
 	mu sync.RWMutex
 	m  map[string]*routing.Routing
+}
+
+// revision returns the revision of routing id of site: routingRecordID without building
+// the id for a cached one.
+func (rc *routingCache) revision(ctx context.Context, tx store.ReadTx, site, id, revision string) (*routing.Routing, error) {
+	var buf [64]byte
+	key := append(append(append(append(append(buf[:0], site...), '/'), id...), '@'), revision...)
+	rc.mu.RLock()
+	rt, ok := rc.m[string(key)]
+	rc.mu.RUnlock()
+	if ok {
+		return rt, nil
+	}
+	return rc.get(ctx, tx, routingRecordID(site, id, revision))
 }
 
 func (rc *routingCache) get(ctx context.Context, tx store.ReadTx, id string) (*routing.Routing, error) {

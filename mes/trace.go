@@ -164,7 +164,7 @@ func (p *Plant) LotReadiness(ctx context.Context, lotID string) ([]StepReadiness
 		if l.Execution == nil {
 			return fmt.Errorf("%w: lot %s is material, not on a routing", ErrWrongState, lotID)
 		}
-		rt, err := p.routings.get(ctx, tx, routingRecordID(l.Site, l.Execution.Routing, l.Execution.Revision))
+		rt, err := p.routings.revision(ctx, tx, l.Site, l.Execution.Routing, l.Execution.Revision)
 		if err != nil {
 			return err
 		}

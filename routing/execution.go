@@ -436,7 +436,10 @@ func (r *Routing) TrackOut(e Execution, step string, out Outcome, at time.Time) 
 	}
 	p.LastOut = m.at
 	if good.IsPositive() {
-		env := Env{Result: out.Results, InSpec: out.InSpec, Good: good.Value().InexactFloat64(), Scrap: sub(total, add(good, rework)).Value().InexactFloat64(), Rework: rework.Value().InexactFloat64(), Param: r.Steps[i].Parameters}
+		env := func() Env {
+			return Env{Result: out.Results, InSpec: out.InSpec, Good: good.Value().InexactFloat64(), Scrap: sub(total, add(good, rework)).Value().InexactFloat64(),
+				Rework: rework.Value().InexactFloat64(), Param: r.Steps[i].Parameters}
+		}
 		if err := m.hold(i, good, env); err != nil {
 			return e, nil, err
 		}
@@ -674,13 +677,14 @@ func (m *move) quantity(q units.Quantity, what string, positive bool) (units.Qua
 	return c, nil
 }
 
-// hold puts good (or skipped) quantity of step i on hold for the next step(s).
-func (m *move) hold(i int, qty units.Quantity, env Env) error {
+// hold puts good (or skipped) quantity of step i on hold for the next step(s); env gives
+// what a conditional transition sees, made only for a step that has one.
+func (m *move) hold(i int, qty units.Quantity, env func() Env) error {
 	c := m.r.c
 	to := "" // all successors of a parallel split
 	switch next := c.next[i]; {
 	case c.conds[i] != nil:
-		id, err := runCondition(c.conds[i], env)
+		id, err := runCondition(c.conds[i], env())
 		if err != nil {
 			return fmt.Errorf("%w at step %s: %v", ErrCondition, m.r.Steps[i].ID, err)
 		}
@@ -811,7 +815,7 @@ func (m *move) settleOnce() (bool, error) {
 			q := p.Waiting
 			p.Waiting = sub(q, q)
 			p.Skipped = add(p.Skipped, q)
-			if err := m.hold(i, q, Env{Skipped: true, Param: m.r.Steps[i].Parameters}); err != nil {
+			if err := m.hold(i, q, func() Env { return Env{Skipped: true, Param: m.r.Steps[i].Parameters} }); err != nil {
 				return false, err
 			}
 			m.release(i, nil)

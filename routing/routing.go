@@ -141,9 +141,9 @@ func Parse(data []byte) (*Routing, error) {
 
 // Step returns the step with the given id.
 func (r *Routing) Step(id string) (Step, bool) {
-	for _, s := range r.Steps {
-		if s.ID == id {
-			return s, true
+	for i := range r.Steps {
+		if r.Steps[i].ID == id {
+			return r.Steps[i], true
 		}
 	}
 	return Step{}, false

@@ -92,7 +92,13 @@ func digest(r AuditRecord) string {
 
 // hashInput builds the bytes a digest covers: numbers as uvarints, strings with their
 // length first, times as RFC 3339 in UTC.
-type hashInput struct{ b []byte }
+type hashInput struct {
+	b []byte
+	// last and lastText are the time written last and its text: the entries of one
+	// commit mostly share their time.
+	last     time.Time
+	lastText []byte
+}
 
 var hashInputs = sync.Pool{New: func() any { return &hashInput{b: make([]byte, 0, 1024)} }}
 
@@ -113,10 +119,11 @@ func (h *hashInput) str(s string) {
 }
 
 func (h *hashInput) time(t time.Time) {
-	h.b = binary.AppendUvarint(h.b, 0) // reserve a length byte, filled below
-	start := len(h.b)
-	h.b = t.UTC().AppendFormat(h.b, time.RFC3339Nano)
-	h.b[start-1] = byte(len(h.b) - start) // RFC 3339 times are shorter than 128 bytes
+	if t != h.last || h.lastText == nil {
+		h.last, h.lastText = t, t.UTC().AppendFormat(h.lastText[:0], time.RFC3339Nano)
+	}
+	h.b = append(h.b, byte(len(h.lastText))) // RFC 3339 times are shorter than 128 bytes
+	h.b = append(h.b, h.lastText...)
 }
 
 func (h *hashInput) sum() string {

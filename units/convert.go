@@ -53,7 +53,7 @@ func (c *Conversions) Convert(material string, q Quantity, to Unit) (Quantity, e
 	if r, err := q.In(to); err == nil {
 		return r, nil
 	}
-	fromDim, err := DimensionOf(q.unit)
+	fromDim, err := DimensionOf(q.Unit())
 	if err != nil {
 		return Quantity{}, err
 	}
@@ -72,13 +72,22 @@ func (c *Conversions) Convert(material string, q Quantity, to Unit) (Quantity, e
 		switch {
 		case kd1 == fromDim && kd2 == toDim:
 			if inFrom, err := q.In(k.from); err == nil {
-				return Quantity{value: inFrom.value.Mul(f), unit: k.to}.In(to)
+				return newIn(inFrom.Value().Mul(f), k.to, to)
 			}
 		case kd1 == toDim && kd2 == fromDim:
 			if inTo, err := q.In(k.to); err == nil {
-				return Quantity{value: inTo.value.Div(f), unit: k.from}.In(to)
+				return newIn(inTo.Value().Div(f), k.from, to)
 			}
 		}
 	}
-	return Quantity{}, fmt.Errorf("%w: no conversion from %s to %s is set for material %q", ErrIncompatible, q.unit, to, material)
+	return Quantity{}, fmt.Errorf("%w: no conversion from %s to %s is set for material %q", ErrIncompatible, q.Unit(), to, material)
+}
+
+// newIn returns value, a quantity in unit u, converted to unit to.
+func newIn(value decimal.Decimal, u, to Unit) (Quantity, error) {
+	q, err := New(value, u)
+	if err != nil {
+		return Quantity{}, err
+	}
+	return q.In(to)
 }

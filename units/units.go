@@ -4,8 +4,11 @@
 package units
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"sort"
 	"strings"
 	"sync"
@@ -45,13 +48,14 @@ const (
 type Unit string
 
 type unitDef struct {
+	sym    Unit
 	dim    Dimension
 	toBase decimal.Decimal // multiply a value in this unit by toBase to get the base unit
 }
 
 var (
 	tableMu sync.RWMutex
-	table   = map[Unit]unitDef{}
+	table   = map[Unit]*unitDef{} // entries are never changed, so a Quantity may point at one
 )
 
 func init() {
@@ -67,7 +71,7 @@ func init() {
 		{"mm2", Area, "0.000001"}, {"cm2", Area, "0.0001"}, {"m2", Area, "1"},
 		{"s", Time, "1"}, {"min", Time, "60"}, {"h", Time, "3600"},
 	} {
-		table[d.u] = unitDef{dim: d.dim, toBase: decimal.RequireFromString(d.factor)}
+		table[d.u] = &unitDef{sym: d.u, dim: d.dim, toBase: decimal.RequireFromString(d.factor)}
 	}
 }
 
@@ -90,7 +94,7 @@ func Define(u Unit, dim Dimension, toBase decimal.Decimal) error {
 		}
 		return fmt.Errorf("units: unit %q is already defined as %s %s", u, old.toBase, old.dim)
 	}
-	table[u] = unitDef{dim: dim, toBase: toBase}
+	table[u] = &unitDef{sym: u, dim: dim, toBase: toBase}
 	return nil
 }
 
@@ -109,14 +113,23 @@ func validSymbol(s string) bool {
 	return true
 }
 
-func lookup(u Unit) (unitDef, error) {
+func lookup(u Unit) (*unitDef, error) {
 	tableMu.RLock()
 	d, ok := table[u]
 	tableMu.RUnlock()
 	if !ok {
-		return unitDef{}, fmt.Errorf("%w %q: known units are %s; add others with units.Define", ErrUnknownUnit, u, knownList())
+		return nil, fmt.Errorf("%w %q: known units are %s; add others with units.Define", ErrUnknownUnit, u, knownList())
 	}
 	return d, nil
+}
+
+// lookupText is lookup for a symbol that may be a slice of a caller's buffer: it neither
+// copies nor keeps s.
+func lookupText[T string | []byte](s T) (*unitDef, bool) {
+	tableMu.RLock()
+	d, ok := table[Unit(s)]
+	tableMu.RUnlock()
+	return d, ok
 }
 
 func knownList() string {
@@ -144,25 +157,67 @@ func DimensionOf(u Unit) (Dimension, error) {
 
 // Quantity is an exact amount in a unit of measure. The zero Quantity is "nothing" with no
 // unit; adding it to any quantity leaves that quantity unchanged.
+//
+// A Quantity holds the same coefficient and exponent as the decimal.Decimal it stands for
+// (Value), so arithmetic keeps the exponents decimal gives: "10.50 kg" keeps two places and a
+// sum has the places of its finer term. When the coefficient fits an int64 it is kept as one,
+// and the common operations run on it without allocating; only larger coefficients are kept
+// as a decimal.Decimal. Each value has exactly one form, so equal coefficients and exponents in
+// the same unit give Quantities that are == and reflect.DeepEqual, however they were made.
+//
+// The unit is held as its entry in the unit table, which keeps a Quantity at four words on
+// 64-bit platforms: quantities are copied often, and a fifth word made the engine's moves
+// slower than the allocations this form saves.
 type Quantity struct {
-	value decimal.Decimal
-	unit  Unit
+	coef int64            // the value is coef × 10^exp, unless wide is set
+	wide *decimal.Decimal // the value when its coefficient does not fit an int64, else nil
+	def  *unitDef         // the unit's entry in the table; nil, with a zero value, for no unit
+	exp  int32
+}
+
+// fromDecimal returns d in unit def in its one form: small when d's coefficient fits an int64.
+func fromDecimal(d decimal.Decimal, def *unitDef) Quantity {
+	if c, ok := coefficient64(d); ok {
+		return Quantity{coef: c, exp: d.Exponent(), def: def}
+	}
+	return Quantity{wide: &d, def: def}
+}
+
+// coefficient64 returns d's coefficient when it fits an int64, without allocating.
+func coefficient64(d decimal.Decimal) (int64, bool) {
+	if d.NumDigits() > 19 {
+		return 0, false
+	}
+	// Below 10^19 < 2^64 the truncated coefficient is |v| with v's sign applied, and it has
+	// the sign of v exactly when v fits.
+	c, s := d.CoefficientInt64(), d.Sign()
+	return c, s == 0 || (s < 0) == (c < 0) && c != 0
 }
 
 // New returns value in unit u, or ErrUnknownUnit.
 func New(value decimal.Decimal, u Unit) (Quantity, error) {
-	if _, err := lookup(u); err != nil {
+	def, err := lookup(u)
+	if err != nil {
 		return Quantity{}, err
 	}
-	return Quantity{value: value, unit: u}, nil
+	return fromDecimal(value, def), nil
 }
 
 // FromInt returns n of unit u, or ErrUnknownUnit.
-func FromInt(n int64, u Unit) (Quantity, error) { return New(decimal.NewFromInt(n), u) }
+func FromInt(n int64, u Unit) (Quantity, error) {
+	def, err := lookup(u)
+	if err != nil {
+		return Quantity{}, err
+	}
+	return Quantity{coef: n, def: def}, nil
+}
 
 // Parse reads a quantity written as "<number> <unit>", for example "50 ea", "2.5 kg" or
 // "-3 m". The number is read exactly (no float rounding).
 func Parse(s string) (Quantity, error) {
+	if q, ok := parseSmall(s); ok {
+		return q, nil
+	}
 	fields := strings.Fields(s)
 	if len(fields) != 2 {
 		return Quantity{}, fmt.Errorf("%w %q: write a number, a space and a unit, for example \"50 ea\"", ErrMalformed, s)
@@ -184,6 +239,80 @@ func Parse(s string) (Quantity, error) {
 	return q, nil
 }
 
+// parseSmall reads, without allocating, what Parse accepts in the common case: ASCII text, a
+// number whose coefficient fits an int64, a known unit. It reports false for everything else
+// (other text, errors), which the general code reads or rejects as it always has. It accepts
+// the numbers decimal.NewFromString does: a sign, digits with at most one point, at least one
+// digit.
+func parseSmall[T string | []byte](s T) (Quantity, bool) {
+	i, n := 0, len(s)
+	field := func() T { // the next run of non-spaces, after spaces; empty when s has no more
+		for i < n && asciiSpace(s[i]) {
+			i++
+		}
+		start := i
+		for i < n && !asciiSpace(s[i]) {
+			i++
+		}
+		return s[start:i]
+	}
+	num, sym := field(), field()
+	if len(field()) != 0 || len(num) == 0 || len(num) > 64 || len(sym) == 0 {
+		return Quantity{}, false
+	}
+	const limit = 1 << 63 // the largest magnitude an int64 holds, as a negative number
+	j, neg := 0, false
+	if num[0] == '+' || num[0] == '-' {
+		j, neg = 1, num[0] == '-'
+	}
+	var mag uint64
+	digits, places, point := 0, 0, false
+	for ; j < len(num); j++ {
+		switch c := num[j]; {
+		case c >= '0' && c <= '9':
+			if mag > limit/10 {
+				return Quantity{}, false
+			}
+			if mag = mag*10 + uint64(c-'0'); mag > limit {
+				return Quantity{}, false
+			}
+			digits++
+			if point {
+				places++
+			}
+		case c == '.' && !point:
+			point = true
+		default: // a second point, a sign inside, an exponent, anything else
+			return Quantity{}, false
+		}
+	}
+	if exp := -int64(places); digits == 0 || !neg && mag == limit ||
+		exp > int64(decimal.MaxDecodeExponent) || exp < -int64(decimal.MaxDecodeExponent) {
+		return Quantity{}, false
+	}
+	def, ok := lookupText(sym)
+	if !ok {
+		return Quantity{}, false
+	}
+	c := int64(mag) // limit becomes math.MinInt64, and stays so when negated
+	if neg {
+		c = -c
+	}
+	return Quantity{coef: c, exp: int32(-places), def: def}, true
+}
+
+// asciiSpace reports whether b is one of the ASCII bytes strings.Fields splits at. A byte of a
+// multi-byte character is never a space here: it stays inside a field, which is then neither
+// a number nor a unit symbol (those are ASCII), and the general code, which knows Unicode
+// spaces and the minus sign decimal accepts, reads the text.
+func asciiSpace(b byte) bool {
+	switch b {
+	case '\t', '\n', '\v', '\f', '\r', ' ':
+		return true
+	}
+	return false
+}
+
 // MustParse is Parse for quantities written in code; it panics on a malformed string, so use
 // it only with constants.
 func MustParse(s string) Quantity {
@@ -195,41 +324,121 @@ func MustParse(s string) Quantity {
 }
 
 // Value returns the decimal amount.
-func (q Quantity) Value() decimal.Decimal { return q.value }
+func (q Quantity) Value() decimal.Decimal {
+	switch {
+	case q.wide != nil:
+		return *q.wide
+	case q == Quantity{}:
+		return decimal.Decimal{}
+	}
+	return decimal.New(q.coef, q.exp)
+}
 
 // Unit returns the unit of measure; empty for the zero Quantity.
-func (q Quantity) Unit() Unit { return q.unit }
+func (q Quantity) Unit() Unit {
+	if q.def == nil {
+		return ""
+	}
+	return q.def.sym
+}
+
+func (q Quantity) sign() int {
+	switch {
+	case q.wide != nil:
+		return q.wide.Sign()
+	case q.coef < 0:
+		return -1
+	case q.coef > 0:
+		return 1
+	}
+	return 0
+}
 
 // IsZero reports whether the amount is zero (in any unit).
-func (q Quantity) IsZero() bool { return q.value.IsZero() }
+func (q Quantity) IsZero() bool { return q.sign() == 0 }
 
 // IsNegative reports whether the amount is below zero.
-func (q Quantity) IsNegative() bool { return q.value.IsNegative() }
+func (q Quantity) IsNegative() bool { return q.sign() < 0 }
 
 // IsPositive reports whether the amount is above zero.
-func (q Quantity) IsPositive() bool { return q.value.IsPositive() }
+func (q Quantity) IsPositive() bool { return q.sign() > 0 }
 
 // String returns "<value> <unit>", the form Parse reads.
 func (q Quantity) String() string {
-	if q.unit == "" {
-		return q.value.String()
+	var buf [128]byte
+	return string(q.appendText(buf[:0]))
+}
+
+// appendText appends what String returns to b. Within 64 places either way a small value
+// takes at most 84 bytes, which with a unit symbol (16 at most) fits String's buffer.
+func (q Quantity) appendText(b []byte) []byte {
+	if q.wide == nil && decimal.TrimTrailingZeros && !decimal.UseScientificNotation && -64 <= q.exp && q.exp <= 64 {
+		b = appendSmall(b, q.coef, q.exp)
+	} else {
+		b = append(b, q.Value().String()...)
 	}
-	return q.value.String() + " " + string(q.unit)
+	if q.def == nil {
+		return b
+	}
+	b = append(b, ' ')
+	return append(b, q.def.sym...)
+}
+
+// appendSmall appends c × 10^exp as decimal.Decimal.String writes it with its default
+// settings: plain notation, no trailing zeros after the point.
+func appendSmall(b []byte, c int64, exp int32) []byte {
+	var buf [20]byte
+	i, m := len(buf), uint64(c)
+	if c < 0 {
+		m = -m
+		b = append(b, '-')
+	}
+	for {
+		i--
+		buf[i] = byte('0' + m%10)
+		if m /= 10; m == 0 {
+			break
+		}
+	}
+	digits := buf[i:]
+	switch {
+	case exp == 0 || c == 0:
+		return append(b, digits...)
+	case exp > 0:
+		b = append(b, digits...)
+		for range exp {
+			b = append(b, '0')
+		}
+		return b
+	}
+	places := int(-exp)
+	intPart, frac, zeros := digits, digits[:0], 0
+	if len(digits) > places {
+		intPart, frac = digits[:len(digits)-places], digits[len(digits)-places:]
+	} else {
+		intPart, frac, zeros = []byte{'0'}, digits, places-len(digits)
+	}
+	b = append(b, intPart...)
+	if frac = bytes.TrimRight(frac, "0"); len(frac) == 0 {
+		return b
+	}
+	b = append(b, '.')
+	for range zeros {
+		b = append(b, '0')
+	}
+	return append(b, frac...)
 }
 
 // In converts q to unit u within one dimension (g to kg). Crossing dimensions needs
 // Conversions.Convert.
 func (q Quantity) In(u Unit) (Quantity, error) {
-	if q.unit == u {
+	if q.Unit() == u {
 		return q, nil
 	}
-	if q.unit == "" && q.value.IsZero() {
+	if q.def == nil { // only a zero has no unit
 		return New(decimal.Zero, u)
 	}
-	from, err := lookup(q.unit)
-	if err != nil {
-		return Quantity{}, err
-	}
+	from := q.def
 	to, err := lookup(u)
 	if err != nil {
 		return Quantity{}, err
@@ -237,51 +446,156 @@ func (q Quantity) In(u Unit) (Quantity, error) {
 	if from.dim != to.dim {
 		return Quantity{}, fmt.Errorf("%w: cannot convert %s (%s) to %s (%s) without a material conversion", ErrIncompatible, q, from.dim, u, to.dim)
 	}
-	return Quantity{value: q.value.Mul(from.toBase).Div(to.toBase), unit: u}, nil
+	return fromDecimal(q.Value().Mul(from.toBase).Div(to.toBase), to), nil
 }
 
-// align returns o expressed in q's unit.
-func (q Quantity) align(o Quantity) (Quantity, Quantity, error) {
+// align expresses b in a's unit, in place; a zero without a unit takes the other's unit.
+func align(a, b *Quantity) error {
+	if a.def == b.def {
+		return nil
+	}
+	return alignUnits(a, b)
+}
+
+func alignUnits(a, b *Quantity) error {
 	switch {
-	case q.unit == o.unit:
-		return q, o, nil
-	case q.unit == "" && q.value.IsZero():
-		return Quantity{unit: o.unit}, o, nil
-	case o.unit == "" && o.value.IsZero():
-		return q, Quantity{unit: q.unit}, nil
+	case a.def == nil && a.IsZero():
+		*a = Quantity{def: b.def}
+		return nil
+	case b.def == nil && b.IsZero():
+		*b = Quantity{def: a.def}
+		return nil
 	}
-	oc, err := o.In(q.unit)
+	c, err := b.In(a.Unit())
 	if err != nil {
-		return Quantity{}, Quantity{}, err
+		return err
 	}
-	return q, oc, nil
+	*b = c
+	return nil
 }
 
 // Add returns q+o in q's unit; o is converted when its unit has the same dimension.
 func (q Quantity) Add(o Quantity) (Quantity, error) {
-	a, b, err := q.align(o)
-	if err != nil {
+	if err := align(&q, &o); err != nil {
 		return Quantity{}, err
 	}
-	return Quantity{value: a.value.Add(b.value), unit: a.unit}, nil
+	if q.wide == nil && o.wide == nil {
+		if x, y, exp, ok := rescalePair(q.coef, q.exp, o.coef, o.exp); ok {
+			if s := x + y; (s^x)&(s^y) >= 0 { // no overflow: s has the sign of x or of y
+				return Quantity{coef: s, exp: exp, def: q.def}, nil
+			}
+		}
+	}
+	return fromDecimal(q.Value().Add(o.Value()), q.def), nil
 }
 
 // Sub returns q-o in q's unit; o is converted when its unit has the same dimension.
 func (q Quantity) Sub(o Quantity) (Quantity, error) {
-	a, b, err := q.align(o)
-	if err != nil {
+	if err := align(&q, &o); err != nil {
 		return Quantity{}, err
 	}
-	return Quantity{value: a.value.Sub(b.value), unit: a.unit}, nil
+	if q.wide == nil && o.wide == nil {
+		if x, y, exp, ok := rescalePair(q.coef, q.exp, o.coef, o.exp); ok {
+			if d := x - y; (x^y)&(x^d) >= 0 { // no overflow: x and y share a sign, or d has x's
+				return Quantity{coef: d, exp: exp, def: q.def}, nil
+			}
+		}
+	}
+	return fromDecimal(q.Value().Sub(o.Value()), q.def), nil
 }
+
+// rescalePair returns x × 10^ex and y × 10^ey as coefficients of the smaller of the two
+// exponents, as decimal.RescalePair does, and false when one would overflow an int64.
+func rescalePair(x int64, ex int32, y int64, ey int32) (int64, int64, int32, bool) {
+	switch {
+	case ex > ey:
+		x, ok := scale(x, int64(ex)-int64(ey))
+		return x, y, ey, ok
+	case ex < ey:
+		y, ok := scale(y, int64(ey)-int64(ex))
+		return x, y, ex, ok
+	}
+	return x, y, ex, true
+}
+
+// scale returns c × 10^n for n > 0, and false when that overflows an int64.
+func scale(c int64, n int64) (int64, bool) {
+	if c == 0 {
+		return 0, true
+	}
+	if n >= int64(len(pow10)) {
+		return 0, false
+	}
+	p := pow10[n]
+	if p > math.MaxInt64 || c > math.MaxInt64/int64(p) || c < math.MinInt64/int64(p) {
+		return 0, false
+	}
+	return c * int64(p), true
+}
+
+// pow10 holds 10^0 to 10^19, every power of ten a uint64 holds.
+var pow10 = func() (t [20]uint64) {
+	t[0] = 1
+	for i := 1; i < len(t); i++ {
+		t[i] = t[i-1] * 10
+	}
+	return t
+}()
 
 // Cmp compares q and o: -1 if q < o, 0 if equal, +1 if q > o.
 func (q Quantity) Cmp(o Quantity) (int, error) {
-	a, b, err := q.align(o)
-	if err != nil {
+	if err := align(&q, &o); err != nil {
 		return 0, err
 	}
-	return a.value.Cmp(b.value), nil
+	if q.wide != nil || o.wide != nil {
+		return q.Value().Cmp(o.Value()), nil
+	}
+	sq, so := q.sign(), o.sign()
+	switch {
+	case sq != so:
+		return cmp(sq, so), nil
+	case sq == 0:
+		return 0, nil
+	case q.exp == o.exp:
+		return cmp(q.coef, o.coef), nil
+	}
+	// Both have the same sign: compare magnitudes, the one with the larger exponent scaled.
+	c := 0
+	if q.exp > o.exp {
+		c = cmpScaled(magnitude(q.coef), int64(q.exp)-int64(o.exp), magnitude(o.coef))
+	} else {
+		c = -cmpScaled(magnitude(o.coef), int64(o.exp)-int64(q.exp), magnitude(q.coef))
+	}
+	return c * sq, nil
+}
+
+func magnitude(c int64) uint64 {
+	if c < 0 {
+		return -uint64(c)
+	}
+	return uint64(c)
+}
+
+// cmpScaled compares m × 10^n with k for m > 0 and n > 0, without overflowing.
+func cmpScaled(m uint64, n int64, k uint64) int {
+	if n >= int64(len(pow10)) {
+		return 1 // at least 10^20, more than any uint64
+	}
+	hi, lo := bits.Mul64(m, pow10[n])
+	if hi != 0 {
+		return 1
+	}
+	return cmp(lo, k)
+}
+
+func cmp[T int | int64 | uint64](x, y T) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
 }
 
 // Equal reports whether q and o are the same amount (after conversion); quantities whose
@@ -293,16 +607,35 @@ func (q Quantity) Equal(o Quantity) bool {
 
 // Mul returns q scaled by f (a quantity per unit times a count, say).
 func (q Quantity) Mul(f decimal.Decimal) Quantity {
-	return Quantity{value: q.value.Mul(f), unit: q.unit}
+	if c, ok := coefficient64(f); ok && q.wide == nil {
+		exp := int64(q.exp) + int64(f.Exponent())
+		hi, m := bits.Mul64(magnitude(q.coef), magnitude(c))
+		neg := (q.coef < 0) != (c < 0)
+		// decimal panics when the exponent overflows an int32: leave that to it
+		if hi == 0 && exp >= math.MinInt32 && exp <= math.MaxInt32 && (m <= math.MaxInt64 || neg && m == 1<<63) {
+			p := int64(m) // 1<<63 becomes math.MinInt64, and stays so when negated
+			if neg {
+				p = -p
+			}
+			return Quantity{coef: p, exp: int32(exp), def: q.def}
+		}
+	}
+	return fromDecimal(q.Value().Mul(f), q.def)
 }
 
 // Neg returns -q.
-func (q Quantity) Neg() Quantity { return Quantity{value: q.value.Neg(), unit: q.unit} }
+func (q Quantity) Neg() Quantity {
+	if q.wide == nil && q.coef != math.MinInt64 {
+		q.coef = -q.coef
+		return q
+	}
+	return fromDecimal(q.Value().Neg(), q.def)
+}
 
 // RequirePositive returns q, or an error naming what (for example "good quantity") when q
 // is zero or negative.
 func (q Quantity) RequirePositive(what string) error {
-	if !q.value.IsPositive() {
+	if !q.IsPositive() {
 		return fmt.Errorf("%w: %s is %s", ErrNotPositive, what, q)
 	}
 	return nil
@@ -310,17 +643,24 @@ func (q Quantity) RequirePositive(what string) error {
 
 // RequireNonNegative returns an error naming what when q is below zero.
 func (q Quantity) RequireNonNegative(what string) error {
-	if q.value.IsNegative() {
+	if q.IsNegative() {
 		return fmt.Errorf("%w: %s is %s", ErrNegative, what, q)
 	}
 	return nil
 }
 
 // MarshalText writes the form Parse reads, so JSON holds "50 ea" exactly.
-func (q Quantity) MarshalText() ([]byte, error) { return []byte(q.String()), nil }
+func (q Quantity) MarshalText() ([]byte, error) {
+	var buf [128]byte
+	return bytes.Clone(q.appendText(buf[:0])), nil
+}
 
 // UnmarshalText reads the form MarshalText writes. An empty text or "0" is the zero Quantity.
 func (q *Quantity) UnmarshalText(b []byte) error {
+	if p, ok := parseSmall(b); ok {
+		*q = p
+		return nil
+	}
 	s := strings.TrimSpace(string(b))
 	if s == "" || s == "0" {
 		*q = Quantity{}

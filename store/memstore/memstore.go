@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/taktmes/takt/genealogy"
@@ -29,9 +30,15 @@ type Store struct {
 	eventHash, auditHash string
 	codec                codec // encodes the log entries
 	graph                genealogy.Index
-	// changed is closed and replaced at every commit that adds events.
+	// changed is closed and replaced at a commit that adds events when watched: a reader
+	// waits for it.
 	changed chan struct{}
+	watched atomic.Bool
 	closed  bool
+	// spare is the transaction of the last commit, reused by the next Update, and
+	// auditSpace holds the audit records of a typical transaction (one at a time).
+	spare      *tx
+	auditSpace [2]store.AuditRecord
 }
 
 type indexKey struct{ kind, site, name, value string }
@@ -63,15 +70,22 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if s.closed {
 		return errClosed
 	}
-	tx := &tx{s: s}
-	tx.writes = tx.writeSpace[:0]
-	if err := fn(tx); err != nil { // a panic unwinds past here and nothing was applied
+	t := s.spare
+	if t == nil {
+		t = new(tx)
+	}
+	s.spare = nil // a transaction that fails or panics is not reused
+	*t = tx{s: s}
+	t.writes, t.audit = t.writeSpace[:0], s.auditSpace[:0]
+	if err := fn(t); err != nil { // a panic unwinds past here and nothing was applied
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.commit(tx)
+	s.commit(t)
+	*t = tx{} // keeps nothing reachable while it waits
+	s.spare, s.auditSpace = t, [2]store.AuditRecord{}
 	return nil
 }
 
@@ -121,6 +135,7 @@ func (s *Store) Head(ctx context.Context) (uint64, error) {
 func (s *Store) WaitEvents(ctx context.Context, after uint64) error {
 	for {
 		s.mu.RLock()
+		s.watched.Store(true) // before reading the length: a commit after it sees it
 		n, ch, closed := uint64(s.events.len()), s.changed, s.closed
 		s.mu.RUnlock()
 		if closed {
@@ -204,7 +219,7 @@ func (s *Store) commit(t *tx) {
 	if err := s.graph.Append(t.edges...); err != nil {
 		panic(fmt.Sprintf("memstore: edges validated in AddEdges failed to append: %v", err))
 	}
-	if len(t.events) > 0 {
+	if len(t.events) > 0 && s.watched.Swap(false) {
 		close(s.changed)
 		s.changed = make(chan struct{})
 	}
@@ -459,9 +474,6 @@ func (t *tx) AppendEvents(ctx context.Context, events ...store.Event) error {
 func (t *tx) AppendAudit(ctx context.Context, rec store.AuditRecord) error {
 	if t.readOnly {
 		return store.ErrReadOnly
-	}
-	if t.audit == nil {
-		t.audit = make([]store.AuditRecord, 0, 2) // room for a typical command's records
 	}
 	t.audit = append(t.audit, rec) // Changes and Signatures are the store's now (see store.Tx.AppendAudit)
 	return nil
