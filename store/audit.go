@@ -52,27 +52,47 @@ type Signature struct {
 // Content returns the hash of what a signer signs: the record without its sequence,
 // chain hashes and signatures.
 func (r AuditRecord) Content() string {
-	r.Seq, r.PrevHash, r.Hash, r.Signatures = 0, "", "", nil
-	return digest(r)
+	r.Signatures = nil
+	return auditSum(&r, 0, "").Hex()
 }
 
 // Seal sets r's Seq and PrevHash and computes its Hash. Drivers call it at commit, in
 // commit order, with the previous record's Hash ("" for the first record).
 func Seal(r *AuditRecord, seq uint64, prevHash string) {
-	r.Seq, r.PrevHash, r.Hash = seq, prevHash, ""
-	r.Hash = digest(*r)
+	r.Seq, r.PrevHash = seq, prevHash
+	r.Hash = auditSum(r, seq, prevHash).Hex()
 }
 
-// digest hashes every field of r (Hash excluded) in a fixed order, each string with its
-// length first, so that no two different records hash alike by moving text between fields.
-func digest(r AuditRecord) string {
+// Hash is the hash of an entry of a chain (an event or an audit record): SHA-256, which
+// the Hash and PrevHash fields hold as 64 lower-case hex digits.
+type Hash [sha256.Size]byte
+
+// Hex returns h as the Hash fields hold it.
+func (h Hash) Hex() string { return hex.EncodeToString(h[:]) }
+
+// AuditHash returns the Hash Seal gives r as record seq after the record whose hash is
+// prev (nil for the first), without changing r: for drivers that keep hashes as bytes.
+func AuditHash(r *AuditRecord, seq uint64, prev *Hash) Hash {
+	if prev == nil {
+		return auditSum(r, seq, "")
+	}
+	var text [2 * sha256.Size]byte
+	hex.Encode(text[:], prev[:])
+	return auditSum(r, seq, text[:])
+}
+
+// auditSum hashes every field of r but Seq, PrevHash and Hash, with those two given as seq
+// and prev (hex), in a fixed order, each string with its length first, so that no two
+// different records hash alike by moving text between fields.
+func auditSum[S string | []byte](r *AuditRecord, seq uint64, prev S) Hash {
 	b := newHashInput()
 	defer b.free()
-	b.num(r.Seq)
+	b.num(seq)
 	b.time(r.Time)
-	for _, s := range [...]string{r.Actor, r.ActorKind, r.Action, r.Site, r.Object, r.Where, r.Reason, r.Command, r.PrevHash} {
+	for _, s := range [...]string{r.Actor, r.ActorKind, r.Action, r.Site, r.Object, r.Where, r.Reason, r.Command} {
 		b.str(s)
 	}
+	str(b, prev)
 	b.num(uint64(len(r.Changes)))
 	for _, c := range r.Changes {
 		b.str(c.Field)
@@ -87,7 +107,7 @@ func digest(r AuditRecord) string {
 		b.time(sg.Time)
 		b.str(sg.Digest)
 	}
-	return b.sum()
+	return sha256.Sum256(b.b)
 }
 
 // hashInput builds the bytes a digest covers: numbers as uvarints, strings with their
@@ -113,7 +133,10 @@ func (h *hashInput) free() {
 
 func (h *hashInput) num(n uint64) { h.b = binary.AppendUvarint(h.b, n) }
 
-func (h *hashInput) str(s string) {
+func (h *hashInput) str(s string) { str(h, s) }
+
+// str writes text given as a string or as bytes.
+func str[S string | []byte](h *hashInput, s S) {
 	h.num(uint64(len(s)))
 	h.b = append(h.b, s...)
 }
@@ -126,12 +149,6 @@ func (h *hashInput) time(t time.Time) {
 	h.b = append(h.b, h.lastText...)
 }
 
-func (h *hashInput) sum() string {
-	sum := sha256.Sum256(h.b)
-	var text [2 * sha256.Size]byte
-	hex.Encode(text[:], sum[:])
-	return string(text[:])
-}
 
 // ErrTampered is wrapped by VerifyChain's error.
 var ErrTampered = errors.New("store: audit chain broken")
@@ -155,10 +172,7 @@ func (v *ChainVerifier) Check(r AuditRecord) error {
 	if r.PrevHash != v.prevHash {
 		return fmt.Errorf("%w at record %d: it does not follow record %d (a record was removed, inserted or reordered)", ErrTampered, r.Seq, r.Seq-1)
 	}
-	want := r.Hash
-	sealed := r
-	Seal(&sealed, r.Seq, r.PrevHash)
-	if sealed.Hash != want {
+	if auditSum(&r, r.Seq, r.PrevHash).Hex() != r.Hash {
 		return fmt.Errorf("%w at record %d: its content does not match its hash (the record was altered)", ErrTampered, r.Seq)
 	}
 	for _, s := range r.Signatures {
@@ -182,24 +196,37 @@ func (v *ChainVerifier) Count() uint64 {
 // SealEvent sets e's Position and PrevHash and computes its Hash. Drivers call it at
 // commit, in position order, with the previous event's Hash ("" for the first event).
 func SealEvent(e *Event, position uint64, prevHash string) {
-	e.Position, e.PrevHash, e.Hash = position, prevHash, ""
-	e.Hash = eventDigest(*e)
+	e.Position, e.PrevHash = position, prevHash
+	e.Hash = eventSum(e, position, prevHash).Hex()
 }
 
-func eventDigest(e Event) string {
+// EventHash returns the Hash SealEvent gives e at position after the event whose hash is
+// prev (nil for the first), without changing e: for drivers that keep hashes as bytes.
+func EventHash(e *Event, position uint64, prev *Hash) Hash {
+	if prev == nil {
+		return eventSum(e, position, "")
+	}
+	var text [2 * sha256.Size]byte
+	hex.Encode(text[:], prev[:])
+	return eventSum(e, position, text[:])
+}
+
+// eventSum hashes e at position after the event whose hash is prev (hex): every field but
+// Position, PrevHash and Hash, with those two given.
+func eventSum[S string | []byte](e *Event, position uint64, prev S) Hash {
 	b := newHashInput()
 	defer b.free()
-	b.num(e.Position)
+	b.num(position)
 	for _, s := range [...]string{e.Type, e.Site, e.Subject} {
 		b.str(s)
 	}
 	b.time(e.Time)
-	for _, s := range [...]string{e.Actor, e.Command, e.PrevHash} {
-		b.str(s)
-	}
+	b.str(e.Actor)
+	b.str(e.Command)
+	str(b, prev)
 	b.num(uint64(len(e.Data)))
 	b.b = append(b.b, e.Data...)
-	return b.sum()
+	return sha256.Sum256(b.b)
 }
 
 // EventChainVerifier checks events one at a time, in position order from the first. The
@@ -218,7 +245,7 @@ func (v *EventChainVerifier) Check(e Event) error {
 	if e.PrevHash != v.prevHash {
 		return fmt.Errorf("%w at event %d: it does not follow event %d (an event was removed, inserted or reordered)", ErrTampered, e.Position, v.last)
 	}
-	if eventDigest(e) != e.Hash {
+	if eventSum(&e, e.Position, e.PrevHash).Hex() != e.Hash {
 		return fmt.Errorf("%w at event %d: its content does not match its hash (the event was altered)", ErrTampered, e.Position)
 	}
 	v.last, v.prevHash = e.Position, e.Hash

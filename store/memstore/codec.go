@@ -37,10 +37,6 @@ func (c *codec) time(t time.Time) {
 	c.b[start-1] = byte(len(c.b) - start)
 }
 
-// hash writes a hash of the store's chains (hex SHA-256) as its 32 bytes.
-func (c *codec) hash(h string) {
-	c.b, _ = hex.AppendDecode(c.b, []byte(h)) // sealed by the store: valid hex
-}
 
 // entry returns what was encoded since the last entry, valid until the next one.
 func (c *codec) entry() []byte {
@@ -83,8 +79,8 @@ func (d *decoder) time() time.Time {
 	return t
 }
 
-func (c *codec) event(e store.Event) []byte {
-	c.hash(e.Hash)
+func (c *codec) event(e *store.Event, h store.Hash) []byte {
+	c.b = append(c.b, h[:]...)
 	for _, s := range [...]string{e.Type, e.Site, e.Subject, e.Actor, e.Command} {
 		c.str(s)
 	}
@@ -103,8 +99,8 @@ func decodeEvent(b []byte, position uint64, prevHash string) store.Event {
 	return e
 }
 
-func (c *codec) audit(r store.AuditRecord) []byte {
-	c.hash(r.Hash)
+func (c *codec) audit(r *store.AuditRecord, h store.Hash) []byte {
+	c.b = append(c.b, h[:]...)
 	c.time(r.Time)
 	for _, s := range [...]string{r.Actor, r.ActorKind, r.Action, r.Site, r.Object, r.Where, r.Reason, r.Command} {
 		c.str(s)

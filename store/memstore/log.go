@@ -16,13 +16,7 @@ type span struct{ chunk, from, to uint32 }
 
 // chunks are a log's memory, kept apart from the log so that a store dropped without
 // Close can still release them (see New).
-type chunks struct {
-	list []chunk
-	// ahead delivers the next full-size chunk, mapped in the background while the last one
-	// fills (on a machine where fresh memory is dear, off the writer's path); nil when none
-	// is coming.
-	ahead chan chunk
-}
+type chunks struct{ list []chunk }
 
 // A log's first chunk holds firstChunk bytes; each next one twice the previous, up to
 // maxChunk (an entry larger than that gets a chunk of its own, rounded up to pages).
@@ -35,38 +29,20 @@ func (l *log) append(b []byte) {
 	cs := l.chunks
 	n := len(cs.list)
 	if n == 0 || len(cs.list[n-1].b)+len(b) > cap(cs.list[n-1].b) {
-		cs.grow(len(b))
+		size := firstChunk
+		if n > 0 {
+			size = min(2*cap(cs.list[n-1].b), maxChunk)
+		}
+		if len(b) > size {
+			size = (len(b) + firstChunk - 1) / firstChunk * firstChunk
+		}
+		cs.list = append(cs.list, newChunk(size))
 		n++
 	}
 	c := &cs.list[n-1].b
 	from := len(*c)
 	*c = append(*c, b...)
 	l.entries = append(l.entries, span{chunk: uint32(n - 1), from: uint32(from), to: uint32(len(*c))})
-}
-
-// grow adds a chunk with room for need bytes: the one mapped ahead when it has the room,
-// else a new one. From the first full-size chunk on, it maps the next one ahead.
-func (cs *chunks) grow(need int) {
-	size := firstChunk
-	if n := len(cs.list); n > 0 {
-		size = min(2*cap(cs.list[n-1].b), maxChunk)
-	}
-	size = max(size, (need+firstChunk-1)/firstChunk*firstChunk)
-	var c chunk
-	if cs.ahead != nil {
-		c = <-cs.ahead
-		cs.ahead = nil
-	}
-	if c.b == nil || cap(c.b) < need {
-		c.free()
-		c = newChunk(size)
-	}
-	cs.list = append(cs.list, c)
-	if cap(c.b) >= maxChunk {
-		ahead := make(chan chunk, 1)
-		go func() { ahead <- newChunk(maxChunk) }()
-		cs.ahead = ahead
-	}
 }
 
 // read returns up to limit entries after position after (1-based positions; limit <= 0:
@@ -100,11 +76,6 @@ func (l *log) at(i int) []byte {
 
 // free releases the chunks; the log must not be used afterwards.
 func (cs *chunks) free() {
-	if cs.ahead != nil {
-		c := <-cs.ahead
-		c.free()
-		cs.ahead = nil
-	}
 	for _, c := range cs.list {
 		c.free()
 	}

@@ -26,8 +26,8 @@ type Store struct {
 	index   map[indexKey]map[string]struct{}    // (kind, site, name, value) -> ids
 	events  log                                 // codec.event
 	audit   log                                 // codec.audit
-	// eventHash and auditHash are the heads of the two chains.
-	eventHash, auditHash string
+	// eventHead and auditHead are the hashes of the last entries of the two chains.
+	eventHead, auditHead store.Hash
 	codec                codec // encodes the log entries
 	graph                genealogy.Index
 	// changed is closed and replaced at a commit that adds events when watched: a reader
@@ -206,15 +206,15 @@ func (s *Store) commit(t *tx) {
 			s.indexRecord(rec)
 		}
 	}
-	for _, e := range t.events {
-		store.SealEvent(&e, uint64(s.events.len())+1, s.eventHash)
-		s.eventHash = e.Hash
-		s.events.append(s.codec.event(e))
+	for i := range t.events {
+		n := s.events.len()
+		s.eventHead = store.EventHash(&t.events[i], uint64(n)+1, head(&s.eventHead, n))
+		s.events.append(s.codec.event(&t.events[i], s.eventHead))
 	}
-	for _, r := range t.audit {
-		store.Seal(&r, uint64(s.audit.len())+1, s.auditHash)
-		s.auditHash = r.Hash
-		s.audit.append(s.codec.audit(r))
+	for i := range t.audit {
+		n := s.audit.len()
+		s.auditHead = store.AuditHash(&t.audit[i], uint64(n)+1, head(&s.auditHead, n))
+		s.audit.append(s.codec.audit(&t.audit[i], s.auditHead))
 	}
 	if err := s.graph.Append(t.edges...); err != nil {
 		panic(fmt.Sprintf("memstore: edges validated in AddEdges failed to append: %v", err))
@@ -223,6 +223,14 @@ func (s *Store) commit(t *tx) {
 		close(s.changed)
 		s.changed = make(chan struct{})
 	}
+}
+
+// head returns the hash of a chain's last entry, h, or nil when the chain has no entries.
+func head(h *store.Hash, entries int) *store.Hash {
+	if entries == 0 {
+		return nil
+	}
+	return h
 }
 
 func (s *Store) unindex(r *store.Record) {
