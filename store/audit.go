@@ -149,7 +149,6 @@ func (h *hashInput) time(t time.Time) {
 	h.b = append(h.b, h.lastText...)
 }
 
-
 // ErrTampered is wrapped by VerifyChain's error.
 var ErrTampered = errors.New("store: audit chain broken")
 

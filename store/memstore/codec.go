@@ -37,7 +37,6 @@ func (c *codec) time(t time.Time) {
 	c.b[start-1] = byte(len(c.b) - start)
 }
 
-
 // entry returns what was encoded since the last entry, valid until the next one.
 func (c *codec) entry() []byte {
 	out := c.b
