@@ -64,6 +64,7 @@ type command struct {
 	audits    []store.AuditRecord
 	signers   []signed
 	device    []DeviceCommand // sent after commit, see device.go
+	arena     []byte          // the memory of its events' JSON, see encodeEvent
 	// eventSpace, auditSpace and siteSpace hold the first events, audit records and sites
 	// of a command, enough for most, so that recording them allocates nothing more.
 	eventSpace [4]store.Event
@@ -258,7 +259,8 @@ type EventPayload interface {
 
 // emit appends a domain event about subject to the command's transaction.
 func (c *command) emit(subject string, payload EventPayload) error {
-	data, err := encodeEvent(payload)
+	data, arena, err := encodeEvent(payload, c.arena)
+	c.arena = arena
 	if err != nil {
 		return fmt.Errorf("%w: encoding %s: %v", ErrInternal, payload.EventType(), err)
 	}

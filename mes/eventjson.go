@@ -20,14 +20,21 @@ type jsonAppender interface {
 	appendJSON(b []byte) ([]byte, bool)
 }
 
-// encodeEvent returns the JSON of an event payload.
-func encodeEvent(payload EventPayload) ([]byte, error) {
+// encodeEvent returns the JSON of an event payload, appended to arena when the payload
+// writes its own (the JSON is arena's last bytes, capped so that appending to it copies),
+// and the arena to append the next to. Arena memory is never reused, so the JSON of every
+// event of a command shares one allocation and each stays as it was written.
+func encodeEvent(payload EventPayload, arena []byte) ([]byte, []byte, error) {
 	if a, ok := payload.(jsonAppender); ok {
-		if b, ok := a.appendJSON(make([]byte, 0, 256)); ok {
-			return b, nil
+		if len(arena) == cap(arena) {
+			arena = make([]byte, 0, 512)
+		}
+		if b, ok := a.appendJSON(arena); ok {
+			return b[len(arena):len(b):len(b)], b, nil
 		}
 	}
-	return json.Marshal(payload)
+	b, err := json.Marshal(payload)
+	return b, arena, err
 }
 
 func (e LotTrackedIn) appendJSON(b []byte) ([]byte, bool) {

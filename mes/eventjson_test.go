@@ -49,13 +49,22 @@ func hotEvents(s1, s2 string, n int64, exp int32, when time.Time) [][2]any {
 	}
 }
 
+// requireSameJSON encodes the events one after another in one arena, as a command does,
+// and checks each against encoding/json, when written and once all are.
 func requireSameJSON(t *testing.T, events [][2]any) {
 	t.Helper()
+	var arena []byte
+	var gots, wants [][]byte
 	for _, e := range events {
-		got, gotErr := encodeEvent(e[0].(EventPayload))
+		got, next, gotErr := encodeEvent(e[0].(EventPayload), arena)
+		arena = next
 		want, wantErr := json.Marshal(e[1])
 		require.Equal(t, wantErr != nil, gotErr != nil, "%T: errors %v and %v", e[0], gotErr, wantErr)
 		require.Equal(t, string(want), string(got), "%T", e[0])
+		gots, wants = append(gots, got), append(wants, want)
+	}
+	for i := range gots {
+		require.Equal(t, string(wants[i]), string(gots[i]), "event %d, after the events written after it", i)
 	}
 }
 
@@ -69,10 +78,10 @@ func TestHotEventsEncodeAsEncodingJSON(t *testing.T) {
 	requireSameJSON(t, hotEvents("L", "W", -7, 3, time.Time{}))
 	far := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) // a year time.Time.MarshalJSON refuses
 	requireSameJSON(t, hotEvents("L", "W", 1, 0, far))
-	_, err := encodeEvent(MachineRunStarted{ID: "r", Run: labor.MachineRun{From: far}})
+	_, _, err := encodeEvent(MachineRunStarted{ID: "r", Run: labor.MachineRun{From: far}}, nil)
 	require.Error(t, err, "as encoding/json, the engine refuses a time it cannot write")
 	zoned := time.Date(2026, 12, 2, 8, 0, 0, 0, time.FixedZone("odd", 3600+30)) // an offset with seconds
-	_, err = encodeEvent(MachineRunStarted{ID: "r", Run: labor.MachineRun{From: zoned}})
+	_, _, err = encodeEvent(MachineRunStarted{ID: "r", Run: labor.MachineRun{From: zoned}}, nil)
 	_, want := json.Marshal(plainRunStarted{ID: "r", Run: labor.MachineRun{From: zoned}})
 	require.Equal(t, want != nil, err != nil)
 }

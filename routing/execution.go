@@ -595,8 +595,8 @@ type move struct {
 	at        time.Time
 	fx        []Effect
 	finished  units.Quantity
-	down      []bool // scratch of downstreamOfActive, in downSpace for short routings
-	downSpace [32]bool
+	down      []bool   // scratch of downstreamOfActive for long routings
+	downSpace [32]bool // the scratch for short ones
 }
 
 // mut returns step i of the move's execution for changing: a copy, made on the first
@@ -610,32 +610,33 @@ func (m *move) mut(i int) *StepProgress {
 }
 
 // begin checks that e belongs to r and can move, and copies it.
-func (r *Routing) begin(e Execution, at time.Time) (*move, error) {
+func (r *Routing) begin(e Execution, at time.Time) (move, error) {
 	if err := r.check(e); err != nil {
-		return nil, err
+		return move{}, err
 	}
 	if e.AbortReason != "" {
-		return nil, fmt.Errorf("%w: the lot was aborted (%s); no move is allowed", ErrWrongState, e.AbortReason)
+		return move{}, fmt.Errorf("%w: the lot was aborted (%s); no move is allowed", ErrWrongState, e.AbortReason)
 	}
 	if !e.Completed.IsZero() {
-		return nil, fmt.Errorf("%w: the lot completed the routing at %s; no move is allowed", ErrWrongState, e.Completed.Format(time.RFC3339))
+		return move{}, fmt.Errorf("%w: the lot completed the routing at %s; no move is allowed", ErrWrongState, e.Completed.Format(time.RFC3339))
 	}
-	m := &move{r: r, e: e, from: e.steps, at: at.UTC()}
+	m := move{r: r, e: e, from: e.steps, at: at.UTC()}
 	m.e.steps = slices.Clone(e.steps)
 	return m, nil
 }
 
 // beginAt is begin plus the step the move is about, ready to change.
-func (r *Routing) beginAt(e Execution, step string, at time.Time) (*move, int, *StepProgress, error) {
+func (r *Routing) beginAt(e Execution, step string, at time.Time) (move, int, *StepProgress, error) {
 	m, err := r.begin(e, at)
 	if err != nil {
-		return nil, 0, nil, err
+		return move{}, 0, nil, err
 	}
 	i, err := m.index(step)
 	if err != nil {
-		return nil, 0, nil, err
+		return move{}, 0, nil, err
 	}
-	return m, i, m.mut(i), nil
+	p := m.mut(i)
+	return m, i, p, nil
 }
 
 // check verifies that r is validated and e is an execution of it.
@@ -867,14 +868,15 @@ func (m *move) release(i int, batch *units.Quantity) bool {
 // reach. The slice is the move's scratch: valid until the next call.
 func (m *move) downstreamOfActive() []bool {
 	n := m.r.c.nsteps
-	if m.down == nil {
-		if n < len(m.downSpace) {
-			m.down = m.downSpace[:n+1]
-		} else {
+	var down []bool
+	if n < len(m.downSpace) {
+		down = m.downSpace[:n+1]
+	} else {
+		if m.down == nil {
 			m.down = make([]bool, n+1)
 		}
+		down = m.down
 	}
-	down := m.down
 	clear(down)
 	for a, p := range m.e.steps {
 		if p.Waiting.IsPositive() || p.InProcess.IsPositive() {
