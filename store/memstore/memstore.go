@@ -23,7 +23,7 @@ type Store struct {
 	mu      sync.RWMutex
 	records map[string]map[string]*store.Record // kind -> id -> record
 	keys    map[string]map[string]string        // kind -> unique key -> id
-	index   map[indexKey]map[string]struct{}    // (kind, site, name, value) -> ids
+	index   map[indexKey]*idSet                 // (kind, site, name, value) -> ids
 	events  log                                 // codec.event
 	audit   log                                 // codec.audit
 	// eventHead and auditHead are the hashes of the last entries of the two chains.
@@ -49,7 +49,7 @@ func New() *Store {
 	s := &Store{
 		records: map[string]map[string]*store.Record{},
 		keys:    map[string]map[string]string{},
-		index:   map[indexKey]map[string]struct{}{},
+		index:   map[indexKey]*idSet{},
 		changed: make(chan struct{}),
 		events:  log{chunks: &chunks{}},
 		audit:   log{chunks: &chunks{}},
@@ -240,7 +240,9 @@ func (s *Store) unindex(r *store.Record) {
 		}
 	}
 	for name, value := range r.Index {
-		delete(s.index[indexKey{r.Kind, r.Site, name, value}], r.ID)
+		if ids := s.index[indexKey{r.Kind, r.Site, name, value}]; ids != nil {
+			ids.remove(r.ID)
+		}
 	}
 }
 
@@ -255,10 +257,10 @@ func (s *Store) indexRecord(r *store.Record) {
 		ik := indexKey{r.Kind, r.Site, name, value}
 		ids := s.index[ik]
 		if ids == nil {
-			ids = map[string]struct{}{}
+			ids = &idSet{}
 			s.index[ik] = ids
 		}
-		ids[r.ID] = struct{}{}
+		ids.add(r.ID)
 	}
 }
 
@@ -386,14 +388,10 @@ func (t *tx) List(ctx context.Context, q store.Query) ([]store.Record, error) {
 				ids = append(ids, id)
 			}
 		}
-	} else {
-		for id := range t.s.index[indexKey{q.Kind, q.Site, q.Index, q.Value}] {
-			if id > q.After {
-				ids = append(ids, id)
-			}
-		}
+		slices.Sort(ids)
+	} else if set := t.s.index[indexKey{q.Kind, q.Site, q.Index, q.Value}]; set != nil {
+		ids = set.appendAfter(nil, q.After)
 	}
-	slices.Sort(ids)
 	for _, r := range t.writes { // the transaction's own writes may add or remove matches
 		if r.Kind != q.Kind || r.ID <= q.After {
 			continue
