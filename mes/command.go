@@ -50,6 +50,16 @@ func SignedBy(c Credentials) CommandOption {
 
 // command is one running command: the transaction and what it will commit.
 type command struct {
+	commandState
+	// eventSpace, auditSpace and siteSpace hold the first events, audit records and sites
+	// of a command, enough for most, so that recording them allocates nothing more.
+	eventSpace [4]store.Event
+	auditSpace [2]store.AuditRecord
+	siteSpace  [1]string
+}
+
+// commandState is a command but for its spaces: every attempt starts it anew.
+type commandState struct {
 	ctx       context.Context
 	p         *Plant
 	tx        store.Tx
@@ -65,11 +75,6 @@ type command struct {
 	signers   []signed
 	device    []DeviceCommand // sent after commit, see device.go
 	arena     []byte          // the memory of its events' JSON, see encodeEvent
-	// eventSpace, auditSpace and siteSpace hold the first events, audit records and sites
-	// of a command, enough for most, so that recording them allocates nothing more.
-	eventSpace [4]store.Event
-	auditSpace [2]store.AuditRecord
-	siteSpace  [1]string
 }
 
 const idempotencyKind = "idempotency"
@@ -100,7 +105,8 @@ func execute[T any](ctx context.Context, p *Plant, action string, opts []Command
 	o := c.opts
 	for attempt := 0; ; attempt++ {
 		var result T
-		*c = command{ctx: ctx, p: p, action: action, opts: o, now: p.now()}
+		c.clearSpaces()
+		c.commandState = commandState{ctx: ctx, p: p, action: action, opts: o, now: p.now()}
 		c.events, c.audits, c.sites = c.eventSpace[:0], c.auditSpace[:0], c.siteSpace[:0]
 		err := p.store.Update(ctx, func(tx store.Tx) (err error) {
 			defer func() {
@@ -152,8 +158,17 @@ var commands = sync.Pool{New: func() any { return new(command) }}
 
 // free clears c, so that it keeps nothing reachable, and returns it for reuse.
 func (c *command) free() {
-	*c = command{}
+	c.clearSpaces()
+	c.commandState = commandState{}
 	commands.Put(c)
+}
+
+// clearSpaces clears what the last attempt used of c's spaces (clearing all of them, some
+// kilobytes, is a cost of its own).
+func (c *command) clearSpaces() {
+	clear(c.eventSpace[:min(len(c.events), len(c.eventSpace))])
+	clear(c.auditSpace[:min(len(c.audits), len(c.auditSpace))])
+	clear(c.siteSpace[:min(len(c.sites), len(c.siteSpace))])
 }
 
 // errReplayed ends a transaction that found its idempotency key already applied; it

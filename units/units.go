@@ -180,7 +180,8 @@ func fromDecimal(d decimal.Decimal, def *unitDef) Quantity {
 	if c, ok := coefficient64(d); ok {
 		return Quantity{coef: c, exp: d.Exponent(), def: def}
 	}
-	return Quantity{wide: &d, def: def}
+	wide := d // escapes only here
+	return Quantity{wide: &wide, def: def}
 }
 
 // coefficient64 returns d's coefficient when it fits an int64, without allocating.
