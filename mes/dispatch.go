@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -257,6 +258,27 @@ func (b *board) reset(ctx context.Context, p *Plant, rule storedRule) error {
 	})
 }
 
+// follow applies events read from the log to the boards they continue, so that their next
+// catch-up need not read them. A board that fails to apply them is dropped, to be built
+// anew when next asked for.
+func (bs *boards) follow(ctx context.Context, p *Plant, evs []store.Event) {
+	bs.mu.Lock()
+	all := maps.Clone(bs.m)
+	bs.mu.Unlock()
+	first, last := evs[0].Position, evs[len(evs)-1].Position
+	for key, b := range all {
+		b.mu.Lock()
+		if b.pos+1 >= first && b.pos < last && b.apply(ctx, p, evs[b.pos+1-first:]) != nil {
+			bs.mu.Lock()
+			if bs.m[key] == b {
+				delete(bs.m, key)
+			}
+			bs.mu.Unlock()
+		}
+		b.mu.Unlock()
+	}
+}
+
 // catchUp applies the events committed since the board's position.
 func (b *board) catchUp(ctx context.Context, p *Plant) error {
 	for {
@@ -264,87 +286,91 @@ func (b *board) catchUp(ctx context.Context, p *Plant) error {
 		if err != nil || len(evs) == 0 {
 			return err
 		}
-		lots := map[string]bool{}
-		orders := map[string]bool{}
-		for _, e := range evs {
-			b.pos = e.Position
-			if e.Site != b.site && e.Type != "material.defined" {
-				continue
-			}
-			switch {
-			case e.Type == "dispatch.rule_saved" && e.Subject == b.wc:
-				var saved DispatchRuleSaved
-				if err := json.Unmarshal(e.Data, &saved); err != nil {
-					return err
-				}
-				return b.reset(ctx, p, storedRule{Name: saved.Name, Source: saved.Source})
-			case e.Type == "hold.placed" || e.Type == "hold.released":
-				var h HoldPlaced
-				if err := json.Unmarshal(e.Data, &h); err != nil {
-					return err
-				}
-				switch h.Hold.Target.Kind {
-				case quality.OnLot:
-					lots[h.Hold.Target.ID] = true
-				case quality.OnWorkOrder:
-					orders[h.Hold.Target.ID] = true
-				case quality.OnMaterial:
-					return b.reset(ctx, p, b.rule)
-				}
-			case strings.HasPrefix(e.Type, "workorder."):
-				orders[e.Subject] = true
-				if e.Type == "workorder.split" || e.Type == "workorder.merged" {
-					var moved struct{ Lots []string }
-					if err := json.Unmarshal(e.Data, &moved); err != nil {
-						return err
-					}
-					for _, id := range moved.Lots {
-						lots[id] = true
-					}
-				}
-			case strings.HasPrefix(e.Type, "lot."):
-				lots[e.Subject] = true
-				switch e.Type {
-				case "lot.split":
-					var s LotSplit
-					if err := json.Unmarshal(e.Data, &s); err != nil {
-						return err
-					}
-					for _, part := range s.Parts {
-						lots[part.ID] = true
-					}
-				case "lot.merged":
-					var m LotsMerged
-					if err := json.Unmarshal(e.Data, &m); err != nil {
-						return err
-					}
-					for _, id := range m.Sources {
-						lots[id] = true
-					}
-				}
-			}
-		}
-		err = p.view(ctx, func(tx store.ReadTx) error {
-			for wo := range orders {
-				recs, err := tx.List(ctx, store.Query{Kind: lotKind, Site: b.site, Index: "workorder", Value: wo})
-				if err != nil {
-					return err
-				}
-				for _, r := range recs {
-					lots[r.ID] = true
-				}
-			}
-			for id := range lots {
-				if err := b.deriveLot(ctx, p, tx, id); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := b.apply(ctx, p, evs); err != nil {
 			return err
 		}
 	}
+}
+
+// apply applies events that follow the board's position.
+func (b *board) apply(ctx context.Context, p *Plant, evs []store.Event) error {
+	lots := map[string]bool{}
+	orders := map[string]bool{}
+	for _, e := range evs {
+		b.pos = e.Position
+		if e.Site != b.site && e.Type != "material.defined" {
+			continue
+		}
+		switch {
+		case e.Type == "dispatch.rule_saved" && e.Subject == b.wc:
+			var saved DispatchRuleSaved
+			if err := json.Unmarshal(e.Data, &saved); err != nil {
+				return err
+			}
+			return b.reset(ctx, p, storedRule{Name: saved.Name, Source: saved.Source})
+		case e.Type == "hold.placed" || e.Type == "hold.released":
+			var h HoldPlaced
+			if err := json.Unmarshal(e.Data, &h); err != nil {
+				return err
+			}
+			switch h.Hold.Target.Kind {
+			case quality.OnLot:
+				lots[h.Hold.Target.ID] = true
+			case quality.OnWorkOrder:
+				orders[h.Hold.Target.ID] = true
+			case quality.OnMaterial:
+				return b.reset(ctx, p, b.rule)
+			}
+		case strings.HasPrefix(e.Type, "workorder."):
+			orders[e.Subject] = true
+			if e.Type == "workorder.split" || e.Type == "workorder.merged" {
+				var moved struct{ Lots []string }
+				if err := json.Unmarshal(e.Data, &moved); err != nil {
+					return err
+				}
+				for _, id := range moved.Lots {
+					lots[id] = true
+				}
+			}
+		case strings.HasPrefix(e.Type, "lot."):
+			lots[e.Subject] = true
+			switch e.Type {
+			case "lot.split":
+				var s LotSplit
+				if err := json.Unmarshal(e.Data, &s); err != nil {
+					return err
+				}
+				for _, part := range s.Parts {
+					lots[part.ID] = true
+				}
+			case "lot.merged":
+				var m LotsMerged
+				if err := json.Unmarshal(e.Data, &m); err != nil {
+					return err
+				}
+				for _, id := range m.Sources {
+					lots[id] = true
+				}
+			}
+		}
+	}
+	return p.view(ctx, func(tx store.ReadTx) error {
+		for wo := range orders {
+			recs, err := tx.List(ctx, store.Query{Kind: lotKind, Site: b.site, Index: "workorder", Value: wo})
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				lots[r.ID] = true
+			}
+		}
+		for id := range lots {
+			if err := b.deriveLot(ctx, p, tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // deriveLot replaces the candidates of one lot by what its current state says.

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/taktmes/takt/dispatch"
+	"github.com/taktmes/takt/execution"
 	"github.com/taktmes/takt/labor"
 	"github.com/taktmes/takt/mes"
 	"github.com/taktmes/takt/quality"
@@ -159,4 +160,37 @@ func TestDispatchListForPersonChecksTheRequiredLevel(t *testing.T) {
 	assert.Equal(t, lot.ID, list.Ineligible[0].Candidate.Lot)
 	_, err = f.plant.TrackIn(ctx, lot.ID, "10", units.Quantity{}, bobActor)
 	assert.ErrorIs(t, err, mes.ErrNotQualified, "the same rule at track-in")
+}
+
+// The exception rules pass its events on to the dispatch boards (they need not read them
+// again): the lists it leaves are those a board built from the store gives.
+func TestDispatchListFollowsTheEventsTheExceptionRulesRead(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	lots := threeOrders(t, f)
+	saveRule(t, f, execution.RuleSpec{Name: "held", Owner: "supervisor", When: "hold.active", Cause: "hold.id", Clear: "!hold.active"})
+	_, err := p.DispatchList(ctx, "PLANT-1", "CNC")
+	require.NoError(t, err)
+
+	_, err = p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnLot, ID: lots["C"].ID}, "CONTAMINATION", planner)
+	require.NoError(t, err)
+	_, err = p.SetWorkOrderPriority(ctx, lots["A"].WorkOrder, 0, planner)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lots["B"].ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	run, tasks := runRules(t, f)
+	require.Positive(t, run.Events)
+	require.Len(t, tasks, 1, "the hold opened a task")
+
+	list, err := p.DispatchList(ctx, "PLANT-1", "CNC")
+	require.NoError(t, err)
+	fresh, err := mes.Open(ctx, f.store)
+	require.NoError(t, err)
+	want, err := fresh.DispatchList(ctx, "PLANT-1", "CNC")
+	require.NoError(t, err)
+	assert.Equal(t, []string{lots["A"].ID}, lotsOf(list))
+	assert.Equal(t, lotsOf(want), lotsOf(list))
+	require.Len(t, list.Ineligible, 1)
+	assert.Equal(t, lots["C"].ID, list.Ineligible[0].Candidate.Lot)
+	assert.Equal(t, want.Ineligible, list.Ineligible)
 }

@@ -290,13 +290,15 @@ func (p *Plant) RunExceptionRules(ctx context.Context, opts ...CommandOption) (E
 		if err != nil {
 			return run, err
 		}
-		evs, err := p.readEvents(ctx, from, 256, false)
-		if err != nil || len(evs) == 0 {
+		read, err := p.store.ReadEvents(ctx, from, 256)
+		if err != nil || len(read) == 0 {
 			if err != nil {
-				return run, err
+				return run, storeErr(err)
 			}
 			break
 		}
+		p.boards.follow(ctx, p, read) // the dispatch lists of the tick pass need not read them again
+		evs := decodeEvents(read, false)
 		run.Events += len(evs)
 		b, err := p.eventBatch(ctx, ev, evs)
 		if err != nil {

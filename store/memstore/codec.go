@@ -1,8 +1,10 @@
 package memstore
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"strings"
 	"time"
 
 	"github.com/taktmes/takt/store"
@@ -47,35 +49,53 @@ func (c *codec) entry() []byte {
 // hashOf returns the hash of an entry (its first 32 bytes).
 func hashOf(entry []byte) string { return hex.EncodeToString(entry[:32]) }
 
-type decoder struct{ b []byte }
+// decoder reads an entry from its text: the entry as one string (see text), so that its
+// strings take no memory of their own.
+type decoder struct{ s string }
 
 func (d *decoder) num() uint64 {
-	n, k := binary.Uvarint(d.b)
-	d.b = d.b[k:]
+	var n uint64
+	for i, shift := 0, 0; i < len(d.s); i, shift = i+1, shift+7 {
+		c := d.s[i]
+		n |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			d.s = d.s[i+1:]
+			return n
+		}
+	}
 	return n
 }
 
-func (d *decoder) raw() []byte {
+func (d *decoder) str() string {
 	n := d.num()
-	v := d.b[:n:n]
-	d.b = d.b[n:]
+	v := d.s[:n]
+	d.s = d.s[n:]
 	return v
 }
 
-func (d *decoder) str() string { return string(d.raw()) }
-
 func (d *decoder) bytes() []byte {
-	v := d.raw()
-	if len(v) == 0 {
-		return nil
+	if v := d.str(); v != "" {
+		return []byte(v)
 	}
-	return append([]byte(nil), v...)
+	return nil
 }
 
 func (d *decoder) time() time.Time {
 	var t time.Time
-	_ = t.UnmarshalBinary(d.raw()) // written by codec.time
+	_ = t.UnmarshalBinary([]byte(d.str())) // written by codec.time
 	return t
+}
+
+// text returns an entry as one string, its hash in hex first: the decoded entry's strings
+// are parts of it, one allocation for them all.
+func text(entry []byte) string {
+	var b strings.Builder
+	b.Grow(2*sha256.Size + len(entry) - sha256.Size)
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], entry[:sha256.Size])
+	b.Write(h[:])
+	b.Write(entry[sha256.Size:])
+	return b.String()
 }
 
 func (c *codec) event(e *store.Event, h store.Hash) []byte {
@@ -90,8 +110,9 @@ func (c *codec) event(e *store.Event, h store.Hash) []byte {
 
 // decodeEvent decodes the entry at position, whose predecessor's hash is prevHash.
 func decodeEvent(b []byte, position uint64, prevHash string) store.Event {
-	d := decoder{b[32:]}
-	e := store.Event{Position: position, PrevHash: prevHash, Hash: hashOf(b)}
+	t := text(b)
+	d := decoder{t[2*sha256.Size:]}
+	e := store.Event{Position: position, PrevHash: prevHash, Hash: t[:2*sha256.Size]}
 	e.Type, e.Site, e.Subject, e.Actor, e.Command = d.str(), d.str(), d.str(), d.str(), d.str()
 	e.Time = d.time()
 	e.Data = d.bytes()
@@ -123,8 +144,9 @@ func (c *codec) audit(r *store.AuditRecord, h store.Hash) []byte {
 
 // decodeAudit decodes the record with sequence seq, whose predecessor's hash is prevHash.
 func decodeAudit(b []byte, seq uint64, prevHash string) store.AuditRecord {
-	d := decoder{b[32:]}
-	r := store.AuditRecord{Seq: seq, PrevHash: prevHash, Hash: hashOf(b), Time: d.time()}
+	t := text(b)
+	d := decoder{t[2*sha256.Size:]}
+	r := store.AuditRecord{Seq: seq, PrevHash: prevHash, Hash: t[:2*sha256.Size], Time: d.time()}
 	r.Actor, r.ActorKind, r.Action, r.Site, r.Object = d.str(), d.str(), d.str(), d.str(), d.str()
 	r.Where, r.Reason, r.Command = d.str(), d.str(), d.str()
 	if n := d.num(); n > 0 {
