@@ -359,7 +359,7 @@ func (c *command) finish(result any) error {
 	if err != nil {
 		return fmt.Errorf("%w: encoding result of %s: %v", ErrInternal, c.action, err)
 	}
-	_, err = c.save(idempotencyKind, c.opts.key, c.site, 0, &idempotencyRecord{Action: c.action, Actor: c.opts.actor.ID, Result: res}, nil, nil)
+	_, err = save(c, idempotencyKind, c.opts.key, c.site, 0, &idempotencyRecord{Action: c.action, Actor: c.opts.actor.ID, Result: res}, nil, nil)
 	return err
 }
 
@@ -429,22 +429,24 @@ func peekAll[T any](ctx context.Context, tx store.ReadTx, q store.Query) ([]*T, 
 	return out, nil
 }
 
-// save writes v (a pointer) as the record kind/id at version (0 to create) and returns the
-// new version. The store gets a detached copy, so later changes to v do not reach it.
-func (c *command) save(kind, id, site string, version uint64, v any, keys []string, index map[string]string) (uint64, error) {
-	var err error
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return 0, fmt.Errorf("%w: saving %s %q: not a pointer", ErrInternal, kind, id)
+// save writes v as the record kind/id at version (0 to create) in c's transaction and
+// returns the new version. The store gets a detached copy when T is a detacher, so later
+// changes to v do not reach it; other types are stored as JSON.
+func save[T any](c *command, kind, id, site string, version uint64, v *T, keys []string, index map[string]string) (uint64, error) {
+	if v == nil {
+		return 0, fmt.Errorf("%w: saving %s %q: no value", ErrInternal, kind, id)
 	}
 	rec := store.Record{Kind: kind, ID: id, Site: site, Version: version, Keys: keys, Index: index}
-	if _, ok := v.(detacher); ok {
-		cp := reflect.New(rv.Elem().Type())
-		cp.Elem().Set(rv.Elem())
-		cp.Interface().(detacher).detach()
-		rec.Value = cp.Interface()
-	} else if rec.Data, err = json.Marshal(v); err != nil {
-		return 0, fmt.Errorf("%w: encoding %s %q: %v", ErrInternal, kind, id, err)
+	if _, ok := any(v).(detacher); ok {
+		cp := new(T)
+		*cp = *v
+		any(cp).(detacher).detach()
+		rec.Value = cp
+	} else {
+		var err error
+		if rec.Data, err = json.Marshal(v); err != nil {
+			return 0, fmt.Errorf("%w: encoding %s %q: %v", ErrInternal, kind, id, err)
+		}
 	}
 	nv, err := c.tx.Put(c.ctx, rec)
 	return nv, storeErr(err)

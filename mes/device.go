@@ -447,7 +447,7 @@ func (c *command) ingest(site string, g signalGroup, signals []equipment.Signal,
 	if err := c.writeSegments(site, g.equipment, &head, newSignals); err != nil {
 		return 0, err
 	}
-	if _, err := c.save(equipmentStateKind, g.equipment, site, version, &head, nil, nil); err != nil {
+	if _, err := save(c, equipmentStateKind, g.equipment, site, version, &head, nil, nil); err != nil {
 		return 0, err
 	}
 	changes, err := c.signalEffects(site, g.equipment, newSignals)
@@ -472,7 +472,7 @@ func (c *command) writeSegments(site, equipmentID string, head *equipmentHead, s
 	for _, k := range keys {
 		head.Segments++
 		id := fmt.Sprintf("%s/%012d", k, head.Segments)
-		if _, err := c.save(signalSegmentKind, id, site, 0, &signalSegment{Signals: byBucket[k]}, nil, map[string]string{"bucket": k}); err != nil {
+		if _, err := save(c, signalSegmentKind, id, site, 0, &signalSegment{Signals: byBucket[k]}, nil, map[string]string{"bucket": k}); err != nil {
 			return err
 		}
 	}
@@ -575,7 +575,7 @@ func (c *command) addMachineCounts(site string, m *MachineCountsRecorded) (store
 	if m.To.After(mc.Last) {
 		mc.Last = m.To
 	}
-	if _, err := c.save(machineCountsKind, id, site, v, &mc, nil, map[string]string{"lot": m.Lot}); err != nil {
+	if _, err := save(c, machineCountsKind, id, site, v, &mc, nil, map[string]string{"lot": m.Lot}); err != nil {
 		return store.Change{}, err
 	}
 	return change("machine counts of "+objectRef(machineCountsKind, id), before, fmt.Sprintf("good %d reject %d", mc.Good, mc.Reject)), nil
@@ -608,7 +608,7 @@ func (c *command) loadEquipment(sc *stepContext, step string) error {
 		op := loadedOperation{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, WorkCenter: sc.step.WorkCenter,
 			Material: sc.lot.Material, SupplierLot: sc.lot.SupplierLot, Since: c.now, Run: c.p.newID()}
 		ld.Operations = append(slices.Clip(ld.Operations), op)
-		if _, err := c.save(equipmentLoadKind, eq, sc.lot.Site, v, &ld, nil, loadIndex[true]); err != nil {
+		if _, err := save(c, equipmentLoadKind, eq, sc.lot.Site, v, &ld, nil, loadIndex[true]); err != nil {
 			return err
 		}
 		sc.lot.onEquipment(step, eq)
@@ -654,7 +654,7 @@ func (c *command) unloadEquipment(sc *stepContext, step string, inProcess bool) 
 		if !inProcess {
 			op := ld.Operations[i]
 			ld.Operations = slices.Concat(ld.Operations[:i], ld.Operations[i+1:])
-			if _, err := c.save(equipmentLoadKind, eq, sc.lot.Site, v, &ld, nil, loadIndex[len(ld.Operations) > 0]); err != nil {
+			if _, err := save(c, equipmentLoadKind, eq, sc.lot.Site, v, &ld, nil, loadIndex[len(ld.Operations) > 0]); err != nil {
 				return err
 			}
 			if op.Run == "" {
@@ -890,7 +890,7 @@ func (p *Plant) CorrectDowntimeReason(ctx context.Context, equipmentID string, i
 		iv := before[0]
 		k := bucketKey(equipmentID, began)
 		id := k + "/" + c.p.newID()
-		if _, err := c.save(correctionKind, id, se.Site, 0, &storedCorrection{Correction: cor}, nil, map[string]string{"bucket": k}); err != nil {
+		if _, err := save(c, correctionKind, id, se.Site, 0, &storedCorrection{Correction: cor}, nil, map[string]string{"bucket": k}); err != nil {
 			return equipment.Correction{}, err
 		}
 		c.record(objectRef(equipmentStateKind, equipmentID), change("reason of "+string(iv.State)+" interval at "+began.Format(time.RFC3339Nano), iv.Reason, reason))

@@ -63,7 +63,7 @@ func (p *Plant) SetDispatchRule(ctx context.Context, workCenter, name, source st
 			return struct{}{}, err
 		}
 		r := storedRule{Name: name, Source: source}
-		if _, err := c.save(dispatchRuleKind, workCenter, se.Site, v, &r, nil, nil); err != nil {
+		if _, err := save(c, dispatchRuleKind, workCenter, se.Site, v, &r, nil, nil); err != nil {
 			return struct{}{}, err
 		}
 		c.record(objectRef(dispatchRuleKind, workCenter), change("rule", old.Name+": "+old.Source, name+": "+source))

@@ -94,7 +94,7 @@ func (p *Plant) DefineEquipment(ctx context.Context, items []equipment.Equipment
 				return struct{}{}, err
 			}
 			se := storedEquipment{Equipment: it, Site: site}
-			if _, err := c.save(equipmentKind, it.ID, site, versions[it.ID], &se, nil, map[string]string{"level": string(it.Level), "parent": it.Parent}); err != nil {
+			if _, err := save(c, equipmentKind, it.ID, site, versions[it.ID], &se, nil, map[string]string{"level": string(it.Level), "parent": it.Parent}); err != nil {
 				return struct{}{}, err
 			}
 			old := stored[it.ID]

@@ -192,7 +192,7 @@ func (p *Plant) SaveExceptionRule(ctx context.Context, site string, spec executi
 			return struct{}{}, err
 		}
 		rec := storedExceptionRule{Site: site, Spec: spec}
-		if _, err := c.save(exceptionRuleKind, id, "", v, &rec, nil, map[string]string{"site": site}); err != nil {
+		if _, err := save(c, exceptionRuleKind, id, "", v, &rec, nil, map[string]string{"site": site}); err != nil {
 			return struct{}{}, err
 		}
 		c.record(objectRef(exceptionRuleKind, id), change("when", old.Spec.When, spec.When), change("cause", old.Spec.Cause, spec.Cause),
@@ -602,7 +602,7 @@ func decodeTask(rec store.Record) (execution.Task, error) {
 
 // saveTask writes t at version and returns the new version.
 func (c *command) saveTask(t *execution.Task, version uint64) (uint64, error) {
-	return c.save(taskKind, t.ID, t.Site, version, &storedTask{*t}, taskKeys(t), taskIndex(t))
+	return save(c, taskKind, t.ID, t.Site, version, &storedTask{*t}, taskKeys(t), taskIndex(t))
 }
 
 // openTask is what a command knows of the open task of a cause: none (found false), or
@@ -694,7 +694,7 @@ func (c *command) saveProjection(pc projectionChange) error {
 		version = rec.Version
 	}
 	after := pc.after
-	if _, err := c.save(projectionKind, pc.order, pc.site, version, &after, nil, nil); err != nil {
+	if _, err := save(c, projectionKind, pc.order, pc.site, version, &after, nil, nil); err != nil {
 		return err
 	}
 	c.record(objectRef(projectionKind, pc.order), change("projected", pc.before.Projected, after.Projected), change("late", pc.before.Late, after.Late))
@@ -713,7 +713,7 @@ func (c *command) saveScrapWindow(site string, w *scrapWindow) error {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
-	if _, err := c.save(scrapWindowKind, site, site, version, w, nil, nil); err != nil {
+	if _, err := save(c, scrapWindowKind, site, site, version, w, nil, nil); err != nil {
 		return err
 	}
 	c.record(objectRef(scrapWindowKind, site), change("entries", len(old.Entries), len(w.Entries)))

@@ -61,7 +61,7 @@ func (p *Plant) PlaceHold(ctx context.Context, site string, target quality.Targe
 // addHold stores a new hold placed by the running command, with its audit record and event,
 // and lets equipment interlocks follow it.
 func (c *command) addHold(site string, h quality.Hold) error {
-	if _, err := c.save(holdKind, h.ID, site, 0, &h, nil, holdIndex(h)); err != nil {
+	if _, err := save(c, holdKind, h.ID, site, 0, &h, nil, holdIndex(h)); err != nil {
 		return err
 	}
 	c.record(objectRef(holdKind, h.ID), change("target", "", h.Target), change("state", "", "active"), change("reason", "", h.Reason))
@@ -93,7 +93,7 @@ func (p *Plant) ReleaseHold(ctx context.Context, holdID string, opts ...CommandO
 			}
 			return quality.Hold{}, fmt.Errorf("%w: %w (pass mes.Reason)", ErrInvalid, err)
 		}
-		if _, err := c.save(holdKind, h.ID, rec.Site, rec.Version, &released, nil, holdIndex(released)); err != nil {
+		if _, err := save(c, holdKind, h.ID, rec.Site, rec.Version, &released, nil, holdIndex(released)); err != nil {
 			return quality.Hold{}, err
 		}
 		c.record(objectRef(holdKind, h.ID), change("state", "active", "released"))

@@ -310,7 +310,7 @@ func (p *Plant) DefinePerson(ctx context.Context, site string, person labor.Pers
 }
 
 func (c *command) savePerson(sp *storedPerson) error {
-	v, err := c.save(personKind, sp.ID, sp.Site, sp.version, sp, []string{userKey(sp.UserID)}, map[string]string{"crew": sp.Crew})
+	v, err := save(c, personKind, sp.ID, sp.Site, sp.version, sp, []string{userKey(sp.UserID)}, map[string]string{"crew": sp.Crew})
 	if err != nil {
 		return err
 	}
@@ -388,7 +388,7 @@ func (p *Plant) DefineQualification(ctx context.Context, site string, q labor.Qu
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return struct{}{}, err
 		}
-		if _, err := c.save(qualificationKind, id, site, v, &storedQualification{Qualification: q, Level: level}, nil, nil); err != nil {
+		if _, err := save(c, qualificationKind, id, site, v, &storedQualification{Qualification: q, Level: level}, nil, nil); err != nil {
 			return struct{}{}, err
 		}
 		c.record(objectRef(qualificationKind, id), change("name", old.Name, q.Name), change("level", old.Level, level))
@@ -439,7 +439,7 @@ func (p *Plant) Certify(ctx context.Context, cert labor.Certification, opts ...C
 		}
 		cert.Issued, cert.Expires = cert.Issued.UTC(), cert.Expires.UTC()
 		id := c.p.newID()
-		if _, err := c.save(certificationKind, id, sp.Site, 0, &cert, nil, map[string]string{"person": cert.Person}); err != nil {
+		if _, err := save(c, certificationKind, id, sp.Site, 0, &cert, nil, map[string]string{"person": cert.Person}); err != nil {
 			return "", err
 		}
 		c.record(objectRef(certificationKind, id), change("person", "", cert.Person), change("qualification", "", cert.Qualification),
@@ -523,7 +523,7 @@ func (p *Plant) DefineShiftCalendar(ctx context.Context, site string, cal ShiftC
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return struct{}{}, err
 		}
-		if _, err := c.save(calendarKind, site, site, v, &cal, nil, nil); err != nil {
+		if _, err := save(c, calendarKind, site, site, v, &cal, nil, nil); err != nil {
 			return struct{}{}, err
 		}
 		c.record(objectRef(calendarKind, site), change("zone", old.Zone, cal.Zone), change("week", old.Week, cal.Week),
@@ -670,7 +670,7 @@ func (c *command) book(lg *ledger, recs ...labor.Record) (Booking, error) {
 		if r.Op.WorkOrder != "" {
 			ix["workorder"] = r.Op.WorkOrder
 		}
-		if _, err := c.save(laborKind, r.ID, sp.Site, 0, &laborEntry{Record: r}, nil, ix); err != nil {
+		if _, err := save(c, laborKind, r.ID, sp.Site, 0, &laborEntry{Record: r}, nil, ix); err != nil {
 			return Booking{}, err
 		}
 		c.record(objectRef(laborKind, r.ID), laborChanges(lg.l, r)...)
@@ -1161,7 +1161,7 @@ func (ri *runIndex) of(workOrder, eq string) map[string]string {
 func (c *command) closeMachineRun(site, id string, run labor.MachineRun) error {
 	run.To = c.now
 	ix := c.p.runIndex.of(run.Op.WorkOrder, run.Equipment)
-	if _, err := c.save(machineRunKind, id, site, 0, &storedRun{MachineRun: run, Site: site}, nil, ix); err != nil {
+	if _, err := save(c, machineRunKind, id, site, 0, &storedRun{MachineRun: run, Site: site}, nil, ix); err != nil {
 		return err
 	}
 	return c.emit(run.Op.Lot, MachineRunStopped{ID: id, Run: run})

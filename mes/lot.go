@@ -385,7 +385,7 @@ func (p *Plant) DefineMaterial(ctx context.Context, m genealogy.Material, opts .
 		if v > 0 && old.Unit != m.Unit {
 			return struct{}{}, fmt.Errorf("%w: material %s is counted in %s; its unit cannot change to %s (define a new material)", ErrInvalid, m.ID, old.Unit, m.Unit)
 		}
-		if _, err := c.save(materialKind, m.ID, "", v, &m, nil, map[string]string{"kind": string(m.Kind)}); err != nil {
+		if _, err := save(c, materialKind, m.ID, "", v, &m, nil, map[string]string{"kind": string(m.Kind)}); err != nil {
 			return struct{}{}, err
 		}
 		c.record(objectRef(materialKind, m.ID), change("unit", old.Unit, m.Unit), change("tracking", old.Tracking, m.Tracking))
@@ -489,7 +489,7 @@ func (c *command) loadLot(id string) (*Lot, error) {
 }
 
 func (c *command) saveLot(l *Lot) error {
-	v, err := c.save(lotKind, l.ID, l.Site, l.Version, l, nil, l.index())
+	v, err := save(c, lotKind, l.ID, l.Site, l.Version, l, nil, l.index())
 	if err != nil {
 		return err
 	}

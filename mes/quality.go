@@ -225,10 +225,10 @@ func (p *Plant) DefineInspectionPlan(ctx context.Context, site string, plan qual
 		}
 		ip := InspectionPlan{Site: site, Version: head.Version + 1, Plan: plan, DefinedBy: c.opts.actor.ID, DefinedAt: c.now}
 		id := planVersionID(site, plan.ID, ip.Version)
-		if _, err := c.save(inspectionPlanKind, id, site, 0, &ip, nil, map[string]string{"plan": plan.ID}); err != nil {
+		if _, err := save(c, inspectionPlanKind, id, site, 0, &ip, nil, map[string]string{"plan": plan.ID}); err != nil {
 			return InspectionPlan{}, err
 		}
-		if _, err := c.save(inspectionPlanKind, planHeadID(site, plan.ID), site, v, &ip, nil, map[string]string{"latest": plan.ID}); err != nil {
+		if _, err := save(c, inspectionPlanKind, planHeadID(site, plan.ID), site, v, &ip, nil, map[string]string{"latest": plan.ID}); err != nil {
 			return InspectionPlan{}, err
 		}
 		c.record(objectRef(inspectionPlanKind, id), change("version", head.Version, ip.Version))
@@ -348,12 +348,12 @@ func (c *command) beginInspection(li *lotInspection, plan string) error {
 	}
 	li.LotIndex = count.Lots
 	count.Lots++
-	_, err = c.save(inspectionCountKind, id, li.Site, v, &count, nil, nil)
+	_, err = save(c, inspectionCountKind, id, li.Site, v, &count, nil, nil)
 	return err
 }
 
 func (c *command) saveInspection(li *lotInspection) error {
-	v, err := c.save(inspectionLotKind, li.id(), li.Site, li.stored, li, nil, map[string]string{"lot": li.Lot})
+	v, err := save(c, inspectionLotKind, li.id(), li.Site, li.stored, li, nil, map[string]string{"lot": li.Lot})
 	li.stored = v
 	return err
 }
@@ -493,7 +493,7 @@ func (p *Plant) RecordInspection(ctx context.Context, lotID, step string, result
 		for _, r := range fresh {
 			sr := storedResult{Result: r, WorkOrder: sc.wo.ID, Plan: li.Plan, PlanVersion: li.Version}
 			ix := map[string]string{"round": li.roundKey(), "char": sc.lot.Site + "/" + r.Characteristic}
-			if _, err := c.save(inspectionKind, c.p.newID(), sc.lot.Site, 0, &sr, nil, ix); err != nil {
+			if _, err := save(c, inspectionKind, c.p.newID(), sc.lot.Site, 0, &sr, nil, ix); err != nil {
 				return Inspection{}, err
 			}
 		}
@@ -953,7 +953,7 @@ func (c *command) setChart(site string, ch ControlChart) (ControlChart, error) {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return ControlChart{}, err
 	}
-	if _, err := c.save(chartKind, id, site, v, &ch, nil, nil); err != nil {
+	if _, err := save(c, chartKind, id, site, v, &ch, nil, nil); err != nil {
 		return ControlChart{}, err
 	}
 	c.record(objectRef(chartKind, id), change("limits", old.Limits.X, ch.Limits.X), change("rules", old.Rules, ch.Rules))
@@ -1006,7 +1006,7 @@ func (c *command) checkSPC(sc *stepContext, results []quality.Result, out *Inspe
 			if n := len(ch.Recent); n > spcWindow {
 				ch.Recent = ch.Recent[n-spcWindow:]
 			}
-			if _, err := c.save(chartKind, id, site, v, &ch, nil, nil); err != nil {
+			if _, err := save(c, chartKind, id, site, v, &ch, nil, nil); err != nil {
 				return err
 			}
 			var hits []quality.Violation
@@ -1166,7 +1166,7 @@ func (c *command) saveNC(site string, nc quality.NonConformance, version uint64)
 	if nc.Lot != "" {
 		ix["lot"] = nc.Lot
 	}
-	_, err := c.save(nonConformanceKind, nc.ID, site, version, &nc, nil, ix)
+	_, err := save(c, nonConformanceKind, nc.ID, site, version, &nc, nil, ix)
 	return err
 }
 

@@ -72,7 +72,7 @@ func (p *Plant) PublishRouting(ctx context.Context, site string, r *routing.Rout
 			if err := old.Obsolete(); err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrInternal, err)
 			}
-			if _, err := c.save(routingKind, rec.ID, site, rec.Version, &old, rec.Keys, routingIndex(&old)); err != nil {
+			if _, err := save(c, routingKind, rec.ID, site, rec.Version, &old, rec.Keys, routingIndex(&old)); err != nil {
 				return nil, err
 			}
 			obsoleted = old.Revision
@@ -82,7 +82,7 @@ func (p *Plant) PublishRouting(ctx context.Context, site string, r *routing.Rout
 		if _, err := c.tx.Get(c.ctx, routingKind, id); err == nil {
 			return nil, fmt.Errorf("%w: routing %s revision %s is already published in site %s; published revisions never change, so publish a new revision (NewRevision)", ErrDuplicate, rt.ID, rt.Revision, site)
 		}
-		if _, err := c.save(routingKind, id, site, 0, rt, nil, routingIndex(rt)); err != nil {
+		if _, err := save(c, routingKind, id, site, 0, rt, nil, routingIndex(rt)); err != nil {
 			return nil, err
 		}
 		c.record(objectRef(routingKind, id), change("status", routing.Draft, routing.Released), change("digest", "", rt.Digest))

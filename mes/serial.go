@@ -66,7 +66,7 @@ func (c *command) loadSerial(id string) (storedSerial, uint64, error) {
 }
 
 func (c *command) saveSerial(s storedSerial, version uint64) error {
-	_, err := c.save(serialKind, s.ID, s.Site, version, &s, nil, map[string]string{"lot": s.Lot, "status": string(s.Status)})
+	_, err := save(c, serialKind, s.ID, s.Site, version, &s, nil, map[string]string{"lot": s.Lot, "status": string(s.Status)})
 	if errors.Is(err, store.ErrConflict) && version == 0 {
 		return fmt.Errorf("%w: serial %s already exists", ErrDuplicate, s.ID)
 	}

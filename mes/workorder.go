@@ -204,7 +204,7 @@ func (p *Plant) CreateWorkOrder(ctx context.Context, in NewWorkOrder, opts ...Co
 			Qty: in.Qty, Produced: zero, Scrapped: zero, Started: zero, Due: in.Due.UTC(), Priority: in.Priority, Customer: in.Customer,
 			Status: StatusCreated, CreatedAt: c.now,
 		}
-		v, err := c.save(workOrderKind, wo.ID, wo.Site, 0, &wo, wo.keys(), wo.index())
+		v, err := save(c, workOrderKind, wo.ID, wo.Site, 0, &wo, wo.keys(), wo.index())
 		if errors.Is(err, ErrDuplicate) {
 			return WorkOrder{}, fmt.Errorf("%w: work order number %q or external id %q already exists in site %s", ErrDuplicate, in.Number, in.ExternalID, in.Site)
 		}
@@ -385,7 +385,7 @@ func (c *command) readWorkOrder(id string, wo *WorkOrder) error {
 }
 
 func (c *command) saveWorkOrder(wo *WorkOrder) error {
-	v, err := c.save(workOrderKind, wo.ID, wo.Site, wo.Version, wo, wo.keys(), wo.index())
+	v, err := save(c, workOrderKind, wo.ID, wo.Site, wo.Version, wo, wo.keys(), wo.index())
 	if err != nil {
 		return err
 	}

@@ -168,7 +168,7 @@ func (p *Plant) SplitWorkOrder(ctx context.Context, id, number string, qty units
 		if len(lots) > 0 && wo.Status == StatusRunning {
 			nw.Status, nw.StartedAt = StatusRunning, c.now
 		}
-		v, err := c.save(workOrderKind, nw.ID, nw.Site, 0, &nw, nw.keys(), nw.index())
+		v, err := save(c, workOrderKind, nw.ID, nw.Site, 0, &nw, nw.keys(), nw.index())
 		if errors.Is(err, ErrDuplicate) {
 			return WorkOrder{}, fmt.Errorf("%w: work order number %q already exists in site %s", ErrDuplicate, number, wo.Site)
 		}
