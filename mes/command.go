@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -364,7 +363,7 @@ func (c *command) finish(result any) error {
 }
 
 // load reads the record kind/id into v and returns its version.
-func load(ctx context.Context, r store.ReadTx, kind, id string, v any) (uint64, error) {
+func load[T any](ctx context.Context, r store.ReadTx, kind, id string, v *T) (uint64, error) {
 	rec, err := r.Get(ctx, kind, id)
 	if err != nil {
 		return 0, storeErr(err)
@@ -383,13 +382,12 @@ type owner interface{ own() }
 // always decoded from JSON.
 type detacher interface{ detach() }
 
-// decode reads a record into v (a pointer): from the Value an in-memory store kept (a
-// detached copy) when v's type is a detacher, or from its JSON.
-func decode(rec store.Record, v any) error {
-	if rec.Data == nil && rec.Value != nil {
-		dst, src := reflect.ValueOf(v), reflect.ValueOf(rec.Value)
-		if d, ok := v.(detacher); ok && dst.Kind() == reflect.Pointer && src.Type() == dst.Type() {
-			dst.Elem().Set(src.Elem())
+// decode reads a record into v: from the Value an in-memory store kept (a detached copy)
+// when T is a detacher, or from its JSON.
+func decode[T any](rec store.Record, v *T) error {
+	if src, ok := rec.Value.(*T); ok && rec.Data == nil {
+		if d, ok := any(v).(detacher); ok {
+			*v = *src
 			d.detach()
 			return nil
 		}
