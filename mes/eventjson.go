@@ -2,17 +2,22 @@ package mes
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
+	"github.com/taktmes/takt/execution"
 	"github.com/taktmes/takt/labor"
 	"github.com/taktmes/takt/routing"
 	"github.com/taktmes/takt/units"
 )
 
-// The events of every track-in and track-out (the engine's hottest commands) write their
-// JSON themselves: byte for byte what encoding/json writes for them, without reflection.
-// TestHotEventsEncodeAsEncodingJSON holds each of them to that, field by field.
+// The events of every track-in and track-out (the engine's hottest commands), and those the
+// exception rules commit by the hundred, write their JSON themselves: byte for byte what
+// encoding/json writes for them, without reflection. TestHotEventsEncodeAsEncodingJSON and
+// FuzzHotEventJSON hold each of them to that, field by field.
 
 // jsonAppender is an event payload that appends its own JSON encoding; false leaves it to
 // encoding/json (a value it cannot write the same way, such as a time beyond year 9999).
@@ -124,4 +129,139 @@ func jsonTime(b []byte, t time.Time) []byte {
 func jsonTimeOK(t time.Time) bool {
 	_, offset := t.Zone()
 	return t.Year() >= 0 && t.Year() <= 9999 && offset%60 == 0 && offset > -24*3600 && offset < 24*3600
+}
+
+// The events of the exception rules' commits (RunExceptionRules writes hundreds per call)
+// write their JSON themselves too.
+
+func (e TaskOpened) appendJSON(b []byte) ([]byte, bool) {
+	b, ok := appendTaskJSON(append(b, `{"task":`...), &e.Task)
+	return append(b, '}'), ok
+}
+
+func (e TaskUpdated) appendJSON(b []byte) ([]byte, bool) {
+	b, ok := appendTaskJSON(append(b, `{"task":`...), &e.Task)
+	b = jsonString(append(b, `,"change":`...), e.Change)
+	return append(b, '}'), ok
+}
+
+func (e TaskResolved) appendJSON(b []byte) ([]byte, bool) {
+	b, ok := appendTaskJSON(append(b, `{"task":`...), &e.Task)
+	b = strconv.AppendBool(append(b, `,"auto":`...), e.Auto)
+	return append(b, '}'), ok
+}
+
+func (e CompletionProjected) appendJSON(b []byte) ([]byte, bool) {
+	if !jsonTimeOK(e.Projected) || !jsonTimeOK(e.Due) {
+		return nil, false
+	}
+	b = appendProjectionJSON(b, e.WorkOrder, e.Number, e.Projected, e.Due)
+	return append(b, '}'), true
+}
+
+func (e DueDateAtRisk) appendJSON(b []byte) ([]byte, bool) {
+	if !jsonTimeOK(e.Projected) || !jsonTimeOK(e.Due) {
+		return nil, false
+	}
+	b = appendProjectionJSON(b, e.WorkOrder, e.Number, e.Projected, e.Due)
+	b = strconv.AppendInt(append(b, `,"late":`...), int64(e.Late), 10)
+	return append(b, '}'), true
+}
+
+// appendProjectionJSON opens the object of a projection event with the fields they share.
+func appendProjectionJSON(b []byte, workOrder, number string, projected, due time.Time) []byte {
+	b = jsonString(append(b, `{"work_order":`...), workOrder)
+	b = jsonString(append(b, `,"number":`...), number)
+	b = jsonTime(append(b, `,"projected":`...), projected)
+	return jsonTime(append(b, `,"due":`...), due)
+}
+
+// appendTaskJSON appends t as encoding/json writes an execution.Task; false when a time
+// cannot be written so.
+func appendTaskJSON(b []byte, t *execution.Task) ([]byte, bool) {
+	for _, at := range [...]time.Time{t.LevelSince, t.OpenedAt, t.DueAt, t.AcknowledgedAt, t.StartedAt, t.ClosedAt, t.LastFiredAt} {
+		if !jsonTimeOK(at) {
+			return b, false
+		}
+	}
+	b = jsonString(append(b, `{"id":`...), t.ID)
+	b = jsonString(append(b, `,"site":`...), t.Site)
+	b = jsonString(append(b, `,"rule":`...), t.Rule)
+	b = jsonString(append(b, `,"cause":`...), t.Cause)
+	b = jsonString(append(b, `,"title":`...), t.Title)
+	b = jsonString(append(b, `,"severity":`...), string(t.Severity))
+	b = jsonString(append(b, `,"state":`...), string(t.State))
+	b = jsonString(append(b, `,"owner":{"role":`...), t.Owner.Role)
+	if t.Owner.Person != "" {
+		b = jsonString(append(b, `,"person":`...), t.Owner.Person)
+	}
+	b = append(b, '}')
+	if len(t.Inputs) > 0 {
+		b = jsonStrings(append(b, `,"inputs":`...), t.Inputs)
+	}
+	if len(t.Resolution) > 0 {
+		b = append(b, `,"resolution":{`...)
+		for i, k := range slices.Sorted(maps.Keys(t.Resolution)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonString(append(jsonString(b, k), ':'), t.Resolution[k])
+		}
+		b = append(b, '}')
+	}
+	if t.Note != "" {
+		b = jsonString(append(b, `,"note":`...), t.Note)
+	}
+	b = append(b, `,"links":{`...)
+	sep := ""
+	for _, l := range [...]struct {
+		key string
+		ids []string
+	}{{`"lots":`, t.Links.Lots}, {`"work_orders":`, t.Links.WorkOrders}, {`"equipment":`, t.Links.Equipment}} {
+		if len(l.ids) > 0 {
+			b = jsonStrings(append(append(b, sep...), l.key...), l.ids)
+			sep = ","
+		}
+	}
+	b = append(b, '}')
+	if len(t.Escalation) > 0 {
+		b = append(b, `,"escalation":[`...)
+		for i, s := range t.Escalation {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonString(append(b, `{"role":`...), s.Role)
+			b = append(strconv.AppendInt(append(b, `,"after":`...), int64(s.After), 10), '}')
+		}
+		b = append(b, ']')
+	}
+	b = strconv.AppendInt(append(b, `,"level":`...), int64(t.Level), 10)
+	b = jsonTime(append(b, `,"level_since":`...), t.LevelSince)
+	b = jsonTime(append(b, `,"opened_at":`...), t.OpenedAt)
+	for _, f := range [...]struct {
+		name string
+		at   time.Time
+	}{{`,"due_at":`, t.DueAt}, {`,"acknowledged_at":`, t.AcknowledgedAt}, {`,"started_at":`, t.StartedAt}, {`,"closed_at":`, t.ClosedAt}} {
+		if !f.at.IsZero() {
+			b = jsonTime(append(b, f.name...), f.at)
+		}
+	}
+	if t.ClosedBy != "" {
+		b = jsonString(append(b, `,"closed_by":`...), t.ClosedBy)
+	}
+	b = strconv.AppendInt(append(b, `,"occurrences":`...), int64(t.Occurrences), 10)
+	b = jsonTime(append(b, `,"last_fired_at":`...), t.LastFiredAt)
+	return append(b, '}'), true
+}
+
+// jsonStrings appends ss as a JSON array of strings.
+func jsonStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonString(b, s)
+	}
+	return append(b, ']')
 }
