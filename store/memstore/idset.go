@@ -59,15 +59,19 @@ func (s *idSet) toMap() {
 	s.list = nil
 }
 
-// appendAfter appends the ids greater than after to ids (empty) in increasing order.
-func (s *idSet) appendAfter(ids []string, after string) []string {
+// after returns the ids greater than after, in increasing order (nil for none).
+func (s *idSet) after(after string) []string {
 	if s.m == nil {
 		i, found := slices.BinarySearch(s.list, after)
 		if found {
 			i++
 		}
-		return append(ids, s.list[i:]...)
+		if i == len(s.list) {
+			return nil
+		}
+		return slices.Clone(s.list[i:])
 	}
+	var ids []string
 	for id := range s.m {
 		if id > after {
 			ids = append(ids, id)

@@ -390,7 +390,7 @@ func (t *tx) List(ctx context.Context, q store.Query) ([]store.Record, error) {
 		}
 		slices.Sort(ids)
 	} else if set := t.s.index[indexKey{q.Kind, q.Site, q.Index, q.Value}]; set != nil {
-		ids = set.appendAfter(nil, q.After)
+		ids = set.after(q.After)
 	}
 	for _, r := range t.writes { // the transaction's own writes may add or remove matches
 		if r.Kind != q.Kind || r.ID <= q.After {
