@@ -27,8 +27,6 @@ func benchTrackPairs(report func(result)) {
 	report(result{Name: "routing.trackpairs_per_s.mem", Value: engine, Unit: "pairs/s"}.WithBaseline(baseline))
 }
 
-const trackPairLots = 300 // lots of 100 pairs each
-
 // trackPairRate runs the engine's pairs on a new plant and returns pairs per second.
 func trackPairRate() float64 {
 	ctx := context.Background()
@@ -39,47 +37,49 @@ func trackPairRate() float64 {
 	must(err)
 	_, err = p.ReleaseWorkOrder(ctx, wo.ID, benchActor)
 	must(err)
-	ten := units.MustParse("10 ea")
-	out := routing.Outcome{Good: ten}
-	pairs := 0
-	start := time.Now()
-	for range trackPairLots {
-		lot, err := p.StartLot(ctx, wo.ID, units.MustParse("100 ea"), benchActor)
+	var lot mes.Lot
+	return pairRate(rt, func() {
+		lot, err = p.StartLot(ctx, wo.ID, units.MustParse("100 ea"), benchActor)
 		must(err)
-		for _, s := range rt.Steps {
-			for range 10 {
-				_, err = p.TrackIn(ctx, lot.ID, s.ID, ten, benchActor)
-				must(err)
-				_, err = p.TrackOut(ctx, lot.ID, s.ID, out, benchActor)
-				must(err)
-				pairs++
-			}
-		}
-	}
-	return float64(pairs) / time.Since(start).Seconds()
+	}, func(step string, qty units.Quantity, out routing.Outcome) {
+		_, err := p.TrackIn(ctx, lot.ID, step, qty, benchActor)
+		must(err)
+		_, err = p.TrackOut(ctx, lot.ID, step, out, benchActor)
+		must(err)
+	})
 }
 
 // pureTrackPairRate runs the same moves on the routing state machine alone.
 func pureTrackPairRate() float64 {
-	ctx := context.Background()
-	rt, err := openBenchPlant().Routing(ctx, "S1", "P", "A")
+	rt, err := openBenchPlant().Routing(context.Background(), "S1", "P", "A")
 	must(err)
+	var exec routing.Execution
+	return pairRate(rt, func() {
+		exec, _, err = rt.Start(units.MustParse("100 ea"), time.Now())
+		must(err)
+	}, func(step string, qty units.Quantity, out routing.Outcome) {
+		exec, _, err = rt.TrackIn(exec, step, qty, time.Now())
+		must(err)
+		exec, _, err = rt.TrackOut(exec, step, out, time.Now())
+		must(err)
+	})
+}
+
+// pairRate starts 300 lots of 100 ea, each run through the steps of rt in pairs of 10 ea,
+// and returns pairs per second.
+func pairRate(rt *routing.Routing, start func(), pair func(step string, qty units.Quantity, out routing.Outcome)) float64 {
 	ten := units.MustParse("10 ea")
 	out := routing.Outcome{Good: ten}
 	pairs := 0
-	start := time.Now()
-	for range trackPairLots {
-		exec, _, err := rt.Start(units.MustParse("100 ea"), time.Now())
-		must(err)
+	begin := time.Now()
+	for range 300 {
+		start()
 		for _, s := range rt.Steps {
 			for range 10 {
-				exec, _, err = rt.TrackIn(exec, s.ID, ten, time.Now())
-				must(err)
-				exec, _, err = rt.TrackOut(exec, s.ID, out, time.Now())
-				must(err)
+				pair(s.ID, ten, out)
 				pairs++
 			}
 		}
 	}
-	return float64(pairs) / time.Since(start).Seconds()
+	return float64(pairs) / time.Since(begin).Seconds()
 }

@@ -31,7 +31,14 @@ func (RoutingPublished) EventType() string { return "routing.published" }
 
 func init() { registerEvent(&RoutingPublished{}) }
 
-func routingRecordID(site, id, revision string) string { return site + "/" + id + "@" + revision }
+func routingRecordID(site, id, revision string) string {
+	return string(appendRoutingRecordID(nil, site, id, revision))
+}
+
+// appendRoutingRecordID appends the record id of a routing revision ("site/id@revision").
+func appendRoutingRecordID(b []byte, site, id, revision string) []byte {
+	return append(append(append(append(append(b, site...), '/'), id...), '@'), revision...)
+}
 
 // PublishRouting releases a draft routing revision for production in site: it is
 // validated (every problem listed), its work centers must exist in the site's equipment
@@ -172,7 +179,7 @@ type routingCache struct {
 // the id for a cached one.
 func (rc *routingCache) revision(ctx context.Context, tx store.ReadTx, site, id, revision string) (*routing.Routing, error) {
 	var buf [64]byte
-	key := append(append(append(append(append(buf[:0], site...), '/'), id...), '@'), revision...)
+	key := appendRoutingRecordID(buf[:0], site, id, revision)
 	rc.mu.RLock()
 	rt, ok := rc.m[string(key)]
 	rc.mu.RUnlock()

@@ -73,12 +73,16 @@ func (h Hash) Hex() string { return hex.EncodeToString(h[:]) }
 // AuditHash returns the Hash Seal gives r as record seq after the record whose hash is
 // prev (nil for the first), without changing r: for drivers that keep hashes as bytes.
 func AuditHash(r *AuditRecord, seq uint64, prev *Hash) Hash {
-	if prev == nil {
-		return auditSum(r, seq, "")
-	}
 	var text [2 * sha256.Size]byte
-	hex.Encode(text[:], prev[:])
-	return auditSum(r, seq, text[:])
+	return auditSum(r, seq, prev.appendHex(text[:0]))
+}
+
+// appendHex appends h as the Hash fields hold it; nothing for no hash (the first entry).
+func (h *Hash) appendHex(b []byte) []byte {
+	if h == nil {
+		return b
+	}
+	return hex.AppendEncode(b, h[:])
 }
 
 // auditSum hashes every field of r but Seq, PrevHash and Hash, with those two given as seq
@@ -202,12 +206,8 @@ func SealEvent(e *Event, position uint64, prevHash string) {
 // EventHash returns the Hash SealEvent gives e at position after the event whose hash is
 // prev (nil for the first), without changing e: for drivers that keep hashes as bytes.
 func EventHash(e *Event, position uint64, prev *Hash) Hash {
-	if prev == nil {
-		return eventSum(e, position, "")
-	}
 	var text [2 * sha256.Size]byte
-	hex.Encode(text[:], prev[:])
-	return eventSum(e, position, text[:])
+	return eventSum(e, position, prev.appendHex(text[:0]))
 }
 
 // eventSum hashes e at position after the event whose hash is prev (hex): every field but
