@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -38,6 +39,23 @@ type Links struct {
 	Lots       []string `json:"lots,omitempty"`
 	WorkOrders []string `json:"work_orders,omitempty"`
 	Equipment  []string `json:"equipment,omitempty"`
+}
+
+// String writes the links as the audit trail shows them: "{[lots] [work orders]
+// [equipment]}", each list separated by spaces (what fmt prints for the struct).
+func (l Links) String() string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, ids := range [...][]string{l.Lots, l.WorkOrders, l.Equipment} {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteByte('[')
+		b.WriteString(strings.Join(ids, " "))
+		b.WriteByte(']')
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 // merge returns l with the ids of o it does not have yet, and whether any was added.

@@ -1,6 +1,7 @@
 package execution
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -146,4 +147,11 @@ func TestEscalationTiming(t *testing.T) {
 	assert.Equal(t, t0.Add(30*time.Minute), effects[0].At)
 	assert.Equal(t, t0.Add(90*time.Minute), effects[1].At)
 	assert.Equal(t, 2, all.Level)
+}
+
+func TestLinksStringIsWhatFmtPrintsForTheStruct(t *testing.T) {
+	type plain struct{ Lots, WorkOrders, Equipment []string }
+	for _, l := range []Links{{}, {Lots: []string{"L1"}}, {Lots: []string{"L1", "L2"}, WorkOrders: []string{"WO-1"}, Equipment: []string{"CNC", "OVEN 2"}}} {
+		require.Equal(t, fmt.Sprint(plain(l)), l.String())
+	}
 }

@@ -55,6 +55,9 @@ type command struct {
 	eventSpace [4]store.Event
 	auditSpace [2]store.AuditRecord
 	siteSpace  [1]string
+	// arenaSpace is the memory of the last command's event JSON, which the next reuses (a
+	// store keeps Data only until Update returns, see store.Tx.AppendEvents).
+	arenaSpace []byte
 }
 
 // commandState is a command but for its spaces: every attempt starts it anew.
@@ -106,7 +109,7 @@ func execute[T any](ctx context.Context, p *Plant, action string, opts []Command
 		var result T
 		c.clearSpaces()
 		c.commandState = commandState{ctx: ctx, p: p, action: action, opts: o, now: p.now()}
-		c.events, c.audits, c.sites = c.eventSpace[:0], c.auditSpace[:0], c.siteSpace[:0]
+		c.events, c.audits, c.sites, c.arena = c.eventSpace[:0], c.auditSpace[:0], c.siteSpace[:0], c.arenaSpace[:0]
 		err := p.store.Update(ctx, func(tx store.Tx) (err error) {
 			defer func() {
 				if r := recover(); r != nil {
@@ -158,6 +161,9 @@ var commands = sync.Pool{New: func() any { return new(command) }}
 // free clears c, so that it keeps nothing reachable, and returns it for reuse.
 func (c *command) free() {
 	c.clearSpaces()
+	if cap(c.arena) <= maxArena {
+		c.arenaSpace = c.arena[:0]
+	}
 	c.commandState = commandState{}
 	commands.Put(c)
 }
@@ -321,6 +327,8 @@ func text(v any) string {
 		return v.String()
 	case int:
 		return strconv.Itoa(v)
+	case bool:
+		return strconv.FormatBool(v)
 	}
 	return fmt.Sprint(v)
 }

@@ -27,12 +27,13 @@ type jsonAppender interface {
 
 // encodeEvent returns the JSON of an event payload, appended to arena when the payload
 // writes its own (the JSON is arena's last bytes, capped so that appending to it copies),
-// and the arena to append the next to. Arena memory is never reused, so the JSON of every
-// event of a command shares one allocation and each stays as it was written.
+// and the arena to append the next to. A full arena is replaced, never overwritten, so
+// the JSON of a command's events shares one allocation or a few, and each stays as it was
+// written until the command ends (see command.free).
 func encodeEvent(payload EventPayload, arena []byte) ([]byte, []byte, error) {
 	if a, ok := payload.(jsonAppender); ok {
 		if len(arena) == cap(arena) {
-			arena = make([]byte, 0, 512)
+			arena = make([]byte, 0, min(max(512, 2*cap(arena)), maxArena))
 		}
 		if b, ok := a.appendJSON(arena); ok {
 			return b[len(arena):len(b):len(b)], b, nil
@@ -41,6 +42,9 @@ func encodeEvent(payload EventPayload, arena []byte) ([]byte, []byte, error) {
 	b, err := json.Marshal(payload)
 	return b, arena, err
 }
+
+// maxArena is the size of the largest arena a command keeps for the next.
+const maxArena = 8 << 10
 
 func (e LotTrackedIn) appendJSON(b []byte) ([]byte, bool) {
 	b = jsonQuantity(append(appendOperationJSON(b, e.Lot, e.WorkOrder, e.Step, e.Equipment), `,"qty":`...), e.Qty)

@@ -1,7 +1,6 @@
 package mes
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -164,10 +163,10 @@ type executionState struct {
 	cache   map[string]cachedRule // compiled rules by site/name
 }
 
-// cachedRule is a compiled rule with the stored record it was compiled from.
+// cachedRule is a compiled rule with the version of the stored record it was compiled from.
 type cachedRule struct {
-	stored []byte // the record's JSON
-	rule   *execution.Rule
+	version uint64 // of the record compiled
+	rule    *execution.Rule
 }
 
 // SaveExceptionRule adds or replaces an exception rule of site. The rule is compiled and
@@ -222,12 +221,8 @@ func (p *Plant) exceptionRules(ctx context.Context) (map[string][]*execution.Rul
 	}
 	out := map[string][]*execution.Rule{}
 	for _, rec := range recs {
-		data, err := rec.Encode()
-		if err != nil {
-			return nil, fmt.Errorf("%w: stored exception rule %s: %v", ErrInternal, rec.ID, err)
-		}
 		c, ok := st.cache[rec.ID]
-		if !ok || !bytes.Equal(c.stored, data) {
+		if !ok || c.version != rec.Version {
 			var r storedExceptionRule
 			if err := decode(rec, &r); err != nil {
 				return nil, err
@@ -236,7 +231,7 @@ func (p *Plant) exceptionRules(ctx context.Context) (map[string][]*execution.Rul
 			if err != nil {
 				return nil, fmt.Errorf("%w: stored exception rule %s: %w", ErrInternal, rec.ID, err)
 			}
-			c = cachedRule{stored: data, rule: compiled}
+			c = cachedRule{version: rec.Version, rule: compiled}
 			st.cache[rec.ID] = c
 		}
 		site := rec.Index["site"]

@@ -90,8 +90,9 @@ type Tx interface {
 	Put(ctx context.Context, rec Record) (uint64, error)
 	// AppendEvents adds events to the log; the store assigns their positions and seals them
 	// into the event chain with SealEvent at commit, in position order. The store may keep
-	// each event's Data, and the events slice until Update returns: the caller must not
-	// change them meanwhile (it may reuse the slice's memory after Update).
+	// the events slice and each event's Data until Update returns: the caller must not
+	// change them meanwhile, and may reuse their memory after Update (a store that needs
+	// Data longer keeps a copy).
 	AppendEvents(ctx context.Context, events ...Event) error
 	// AppendAudit adds an audit record; the store assigns Seq and seals it into the chain
 	// with Seal at commit, in commit order. The store may keep its Changes and Signatures:

@@ -8,11 +8,17 @@ package memstore
 // already there. The store's lock guards a log: appends under the write lock, reads under
 // the read lock; free (at Close) under the write lock.
 type log struct {
-	chunks  *chunks
-	entries []span // where each entry lies, in log order
+	chunks *chunks
+	// spans say where each entry lies, in log order, in blocks of spanBlock: the log grows
+	// without copying them.
+	spans [][]span
+	n     int // entries
 }
 
 type span struct{ chunk, from, to uint32 }
+
+// spanBlock is how many spans a block holds (48 KiB).
+const spanBlock = 4096
 
 // chunks are a log's memory, kept apart from the log so that a store dropped without
 // Close can still release them (see New).
@@ -22,7 +28,7 @@ type chunks struct{ list []chunk }
 // maxChunk (an entry larger than that gets a chunk of its own, rounded up to pages).
 const firstChunk, maxChunk = 4 << 10, 1 << 20
 
-func (l *log) len() int { return len(l.entries) }
+func (l *log) len() int { return l.n }
 
 // append adds a copy of b.
 func (l *log) append(b []byte) {
@@ -42,7 +48,12 @@ func (l *log) append(b []byte) {
 	c := &cs.list[n-1].b
 	from := len(*c)
 	*c = append(*c, b...)
-	l.entries = append(l.entries, span{chunk: uint32(n - 1), from: uint32(from), to: uint32(len(*c))})
+	if l.n%spanBlock == 0 {
+		l.spans = append(l.spans, make([]span, 0, spanBlock))
+	}
+	last := &l.spans[len(l.spans)-1]
+	*last = append(*last, span{chunk: uint32(n - 1), from: uint32(from), to: uint32(len(*c))})
+	l.n++
 }
 
 // read returns up to limit entries after position after (1-based positions; limit <= 0:
@@ -70,7 +81,7 @@ func (l *log) read(after uint64, limit int) ([][]byte, string) {
 
 // at returns entry i (0-based), a view of the log.
 func (l *log) at(i int) []byte {
-	s := l.entries[i]
+	s := l.spans[i/spanBlock][i%spanBlock]
 	return l.chunks.list[s.chunk].b[s.from:s.to:s.to]
 }
 

@@ -17,7 +17,7 @@ func TestLogKeepsEveryEntryAcrossChunks(t *testing.T) {
 		b[0] = 0 // the log keeps its own copy
 		want = append(want, bytes.Repeat([]byte{byte(i + 1)}, size))
 	}
-	for i := 0; i < 3000; i++ { // many small entries fill several growing chunks
+	for i := 0; i < spanBlock+1000; i++ { // many small entries fill several growing chunks and span blocks
 		b := append(bytes.Repeat([]byte{42}, 32), byte(i), byte(i>>8))
 		l.append(b)
 		want = append(want, b)

@@ -21,11 +21,11 @@ import (
 // call New.
 type Store struct {
 	mu      sync.RWMutex
-	records map[string]map[string]*store.Record // kind -> id -> record
-	keys    map[string]map[string]string        // kind -> unique key -> id
-	index   map[indexKey]*idSet                 // (kind, site, name, value) -> ids
-	events  log                                 // codec.event
-	audit   log                                 // codec.audit
+	records map[string]map[string]store.Record // kind -> id -> record (by value: no object of its own)
+	keys    map[string]map[string]string       // kind -> unique key -> id
+	index   map[indexKey]*idSet                // (kind, site, name, value) -> ids
+	events  log                                // codec.event
+	audit   log                                // codec.audit
 	// eventHead and auditHead are the hashes of the last entries of the two chains.
 	eventHead, auditHead store.Hash
 	codec                codec // encodes the log entries
@@ -47,7 +47,7 @@ type indexKey struct{ kind, site, name, value string }
 // without Close releases it when the garbage collector finds it unreachable.
 func New() *Store {
 	s := &Store{
-		records: map[string]map[string]*store.Record{},
+		records: map[string]map[string]store.Record{},
 		keys:    map[string]map[string]string{},
 		index:   map[indexKey]*idSet{},
 		changed: make(chan struct{}),
@@ -189,19 +189,19 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) commit(t *tx) {
-	for _, rec := range t.writes {
-		k := recKey{rec.Kind, rec.ID}
-		old, existed := s.records[k.kind][k.id]
+	for i := range t.writes {
+		rec := &t.writes[i]
+		byID := s.records[rec.Kind]
+		if byID == nil {
+			byID = map[string]store.Record{}
+			s.records[rec.Kind] = byID
+		}
+		old, existed := byID[rec.ID]
 		reindex := !existed || old.Site != rec.Site || !slices.Equal(old.Keys, rec.Keys) || !maps.Equal(old.Index, rec.Index)
 		if existed && reindex {
-			s.unindex(old)
+			s.unindex(&old)
 		}
-		byID := s.records[k.kind]
-		if byID == nil {
-			byID = map[string]*store.Record{}
-			s.records[k.kind] = byID
-		}
-		byID[k.id] = rec
+		byID[rec.ID] = *rec
 		if reindex {
 			s.indexRecord(rec)
 		}
@@ -291,9 +291,9 @@ type recKey struct{ kind, id string }
 type tx struct {
 	s        *Store
 	readOnly bool
-	writes   []*store.Record // in the order of their first Put, one per record
+	writes   []store.Record // in the order of their first Put, one per record
 	// writeSpace holds the writes of a typical transaction without allocating.
-	writeSpace [fewWrites]*store.Record
+	writeSpace [fewWrites]store.Record
 	// written indexes writes by kind and id once a transaction writes more than a few
 	// records; below that a scan is faster.
 	written map[recKey]int
@@ -316,31 +316,32 @@ func (t *tx) write(kind, id string) int {
 		}
 		return -1
 	}
-	for i, r := range t.writes {
-		if r.ID == id && r.Kind == kind {
+	for i := range t.writes {
+		if r := &t.writes[i]; r.ID == id && r.Kind == kind {
 			return i
 		}
 	}
 	return -1
 }
 
-func (t *tx) current(kind, id string) *store.Record {
+// current returns the record of kind with id as the transaction sees it.
+func (t *tx) current(kind, id string) (store.Record, bool) {
 	if i := t.write(kind, id); i >= 0 {
-		return t.writes[i]
+		return t.writes[i], true
 	}
-	return t.s.records[kind][id]
+	r, ok := t.s.records[kind][id]
+	return r, ok
 }
 
 // cloneRecord copies what a reader may change: Data. Keys, Index and Value are read-only
 // for readers by the store contract and shared.
-func cloneRecord(r *store.Record) store.Record {
-	c := *r
-	c.Data = slices.Clone(r.Data)
-	return c
+func cloneRecord(r store.Record) store.Record {
+	r.Data = slices.Clone(r.Data)
+	return r
 }
 
 func (t *tx) Get(ctx context.Context, kind, id string) (store.Record, error) {
-	if r := t.current(kind, id); r != nil {
+	if r, ok := t.current(kind, id); ok {
 		return cloneRecord(r), nil
 	}
 	return store.Record{}, &notFound{kind: kind, id: id}
@@ -373,7 +374,7 @@ func (t *tx) Lookup(ctx context.Context, kind, key string) (store.Record, error)
 		}
 	}
 	if id, ok := t.s.keys[kind][key]; ok {
-		if r := t.current(kind, id); r != nil && slices.Contains(r.Keys, key) {
+		if r, ok := t.current(kind, id); ok && slices.Contains(r.Keys, key) {
 			return cloneRecord(r), nil
 		}
 	}
@@ -409,7 +410,8 @@ func (t *tx) List(ctx context.Context, q store.Query) ([]store.Record, error) {
 	}
 	out := make([]store.Record, len(ids))
 	for i, id := range ids {
-		out[i] = cloneRecord(t.current(q.Kind, id))
+		r, _ := t.current(q.Kind, id)
+		out[i] = cloneRecord(r)
 	}
 	return out, nil
 }
@@ -422,12 +424,10 @@ func (t *tx) Put(ctx context.Context, rec store.Record) (uint64, error) {
 		return 0, fmt.Errorf("memstore: record needs a kind and an id (got %q/%q)", rec.Kind, rec.ID)
 	}
 	i := t.write(rec.Kind, rec.ID)
-	cur := t.s.records[rec.Kind][rec.ID]
-	if i >= 0 {
-		cur = t.writes[i]
-	}
 	var curVersion uint64
-	if cur != nil {
+	if i >= 0 {
+		curVersion = t.writes[i].Version
+	} else if cur, ok := t.s.records[rec.Kind][rec.ID]; ok {
 		curVersion = cur.Version
 	}
 	if rec.Version != curVersion {
@@ -443,9 +443,9 @@ func (t *tx) Put(ctx context.Context, rec store.Record) (uint64, error) {
 	c.Version = curVersion + 1
 	if i < 0 {
 		i = len(t.writes)
-		t.writes = append(t.writes, &c)
+		t.writes = append(t.writes, c)
 	} else {
-		t.writes[i] = &c
+		t.writes[i] = c
 	}
 	switch {
 	case t.written != nil:
