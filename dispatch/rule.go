@@ -151,7 +151,7 @@ func (r *Rule) fill(env *Env, c *Candidate, now time.Time, running string) {
 	env.RemainingHours = c.RemainingTime.Hours()
 	env.RemainingSteps = c.RemainingSteps
 	if need(fieldQuantity) {
-		env.Quantity = c.Quantity.Value().InexactFloat64()
+		env.Quantity = c.Quantity.Float64()
 	}
 	if need(fieldUnit) {
 		env.Unit = string(c.Quantity.Unit())

@@ -918,7 +918,7 @@ func (f *facts) lookUpLot(env *execution.Env, lotID, step string) error {
 	if !waiting.IsPositive() {
 		return nil
 	}
-	env.Lot.Queued, env.Lot.Quantity, env.Lot.Unit = true, waiting.Value().InexactFloat64(), string(waiting.Unit())
+	env.Lot.Queued, env.Lot.Quantity, env.Lot.Unit = true, waiting.Float64(), string(waiting.Unit())
 	if since, ok := l.QueuedSince[step]; ok {
 		env.Lot.WaitingMinutes = f.now.Sub(since).Minutes()
 	}
@@ -932,7 +932,7 @@ func (f *facts) lookUpLot(env *execution.Env, lotID, step string) error {
 			f.available[k] = have
 		}
 		if missing, err := m.PerUnit.Mul(waiting.Value()).Sub(have); err == nil && missing.IsPositive() {
-			env.Material = execution.MaterialFacts{Short: true, Component: m.Component, ShortQty: missing.Value().InexactFloat64(), Unit: string(missing.Unit())}
+			env.Material = execution.MaterialFacts{Short: true, Component: m.Component, ShortQty: missing.Float64(), Unit: string(missing.Unit())}
 			break
 		}
 	}
@@ -1020,7 +1020,7 @@ func (f *facts) scrapped(env *execution.Env, e Event, s *LotScrapped, b *batch) 
 	})
 	product := env.Order.Product
 	w.Entries = append(w.Entries, scrapEntry{Product: product, Step: s.Step, At: e.Time, Qty: s.Qty.Value(), Unit: s.Qty.Unit()})
-	env.Scrap = execution.ScrapFacts{Product: product, Step: s.Step, Reason: s.Reason, Qty: s.Qty.Value().InexactFloat64(),
+	env.Scrap = execution.ScrapFacts{Product: product, Step: s.Step, Reason: s.Reason, Qty: s.Qty.Float64(),
 		LastHour: w.lastHour(product, s.Step, e.Time), Unit: string(s.Qty.Unit())}
 	return nil
 }

@@ -437,8 +437,8 @@ func (r *Routing) TrackOut(e Execution, step string, out Outcome, at time.Time) 
 	p.LastOut = m.at
 	if good.IsPositive() {
 		env := func() Env {
-			return Env{Result: out.Results, InSpec: out.InSpec, Good: good.Value().InexactFloat64(), Scrap: sub(total, add(good, rework)).Value().InexactFloat64(),
-				Rework: rework.Value().InexactFloat64(), Param: r.Steps[i].Parameters}
+			return Env{Result: out.Results, InSpec: out.InSpec, Good: good.Float64(), Scrap: sub(total, add(good, rework)).Float64(),
+				Rework: rework.Float64(), Param: r.Steps[i].Parameters}
 		}
 		if err := m.hold(i, good, env); err != nil {
 			return e, nil, err

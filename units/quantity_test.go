@@ -35,6 +35,9 @@ func sameAs(t *testing.T, what string, q Quantity, d decimal.Decimal, u Unit) {
 	if text, _ := q.MarshalText(); string(text) != want {
 		t.Fatalf("%s: MarshalText %q, want %q", what, text, want)
 	}
+	if f := q.Float64(); f != d.InexactFloat64() {
+		t.Fatalf("%s: Float64 %v, decimal gives %v", what, f, d.InexactFloat64())
+	}
 	if q.IsZero() != (d.Sign() == 0) || q.IsPositive() != (d.Sign() > 0) || q.IsNegative() != (d.Sign() < 0) {
 		t.Fatalf("%s: signs of %s disagree with decimal's %d", what, q, d.Sign())
 	}

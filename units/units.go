@@ -335,6 +335,22 @@ func (q Quantity) Value() decimal.Decimal {
 	return decimal.New(q.coef, q.exp)
 }
 
+// Float64 returns the amount as the float64 nearest to it, as Value().InexactFloat64() does,
+// without building a decimal: for facts handed to rules and other inexact uses.
+func (q Quantity) Float64() float64 {
+	const exact = 1 << 53 // integers up to this convert to float64 exactly
+	if q.wide == nil && -exact < q.coef && q.coef < exact && -22 <= q.exp && q.exp <= 22 {
+		// Both operands are exact (10^22 is the largest exact power of ten), so the one
+		// rounding of the product or quotient gives the nearest float64, as decimal does.
+		f, p := float64(q.coef), math.Pow10(int(max(q.exp, -q.exp)))
+		if q.exp < 0 {
+			return f / p
+		}
+		return f * p
+	}
+	return q.Value().InexactFloat64()
+}
+
 // Unit returns the unit of measure; empty for the zero Quantity.
 func (q Quantity) Unit() Unit {
 	if q.def == nil {
