@@ -35,9 +35,11 @@ type Store struct {
 	changed chan struct{}
 	watched atomic.Bool
 	closed  bool
-	// spare is the transaction of the last commit, reused by the next Update, and
-	// auditSpace holds the audit records of a typical transaction (one at a time).
+	// spare is the transaction of the last commit, reused by the next Update;
+	// writeSpace and auditSpace hold the writes and audit records of a typical write
+	// transaction (one at a time), so that they allocate nothing.
 	spare      *tx
+	writeSpace [fewWrites]store.Record
 	auditSpace [2]store.AuditRecord
 }
 
@@ -76,7 +78,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	s.spare = nil // a transaction that fails or panics is not reused
 	*t = tx{s: s}
-	t.writes, t.audit = t.writeSpace[:0], s.auditSpace[:0]
+	t.writes, t.audit = s.writeSpace[:0], s.auditSpace[:0]
 	if err := fn(t); err != nil { // a panic unwinds past here and nothing was applied
 		return err
 	}
@@ -85,7 +87,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	s.commit(t)
 	*t = tx{} // keeps nothing reachable while it waits
-	s.spare, s.auditSpace = t, [2]store.AuditRecord{}
+	s.spare, s.writeSpace, s.auditSpace = t, [fewWrites]store.Record{}, [2]store.AuditRecord{}
 	return nil
 }
 
@@ -292,8 +294,6 @@ type tx struct {
 	s        *Store
 	readOnly bool
 	writes   []store.Record // in the order of their first Put, one per record
-	// writeSpace holds the writes of a typical transaction without allocating.
-	writeSpace [fewWrites]store.Record
 	// written indexes writes by kind and id once a transaction writes more than a few
 	// records; below that a scan is faster.
 	written map[recKey]int
