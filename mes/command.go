@@ -350,9 +350,9 @@ func (c *command) finish(result any) error {
 				SignerID: s.ID, SignerName: s.Name, Meaning: string(s.Meaning), Time: c.now, Digest: a.Content(),
 			})
 		}
-		if err := c.tx.AppendAudit(c.ctx, *a); err != nil {
-			return err
-		}
+	}
+	if err := c.tx.AppendAudit(c.ctx, c.audits...); err != nil {
+		return err
 	}
 	if len(c.events) > 0 {
 		if err := c.tx.AppendEvents(c.ctx, c.events...); err != nil {

@@ -293,13 +293,12 @@ func (p *Plant) RunExceptionRules(ctx context.Context, opts ...CommandOption) (E
 			break
 		}
 		p.boards.follow(ctx, p, read) // the dispatch lists of the tick pass need not read them again
-		evs := decodeEvents(read, false)
-		run.Events += len(evs)
-		b, err := p.eventBatch(ctx, ev, evs)
+		run.Events += len(read)
+		b, err := p.eventBatch(ctx, ev, read)
 		if err != nil {
 			return run, err
 		}
-		b.from, b.to = from, evs[len(evs)-1].Position
+		b.from, b.to = from, read[len(read)-1].Position
 		err = p.commitBatch(ctx, opts, b, &run)
 		if errors.Is(err, errStaleCheckpoint) {
 			// Another process handled these events; its tasks are in the store.
@@ -414,13 +413,14 @@ func (ev *evaluator) evaluate(b *batch, site string, env *execution.Env) {
 }
 
 // eventBatch evaluates the rules for a batch of events.
-func (p *Plant) eventBatch(ctx context.Context, ev *evaluator, evs []Event) (*batch, error) {
+func (p *Plant) eventBatch(ctx context.Context, ev *evaluator, read []store.Event) (*batch, error) {
 	b := &batch{windows: map[string]*scrapWindow{}}
 	now := p.now()
 	err := p.view(ctx, func(tx store.ReadTx) error {
 		f := newFacts(ctx, p, tx, now)
 		var env execution.Env // reused: decisions keep nothing of it
-		for _, e := range evs {
+		for i := range read {
+			e := decodeEvent(read[i], false)
 			rules := ev.rules[e.Site]
 			if rules == nil || strings.HasPrefix(e.Type, "task.") || strings.HasPrefix(e.Type, "execution.") {
 				continue
@@ -450,6 +450,7 @@ func (p *Plant) tickBatch(ctx context.Context, ev *evaluator) (*batch, error) {
 		if err != nil {
 			return nil, err
 		}
+		b.projections = slices.Grow(b.projections, len(orders))
 		for i, wo := range orders {
 			proj, err := pr.project(ctx, wo, ops[i])
 			if err != nil {
@@ -513,7 +514,7 @@ func (p *Plant) commitBatch(ctx context.Context, opts []CommandOption, b *batch,
 			sites[site] = true
 			return c.authorize(site)
 		}
-		tasks := map[string]openTask{}
+		tasks := make(map[string]openTask, len(b.decisions))
 		for _, d := range b.decisions {
 			if err := enter(d.site); err != nil {
 				return struct{}{}, err

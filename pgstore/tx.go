@@ -319,13 +319,15 @@ func (t *writeTx) AppendEvents(ctx context.Context, events ...store.Event) error
 	return nil
 }
 
-func (t *writeTx) AppendAudit(ctx context.Context, rec store.AuditRecord) error {
+func (t *writeTx) AppendAudit(ctx context.Context, recs ...store.AuditRecord) error {
 	if t.failed != nil {
 		return t.failed
 	}
-	rec.Changes = append([]store.Change(nil), rec.Changes...)
-	rec.Signatures = append([]store.Signature(nil), rec.Signatures...)
-	t.audit = append(t.audit, rec)
+	for _, rec := range recs {
+		rec.Changes = append([]store.Change(nil), rec.Changes...)
+		rec.Signatures = append([]store.Signature(nil), rec.Signatures...)
+		t.audit = append(t.audit, rec)
+	}
 	return nil
 }
 

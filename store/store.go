@@ -94,10 +94,11 @@ type Tx interface {
 	// change them meanwhile, and may reuse their memory after Update (a store that needs
 	// Data longer keeps a copy).
 	AppendEvents(ctx context.Context, events ...Event) error
-	// AppendAudit adds an audit record; the store assigns Seq and seals it into the chain
-	// with Seal at commit, in commit order. The store may keep its Changes and Signatures:
-	// the caller must not change them afterwards.
-	AppendAudit(ctx context.Context, rec AuditRecord) error
+	// AppendAudit adds audit records; the store assigns their Seq and seals them into the
+	// chain with Seal at commit, in commit order. The store may keep their Changes and
+	// Signatures (the caller must not change them afterwards), and the recs slice until
+	// Update returns (the caller may reuse its memory after Update).
+	AppendAudit(ctx context.Context, recs ...AuditRecord) error
 	// AddEdges adds genealogy edges (see genealogy.ValidateEdges for what is refused).
 	// Edges are never changed or removed.
 	AddEdges(ctx context.Context, edges ...genealogy.Edge) error

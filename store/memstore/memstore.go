@@ -35,12 +35,11 @@ type Store struct {
 	changed chan struct{}
 	watched atomic.Bool
 	closed  bool
-	// spare is the transaction of the last commit, reused by the next Update;
-	// writeSpace and auditSpace hold the writes and audit records of a typical write
-	// transaction (one at a time), so that they allocate nothing.
+	// spare is the transaction of the last commit, reused by the next Update; writeSpace
+	// holds the writes of a typical write transaction (one at a time), so that they
+	// allocate nothing.
 	spare      *tx
 	writeSpace [fewWrites]store.Record
-	auditSpace [2]store.AuditRecord
 }
 
 type indexKey struct{ kind, site, name, value string }
@@ -78,7 +77,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	s.spare = nil // a transaction that fails or panics is not reused
 	*t = tx{s: s}
-	t.writes, t.audit = s.writeSpace[:0], s.auditSpace[:0]
+	t.writes = s.writeSpace[:0]
 	if err := fn(t); err != nil { // a panic unwinds past here and nothing was applied
 		return err
 	}
@@ -87,7 +86,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	s.commit(t)
 	*t = tx{} // keeps nothing reachable while it waits
-	s.spare, s.writeSpace, s.auditSpace = t, [fewWrites]store.Record{}, [2]store.AuditRecord{}
+	s.spare, s.writeSpace = t, [fewWrites]store.Record{}
 	return nil
 }
 
@@ -477,11 +476,15 @@ func (t *tx) AppendEvents(ctx context.Context, events ...store.Event) error {
 	return nil
 }
 
-func (t *tx) AppendAudit(ctx context.Context, rec store.AuditRecord) error {
+func (t *tx) AppendAudit(ctx context.Context, recs ...store.AuditRecord) error {
 	if t.readOnly {
 		return store.ErrReadOnly
 	}
-	t.audit = append(t.audit, rec) // Changes and Signatures are the store's now (see store.Tx.AppendAudit)
+	if t.audit == nil { // the records are the store's now (see store.Tx.AppendAudit)
+		t.audit = recs[:len(recs):len(recs)]
+	} else {
+		t.audit = append(t.audit, recs...)
+	}
 	return nil
 }
 
