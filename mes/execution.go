@@ -465,14 +465,17 @@ func (p *Plant) tickBatch(ctx context.Context, ev *evaluator) (*batch, error) {
 	err := p.view(ctx, func(tx store.ReadTx) error {
 		f := newFacts(ctx, p, tx, now)
 		f.projected, f.orders = projected, open
-		for i := range b.projections {
-			pc := &b.projections[i]
+		changed := b.projections[:0]
+		for _, pc := range b.projections {
 			_, err := load(ctx, tx, projectionKind, pc.order, &pc.before)
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}
-			pc.found = err == nil
+			if pc.found = err == nil; pc.changed() {
+				changed = append(changed, pc)
+			}
 		}
+		b.projections = changed
 		for _, site := range slices.Sorted(maps.Keys(ev.rules)) {
 			err := f.ticks(site, func(env *execution.Env) {
 				ev.evaluate(b, site, env)
@@ -514,6 +517,9 @@ func (p *Plant) commitBatch(ctx context.Context, opts []CommandOption, b *batch,
 			sites[site] = true
 			return c.authorize(site)
 		}
+		// Room for what the batch may record, at once rather than by doubling.
+		c.audits = slices.Grow(c.audits, len(b.decisions)+len(b.projections)+len(b.windows))
+		c.events = slices.Grow(c.events, len(b.decisions)+len(b.projections))
 		tasks := make(map[string]openTask, len(b.decisions))
 		for _, d := range b.decisions {
 			if err := enter(d.site); err != nil {
@@ -674,13 +680,16 @@ func (c *command) applyDecision(d siteDecision, counts *ExceptionRun, tasks map[
 // always stored.
 const ProjectionTolerance = 15 * time.Minute
 
-// saveProjection stores a work order's projection when it moved by more than
-// ProjectionTolerance or crossed the due date, and announces a crossing.
-func (c *command) saveProjection(pc projectionChange) error {
+// changed reports whether the projection is new, moved by more than ProjectionTolerance or
+// crossed the due date: only then is it stored.
+func (pc *projectionChange) changed() bool {
 	moved := pc.after.Projected.Sub(pc.before.Projected)
-	if pc.found && pc.before.Late == pc.after.Late && moved.Abs() <= ProjectionTolerance {
-		return nil
-	}
+	return !pc.found || pc.before.Late != pc.after.Late || moved.Abs() > ProjectionTolerance
+}
+
+// saveProjection stores a work order's changed projection (see projectionChange.changed) and
+// announces a crossing of the due date.
+func (c *command) saveProjection(pc projectionChange) error {
 	var version uint64
 	if pc.found {
 		rec, err := c.tx.Get(c.ctx, projectionKind, pc.order)
