@@ -27,12 +27,13 @@ type jsonAppender interface {
 
 // encodeEvent returns the JSON of an event payload, appended to arena when the payload
 // writes its own (the JSON is arena's last bytes, capped so that appending to it copies),
-// and the arena to append the next to. A full arena is replaced, never overwritten, so
-// the JSON of a command's events shares one allocation or a few, and each stays as it was
-// written until the command ends (see command.free).
+// and the arena to append the next to. An arena nearly full is replaced (one that an event
+// outgrows is copied by append), never overwritten, so the JSON of a command's events
+// shares one allocation or a few, and each stays as it was written until the command ends
+// (see command.free).
 func encodeEvent(payload EventPayload, arena []byte) ([]byte, []byte, error) {
 	if a, ok := payload.(jsonAppender); ok {
-		if len(arena) == cap(arena) {
+		if spare := cap(arena) - len(arena); spare < 256 || spare < cap(arena)/8 {
 			arena = make([]byte, 0, min(max(512, 2*cap(arena)), maxArena))
 		}
 		if b, ok := a.appendJSON(arena); ok {
