@@ -78,16 +78,11 @@ func (p *Plant) readEvents(ctx context.Context, after uint64, limit int, payload
 	if err != nil {
 		return nil, err
 	}
-	return decodeEvents(evs, payloads), nil
-}
-
-// decodeEvents decodes events of the store (see decodeEvent).
-func decodeEvents(evs []store.Event, payloads bool) []Event {
 	out := make([]Event, len(evs))
 	for i, e := range evs {
 		out[i] = decodeEvent(e, payloads)
 	}
-	return out
+	return out, nil
 }
 
 // Events follows the event log from position after: it yields every committed event in

@@ -175,8 +175,8 @@ type routingCache struct {
 	m  map[string]*routing.Routing
 }
 
-// revision returns the revision of routing id of site: routingRecordID without building
-// the id for a cached one.
+// revision returns the revision of routing id of site, building its record id (see
+// routingRecordID) on the stack.
 func (rc *routingCache) revision(ctx context.Context, tx store.ReadTx, site, id, revision string) (*routing.Routing, error) {
 	var buf [64]byte
 	key := appendRoutingRecordID(buf[:0], site, id, revision)
@@ -186,7 +186,7 @@ func (rc *routingCache) revision(ctx context.Context, tx store.ReadTx, site, id,
 	if ok {
 		return rt, nil
 	}
-	return rc.get(ctx, tx, routingRecordID(site, id, revision))
+	return rc.get(ctx, tx, string(key))
 }
 
 func (rc *routingCache) get(ctx context.Context, tx store.ReadTx, id string) (*routing.Routing, error) {

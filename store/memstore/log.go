@@ -12,7 +12,6 @@ type log struct {
 	// spans say where each entry lies, in log order, in blocks of spanBlock: the log grows
 	// without copying them.
 	spans [][]span
-	n     int // entries
 }
 
 type span struct{ chunk, from, to uint32 }
@@ -28,7 +27,12 @@ type chunks struct{ list []chunk }
 // maxChunk (an entry larger than that gets a chunk of its own, rounded up to pages).
 const firstChunk, maxChunk = 4 << 10, 1 << 20
 
-func (l *log) len() int { return l.n }
+func (l *log) len() int {
+	if len(l.spans) == 0 {
+		return 0
+	}
+	return (len(l.spans)-1)*spanBlock + len(l.spans[len(l.spans)-1])
+}
 
 // append adds a copy of b.
 func (l *log) append(b []byte) {
@@ -48,12 +52,11 @@ func (l *log) append(b []byte) {
 	c := &cs.list[n-1].b
 	from := len(*c)
 	*c = append(*c, b...)
-	if l.n%spanBlock == 0 {
+	if len(l.spans) == 0 || len(l.spans[len(l.spans)-1]) == spanBlock {
 		l.spans = append(l.spans, make([]span, 0, spanBlock))
 	}
 	last := &l.spans[len(l.spans)-1]
 	*last = append(*last, span{chunk: uint32(n - 1), from: uint32(from), to: uint32(len(*c))})
-	l.n++
 }
 
 // read returns up to limit entries after position after (1-based positions; limit <= 0:

@@ -922,6 +922,22 @@ func auditCases() []Case {
 			assert.Equal(t, "a", recs[0].Action)
 			verifyChain(t, recs)
 		}},
+		{"audit/several-in-one-call", func(t *testing.T, s store.Store) {
+			recs := []store.AuditRecord{audit("a", "x/1"), audit("b", "x/2"), audit("c", "x/3")}
+			require.NoError(t, s.Update(bg, func(tx store.Tx) error {
+				if err := tx.AppendAudit(bg, recs[:2]...); err != nil {
+					return err
+				}
+				return tx.AppendAudit(bg, recs[2])
+			}))
+			got := readAllAudit(t, s)
+			require.Len(t, got, 3)
+			for i, want := range []string{"a", "b", "c"} {
+				assert.Equal(t, want, got[i].Action)
+				assert.Equal(t, uint64(i+1), got[i].Seq)
+			}
+			verifyChain(t, got)
+		}},
 		{"audit/read-after-and-limit", func(t *testing.T, s store.Store) {
 			for i := 0; i < 5; i++ {
 				require.NoError(t, s.Update(bg, func(tx store.Tx) error { return tx.AppendAudit(bg, audit("a", "x/1")) }))
