@@ -58,6 +58,10 @@ type command struct {
 	// arenaSpace is the memory of the last command's event JSON, which the next reuses (a
 	// store keeps Data only until Update returns, see store.Tx.AppendEvents).
 	arenaSpace []byte
+	// resultSpace holds the result of the command's transaction (a *T, zeroed after use),
+	// which the next command with a result of the same type reuses: a result the
+	// transaction sets would otherwise take memory of its own at every command.
+	resultSpace any
 }
 
 // commandState is a command but for its spaces: every attempt starts it anew.
@@ -105,8 +109,14 @@ func execute[T any](ctx context.Context, p *Plant, action string, opts []Command
 		c.opts.actor.Kind = Person
 	}
 	o := c.opts
+	result, ok := c.resultSpace.(*T)
+	if !ok {
+		result = new(T)
+		c.resultSpace = result
+	}
+	defer func() { *result = zero }()
 	for attempt := 0; ; attempt++ {
-		var result T
+		*result = zero
 		c.clearSpaces()
 		c.commandState = commandState{ctx: ctx, p: p, action: action, opts: o, now: p.now()}
 		c.events, c.audits, c.sites, c.arena = c.eventSpace[:0], c.auditSpace[:0], c.siteSpace[:0], c.arenaSpace[:0]
@@ -121,7 +131,7 @@ func execute[T any](ctx context.Context, p *Plant, action string, opts []Command
 				done, prior, err := c.replay()
 				if err != nil || done {
 					if err == nil {
-						err = json.Unmarshal(prior, &result)
+						err = json.Unmarshal(prior, result)
 					}
 					if err != nil {
 						return err
@@ -129,18 +139,18 @@ func execute[T any](ctx context.Context, p *Plant, action string, opts []Command
 					return errReplayed
 				}
 			}
-			if result, err = fn(c); err != nil {
+			if *result, err = fn(c); err != nil {
 				return err
 			}
-			return c.finish(&result)
+			return c.finish(result)
 		})
 		switch {
 		case err == nil, errors.Is(err, errReplayed):
 			p.sendDevice(ctx, c.device)
-			if r, ok := any(&result).(owner); ok {
+			if r, ok := any(result).(owner); ok {
 				r.own()
 			}
-			return result, nil
+			return *result, nil
 		case errors.Is(err, store.ErrConflict) && attempt < p.retries:
 			p.log.Debug("retrying after a version conflict", "action", action, "attempt", attempt+1)
 			// Jittered backoff, so commands that collided do not collide again in step.

@@ -421,12 +421,14 @@ func (b *board) deriveLot(ctx context.Context, p *Plant, tx store.ReadTx, lotID 
 		rest, steps := remaining(rt, i, prog.Waiting)
 		c := dispatch.Candidate{
 			Lot: l.ID, WorkOrder: wo.ID, Step: s.ID, WorkCenters: append([]string{s.WorkCenter}, s.Alternates...),
-			Priority: wo.Priority, Due: wo.Due, ReleasedAt: wo.ReleasedAt, QueuedSince: l.QueuedSince[s.ID],
+			Priority: wo.Priority, Due: wo.Due, ReleasedAt: wo.ReleasedAt,
 			Quantity: prog.Waiting, OpTime: s.Setup + time.Duration(prog.Waiting.Value().Mul(decimalSeconds(s.RunPerUnit)).IntPart())*time.Second,
 			RemainingTime: rest, RemainingSteps: steps, SetupFamily: s.SetupFamily, Customer: wo.Customer,
 			Holds: holds, Released: wo.Status == StatusReleased || wo.Status == StatusRunning,
 		}
-		if c.QueuedSince.IsZero() {
+		if since, ok := l.QueuedSince.At(s.ID); ok {
+			c.QueuedSince = since
+		} else {
 			c.QueuedSince = l.CreatedAt
 		}
 		if s.Qualification != "" {

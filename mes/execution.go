@@ -929,7 +929,7 @@ func (f *facts) lookUpLot(env *execution.Env, lotID, step string) error {
 		return nil
 	}
 	env.Lot.Queued, env.Lot.Quantity, env.Lot.Unit = true, waiting.Float64(), string(waiting.Unit())
-	if since, ok := l.QueuedSince[step]; ok {
+	if since, ok := l.QueuedSince.At(step); ok {
 		env.Lot.WaitingMinutes = f.now.Sub(since).Minutes()
 	}
 	for _, m := range s.Materials {

@@ -2,6 +2,7 @@ package mes
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -39,7 +40,7 @@ type Lot struct {
 	// MergedInto is the lot this one was merged into; its books live on there.
 	MergedInto string `json:"merged_into,omitempty"`
 	// QueuedSince is when quantity started waiting at each step that has some waiting.
-	QueuedSince map[string]time.Time `json:"queued_since,omitempty"`
+	QueuedSince StepTimes `json:"queued_since,omitempty"`
 	// OnEquipment is the equipment that quantity in process at a step was tracked in on.
 	OnEquipment []StepEquipment `json:"on_equipment,omitempty"`
 	Version     uint64          `json:"version"`
@@ -69,7 +70,7 @@ func (l Lot) owned() Lot {
 		e := *l.Execution
 		l.Execution = &e
 	}
-	l.QueuedSince = maps.Clone(l.QueuedSince)
+	l.QueuedSince = slices.Clone(l.QueuedSince)
 	l.OnEquipment = slices.Clone(l.OnEquipment)
 	l.indexed = nil
 	return l
@@ -108,21 +109,73 @@ func (l *Lot) offEquipment(step string) []string {
 // queue records that quantity started waiting at step at, unless some waits there since
 // earlier.
 func (l *Lot) queue(step string, at time.Time) {
-	if since, ok := l.QueuedSince[step]; ok && !at.Before(since) {
+	i, found := l.QueuedSince.find(step)
+	if found && !at.Before(l.QueuedSince[i].Time) {
 		return
 	}
-	q := make(map[string]time.Time, len(l.QueuedSince)+1)
-	maps.Copy(q, l.QueuedSince)
-	q[step] = at
+	q := slices.Clone(l.QueuedSince) // replaced, never changed in place (see detach)
+	if found {
+		q[i].Time = at
+	} else {
+		q = slices.Insert(q, i, StepTime{Step: step, Time: at})
+	}
 	l.QueuedSince = q
 }
 
 // unqueue records that nothing waits at step any more.
 func (l *Lot) unqueue(step string) {
-	if _, ok := l.QueuedSince[step]; ok {
-		l.QueuedSince = maps.Clone(l.QueuedSince)
-		delete(l.QueuedSince, step)
+	if i, found := l.QueuedSince.find(step); found {
+		l.QueuedSince = slices.Delete(slices.Clone(l.QueuedSince), i, i+1)
 	}
+}
+
+// StepTimes are times by step, ordered by step; in JSON an object keyed by step.
+type StepTimes []StepTime
+
+// StepTime is a time at a step.
+type StepTime struct {
+	Step string
+	Time time.Time
+}
+
+// At returns the time at step, and whether there is one.
+func (st StepTimes) At(step string) (time.Time, bool) {
+	if i, found := st.find(step); found {
+		return st[i].Time, true
+	}
+	return time.Time{}, false
+}
+
+// find returns where step is, or would be inserted, and whether it is there.
+func (st StepTimes) find(step string) (int, bool) {
+	return slices.BinarySearchFunc(st, step, func(t StepTime, step string) int { return strings.Compare(t.Step, step) })
+}
+
+// MarshalJSON encodes the times as an object keyed by step.
+func (st StepTimes) MarshalJSON() ([]byte, error) {
+	m := make(map[string]time.Time, len(st))
+	for _, t := range st {
+		m[t.Step] = t.Time
+	}
+	return json.Marshal(m)
+}
+
+// UnmarshalJSON decodes an object keyed by step.
+func (st *StepTimes) UnmarshalJSON(data []byte) error {
+	var m map[string]time.Time
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	*st = nil
+	if m == nil {
+		return nil
+	}
+	*st = make(StepTimes, 0, len(m))
+	for step, t := range m {
+		*st = append(*st, StepTime{Step: step, Time: t})
+	}
+	slices.SortFunc(*st, func(a, b StepTime) int { return strings.Compare(a.Step, b.Step) })
+	return nil
 }
 
 // firstStep returns the id of the first step of e.
@@ -497,6 +550,18 @@ func (c *command) saveLot(l *Lot) error {
 	return nil
 }
 
+// saveLast saves a command's last change to l and returns the lot as saved. The store
+// keeps l itself rather than a copy, so nothing may change l afterwards.
+func (c *command) saveLast(l *Lot) (Lot, error) {
+	v, err := c.tx.Put(c.ctx, store.Record{Kind: lotKind, ID: l.ID, Site: l.Site, Version: l.Version, Index: l.index(), Value: l})
+	if err != nil {
+		return Lot{}, storeErr(err)
+	}
+	out := *l
+	out.Version = v
+	return out, nil
+}
+
 // Lot returns the lot with id.
 func (p *Plant) Lot(ctx context.Context, id string) (Lot, error) {
 	var l Lot
@@ -568,7 +633,7 @@ func (p *Plant) StartLot(ctx context.Context, workOrderID string, qty units.Quan
 		if err != nil {
 			return Lot{}, genealogyErr(err)
 		}
-		lot := &Lot{WorkOrder: wo.ID, Execution: &exec, QueuedSince: map[string]time.Time{first: c.now}}
+		lot := &Lot{WorkOrder: wo.ID, Execution: &exec, QueuedSince: StepTimes{{Step: first, Time: c.now}}}
 		if _, err := c.applyChange(ch, map[string]*Lot{id: lot}); err != nil {
 			return Lot{}, err
 		}
@@ -730,7 +795,7 @@ func (p *Plant) TrackIn(ctx context.Context, lotID, step string, qty units.Quant
 		if err := c.afterTrackIn(sc); err != nil {
 			return Lot{}, err
 		}
-		return *sc.lot, c.saveLot(sc.lot)
+		return c.saveLast(sc.lot)
 	})
 }
 
@@ -787,7 +852,7 @@ func (p *Plant) TrackOut(ctx context.Context, lotID, step string, outcome routin
 		if err := c.afterTrackOut(sc, b1); err != nil {
 			return Lot{}, err
 		}
-		return *sc.lot, c.saveLot(sc.lot)
+		return c.saveLast(sc.lot)
 	})
 }
 
@@ -918,7 +983,7 @@ func (c *command) splitOff(sc *stepContext, qty units.Quantity, from, to, tag st
 		return nil, routingErr(err)
 	}
 	sc.lot.Lot = ch.Lots[0]
-	child := &Lot{WorkOrder: sc.wo.ID, Execution: &exec, QueuedSince: map[string]time.Time{to: c.now}}
+	child := &Lot{WorkOrder: sc.wo.ID, Execution: &exec, QueuedSince: StepTimes{{Step: to, Time: c.now}}}
 	if tag == "R" {
 		child.ReworkOf = sc.lot.ID
 	}

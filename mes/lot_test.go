@@ -1,6 +1,9 @@
 package mes_test
 
 import (
+	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -426,4 +429,49 @@ func TestLotNumbersSkipIdsTakenByOtherLots(t *testing.T) {
 	lot, err := f.plant.StartLot(ctx, wo.ID, qty("1 ea"), planner)
 	require.NoError(t, err)
 	assert.Equal(t, "PLANT-1-4711-2", lot.ID)
+}
+
+// TestStepTimesJSON: a lot's queue times keep the JSON of a map keyed by step (what
+// records stored before StepTimes hold), in step order, and read back the same.
+func TestStepTimesJSON(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
+	st := mes.StepTimes{{Step: "10", Time: t0}, {Step: "20", Time: t0.Add(time.Minute)}}
+	data, err := json.Marshal(st)
+	require.NoError(t, err)
+	want, err := json.Marshal(map[string]time.Time{"20": t0.Add(time.Minute), "10": t0})
+	require.NoError(t, err)
+	require.JSONEq(t, string(want), string(data))
+	var back mes.StepTimes
+	require.NoError(t, json.Unmarshal([]byte(`{"20":"2026-12-03T08:01:00Z","10":"2026-12-03T08:00:00Z"}`), &back))
+	require.Equal(t, st, back)
+	at, ok := back.At("20")
+	require.True(t, ok)
+	require.Equal(t, t0.Add(time.Minute), at)
+	_, ok = back.At("30")
+	require.False(t, ok)
+	require.Error(t, json.Unmarshal([]byte(`["10"]`), &back))
+}
+
+// FuzzStepTimesJSON: any input decodes or fails without panicking, and what decodes
+// encodes to JSON that decodes to the same times, ordered by step.
+func FuzzStepTimesJSON(f *testing.F) {
+	f.Add([]byte(`{"20":"2026-12-03T08:01:00Z","10":"2026-12-03T08:00:00Z"}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var st mes.StepTimes
+		if json.Unmarshal(data, &st) != nil {
+			return
+		}
+		require.True(t, slices.IsSortedFunc(st, func(a, b mes.StepTime) int { return strings.Compare(a.Step, b.Step) }))
+		out, err := json.Marshal(st)
+		require.NoError(t, err)
+		var back mes.StepTimes
+		require.NoError(t, json.Unmarshal(out, &back))
+		require.Equal(t, len(st), len(back))
+		for i := range st {
+			require.Equal(t, st[i].Step, back[i].Step)
+			require.True(t, st[i].Time.Equal(back[i].Time))
+		}
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/taktmes/takt/genealogy"
 	"github.com/taktmes/takt/quality"
@@ -40,7 +39,7 @@ func (p *Plant) moveLot(ctx context.Context, action, lotID, step, move string, n
 		if err := c.effects(sc, fx); err != nil {
 			return Lot{}, err
 		}
-		return *sc.lot, c.saveLot(sc.lot)
+		return c.saveLast(sc.lot)
 	})
 }
 
@@ -113,7 +112,7 @@ func (p *Plant) AbortLot(ctx context.Context, lotID string, opts ...CommandOptio
 		if err := c.emit(sc.lot.ID, LotStepMoved{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Move: "abort", Reason: c.opts.reason}); err != nil {
 			return Lot{}, err
 		}
-		return *sc.lot, c.saveLot(sc.lot)
+		return c.saveLast(sc.lot)
 	})
 }
 
@@ -147,9 +146,9 @@ func (p *Plant) SplitLot(ctx context.Context, lotID, step string, qty units.Quan
 				return Lot{}, routingErr(err)
 			}
 			lot.Execution, child.Execution = &rest, &part
-			child.QueuedSince = map[string]time.Time{}
-			if t, ok := lot.QueuedSince[step]; ok {
-				child.QueuedSince[step] = t
+			child.QueuedSince = nil
+			if t, ok := lot.QueuedSince.At(step); ok {
+				child.QueuedSince = StepTimes{{Step: step, Time: t}}
 			}
 			sc.lot = lot
 			if err := c.effects(sc, fx); err != nil {
@@ -201,8 +200,8 @@ func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...Comma
 				return Lot{}, routingErr(err)
 			}
 			target.Execution = &merged
-			for s, t := range source.QueuedSince {
-				target.queue(s, t)
+			for _, t := range source.QueuedSince {
+				target.queue(t.Step, t.Time)
 			}
 			closed := *source.Execution
 			closed.AbortReason = "merged into " + target.ID

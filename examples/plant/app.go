@@ -130,7 +130,7 @@ func (a *app) openSteps(ctx context.Context, now time.Time) ([]openStep, error) 
 						continue
 					}
 					def := stepOf(rt, sp.Step)
-					since := lot.QueuedSince[sp.Step]
+					since, _ := lot.QueuedSince.At(sp.Step)
 					if !sp.InProcess.IsZero() {
 						since = sp.FirstIn
 					}
