@@ -80,7 +80,7 @@ type commandState struct {
 	audits    []store.AuditRecord
 	signers   []signed
 	device    []DeviceCommand // sent after commit, see device.go
-	arena     []byte          // the memory of its events' JSON, see encodeEvent
+	arena     []byte          // the memory of its events' JSON, see encodeHot
 }
 
 const idempotencyKind = "idempotency"
@@ -289,13 +289,27 @@ type EventPayload interface {
 
 // emit appends a domain event about subject to the command's transaction.
 func (c *command) emit(subject string, payload EventPayload) error {
-	data, arena, err := encodeEvent(payload, c.arena)
+	if h, ok := payload.(hotEvent); ok {
+		return emitHot(c, subject, h)
+	}
+	data, err := json.Marshal(payload)
+	return c.appendEvent(payload.EventType(), subject, data, err)
+}
+
+// emitHot is emit for an event that writes its own JSON (see encodeHot).
+func emitHot[P hotEvent](c *command, subject string, payload P) error {
+	data, arena, err := encodeHot(payload, c.arena)
 	c.arena = arena
+	return c.appendEvent(payload.EventType(), subject, data, err)
+}
+
+// appendEvent adds an event of type typ with JSON data, unless encoding it failed (err).
+func (c *command) appendEvent(typ, subject string, data []byte, err error) error {
 	if err != nil {
-		return fmt.Errorf("%w: encoding %s: %v", ErrInternal, payload.EventType(), err)
+		return fmt.Errorf("%w: encoding %s: %v", ErrInternal, typ, err)
 	}
 	c.events = append(c.events, store.Event{
-		Type: payload.EventType(), Site: c.site, Subject: subject, Time: c.now,
+		Type: typ, Site: c.site, Subject: subject, Time: c.now,
 		Actor: c.opts.actor.ID, Command: c.opts.key, Data: data,
 	})
 	return nil

@@ -612,7 +612,7 @@ func (c *command) loadEquipment(sc *stepContext, step string) error {
 			return err
 		}
 		sc.lot.onEquipment(step, eq)
-		if err := c.emit(sc.lot.ID, MachineRunStarted{ID: op.Run, Run: op.run(eq)}); err != nil {
+		if err := emitHot(c, sc.lot.ID, MachineRunStarted{ID: op.Run, Run: op.run(eq)}); err != nil {
 			return err
 		}
 	}

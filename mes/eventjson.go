@@ -19,26 +19,26 @@ import (
 // encoding/json writes for them, without reflection. TestHotEventsEncodeAsEncodingJSON and
 // FuzzHotEventJSON hold each of them to that, field by field.
 
-// jsonAppender is an event payload that appends its own JSON encoding; false leaves it to
+// hotEvent is an event payload that appends its own JSON encoding; false leaves it to
 // encoding/json (a value it cannot write the same way, such as a time beyond year 9999).
-type jsonAppender interface {
+type hotEvent interface {
+	EventPayload
 	appendJSON(b []byte) ([]byte, bool)
 }
 
-// encodeEvent returns the JSON of an event payload, appended to arena when the payload
-// writes its own (the JSON is arena's last bytes, capped so that appending to it copies),
-// and the arena to append the next to. An arena nearly full is replaced (one that an event
+// encodeHot returns the JSON of a hot event, appended to arena when the event writes its
+// own (the JSON is arena's last bytes, capped so that appending to it copies), and the
+// arena to append the next to. An arena nearly full is replaced (one that an event
 // outgrows is copied by append), never overwritten, so the JSON of a command's events
 // shares one allocation or a few, and each stays as it was written until the command ends
-// (see command.free).
-func encodeEvent(payload EventPayload, arena []byte) ([]byte, []byte, error) {
-	if a, ok := payload.(jsonAppender); ok {
-		if spare := cap(arena) - len(arena); spare < 256 || spare < cap(arena)/8 {
-			arena = make([]byte, 0, min(max(512, 2*cap(arena)), maxArena))
-		}
-		if b, ok := a.appendJSON(arena); ok {
-			return b[len(arena):len(b):len(b)], b, nil
-		}
+// (see command.free). The event is passed by value, as its type: it takes no memory of its
+// own.
+func encodeHot[P hotEvent](payload P, arena []byte) ([]byte, []byte, error) {
+	if spare := cap(arena) - len(arena); spare < 256 || spare < cap(arena)/8 {
+		arena = make([]byte, 0, min(max(512, 2*cap(arena)), maxArena))
+	}
+	if b, ok := payload.appendJSON(arena); ok {
+		return b[len(arena):len(b):len(b)], b, nil
 	}
 	b, err := json.Marshal(payload)
 	return b, arena, err

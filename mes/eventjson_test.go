@@ -89,7 +89,7 @@ func requireSameJSON(t *testing.T, events [][2]any) {
 	var arena []byte
 	var gots, wants [][]byte
 	for _, e := range events {
-		got, next, gotErr := encodeEvent(e[0].(EventPayload), arena)
+		got, next, gotErr := encodeHot(e[0].(hotEvent), arena)
 		arena = next
 		want, wantErr := json.Marshal(e[1])
 		require.Equal(t, wantErr != nil, gotErr != nil, "%T: errors %v and %v", e[0], gotErr, wantErr)
@@ -115,10 +115,10 @@ func TestHotEventsEncodeAsEncodingJSON(t *testing.T) {
 	requireSameJSON(t, taskEvents("L", "W", -3, time.Time{}))
 	requireSameJSON(t, taskEvents("L", "W", 1, far))
 	requireSameJSON(t, taskEvents("L", "W", 1, time.Date(2026, 12, 3, 8, 0, 0, 0, time.FixedZone("odd", 3600+30))))
-	_, _, err := encodeEvent(MachineRunStarted{ID: "r", Run: labor.MachineRun{From: far}}, nil)
+	_, _, err := encodeHot(MachineRunStarted{ID: "r", Run: labor.MachineRun{From: far}}, nil)
 	require.Error(t, err, "as encoding/json, the engine refuses a time it cannot write")
 	zoned := time.Date(2026, 12, 2, 8, 0, 0, 0, time.FixedZone("odd", 3600+30)) // an offset with seconds
-	_, _, err = encodeEvent(MachineRunStarted{ID: "r", Run: labor.MachineRun{From: zoned}}, nil)
+	_, _, err = encodeHot(MachineRunStarted{ID: "r", Run: labor.MachineRun{From: zoned}}, nil)
 	_, want := json.Marshal(plainRunStarted{ID: "r", Run: labor.MachineRun{From: zoned}})
 	require.Equal(t, want != nil, err != nil)
 }

@@ -645,7 +645,7 @@ func (c *command) applyDecision(d siteDecision, counts *ExceptionRun, tasks map[
 		tasks[key] = openTask{found: true, task: t, version: v}
 		counts.Opened++
 		c.record(objectRef(taskKind, t.ID), change("state", "", t.State), change("owner", "", t.Owner.Role), change("cause", "", t.Rule+"|"+t.Cause))
-		return c.emit(t.ID, TaskOpened{Task: t})
+		return emitHot(c, t.ID, TaskOpened{Task: t})
 	case d.Action == execution.Fire:
 		upd, changed, err := t.Fire(d.Links, d.At, d.Event != execution.TickEvent)
 		if err != nil || !changed {
@@ -658,7 +658,7 @@ func (c *command) applyDecision(d siteDecision, counts *ExceptionRun, tasks map[
 		tasks[key] = openTask{found: true, task: upd, version: v}
 		counts.Updated++
 		c.record(ref, change("occurrences", t.Occurrences, upd.Occurrences), change("links", t.Links, upd.Links))
-		return c.emit(t.ID, TaskUpdated{Task: upd, Change: "fired"})
+		return emitHot(c, t.ID, TaskUpdated{Task: upd, Change: "fired"})
 	case d.Action == execution.Clear && cur.found:
 		done, err := t.AutoResolve(d.At)
 		if err != nil {
@@ -670,7 +670,7 @@ func (c *command) applyDecision(d siteDecision, counts *ExceptionRun, tasks map[
 		tasks[key] = openTask{}
 		counts.Resolved++
 		c.record(ref, change("state", t.State, done.State), change("note", "", done.Note))
-		return c.emit(t.ID, TaskResolved{Task: done, Auto: true})
+		return emitHot(c, t.ID, TaskResolved{Task: done, Auto: true})
 	}
 	return nil
 }
@@ -705,9 +705,9 @@ func (c *command) saveProjection(pc projectionChange) error {
 	c.record(objectRef(projectionKind, pc.order), change("projected", pc.before.Projected, after.Projected), change("late", pc.before.Late, after.Late))
 	switch {
 	case after.Late && (!pc.found || !pc.before.Late):
-		return c.emit(pc.order, DueDateAtRisk{WorkOrder: pc.order, Number: pc.number, Projected: after.Projected, Due: after.Due, Late: after.Projected.Sub(after.Due)})
+		return emitHot(c, pc.order, DueDateAtRisk{WorkOrder: pc.order, Number: pc.number, Projected: after.Projected, Due: after.Due, Late: after.Projected.Sub(after.Due)})
 	case !after.Late && (!pc.found || pc.before.Late):
-		return c.emit(pc.order, CompletionProjected{WorkOrder: pc.order, Number: pc.number, Projected: after.Projected, Due: after.Due})
+		return emitHot(c, pc.order, CompletionProjected{WorkOrder: pc.order, Number: pc.number, Projected: after.Projected, Due: after.Due})
 	}
 	return nil
 }

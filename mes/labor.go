@@ -1164,7 +1164,7 @@ func (c *command) closeMachineRun(site, id string, run labor.MachineRun) error {
 	if _, err := save(c, machineRunKind, id, site, 0, &storedRun{MachineRun: run, Site: site}, nil, ix); err != nil {
 		return err
 	}
-	return c.emit(run.Op.Lot, MachineRunStopped{ID: id, Run: run})
+	return emitHot(c, run.Op.Lot, MachineRunStopped{ID: id, Run: run})
 }
 
 // ---- efficiency and cost ----------------------------------------------------------------------

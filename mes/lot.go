@@ -783,7 +783,7 @@ func (p *Plant) TrackIn(ctx context.Context, lotID, step string, qty units.Quant
 		}
 		started, _ := b1.InProcess.Sub(b0.InProcess)
 		c.record(objectRef(lotKind, sc.lot.ID), stepChange(step, "in process", b0.InProcess, b1.InProcess))
-		if err := c.emit(sc.lot.ID, LotTrackedIn{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Qty: started}); err != nil {
+		if err := emitHot(c, sc.lot.ID, LotTrackedIn{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Qty: started}); err != nil {
 			return Lot{}, err
 		}
 		if err := c.loadEquipment(sc, step); err != nil {
@@ -840,7 +840,7 @@ func (p *Plant) TrackOut(ctx context.Context, lotID, step string, outcome routin
 		}
 		c.record(objectRef(lotKind, sc.lot.ID), stepChange(step, "good", b0.Good, b1.Good), stepChange(step, "scrap", b0.Scrap, b1.Scrap),
 			stepChange(step, "rework", b0.Rework, b1.Rework))
-		if err := c.emit(sc.lot.ID, LotTrackedOut{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Good: out.Good, Scrap: out.Scrap, Rework: out.Rework}); err != nil {
+		if err := emitHot(c, sc.lot.ID, LotTrackedOut{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Good: out.Good, Scrap: out.Scrap, Rework: out.Rework}); err != nil {
 			return Lot{}, err
 		}
 		if err := c.effects(sc, fx); err != nil {

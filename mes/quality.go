@@ -824,7 +824,7 @@ func (c *command) bookAtStep(sc *stepContext, out routing.Outcome, qty units.Qua
 			return fmt.Errorf("%s of %s at step %s (only %s is in process and %s waiting): %w", qty, sc.lot.ref(), step, b.InProcess, b.Waiting, routingErr(err))
 		}
 		sc.lot.Execution = &exec
-		if err := c.emit(sc.lot.ID, LotTrackedIn{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Qty: short}); err != nil {
+		if err := emitHot(c, sc.lot.ID, LotTrackedIn{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Qty: short}); err != nil {
 			return err
 		}
 		if err := c.effects(sc, fx); err != nil {
@@ -844,7 +844,7 @@ func (c *command) bookAtStep(sc *stepContext, out routing.Outcome, qty units.Qua
 	}
 	b0, b1 := stepBooks(before, step), stepBooks(exec, step)
 	c.record(objectRef(lotKind, sc.lot.ID), stepChange(step, "scrap", b0.Scrap, b1.Scrap), stepChange(step, "rework", b0.Rework, b1.Rework))
-	if err := c.emit(sc.lot.ID, LotTrackedOut{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Good: out.Good, Scrap: out.Scrap, Rework: out.Rework}); err != nil {
+	if err := emitHot(c, sc.lot.ID, LotTrackedOut{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Equipment: c.opts.where, Good: out.Good, Scrap: out.Scrap, Rework: out.Rework}); err != nil {
 		return err
 	}
 	if err := c.effects(sc, fx); err != nil {
