@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 
@@ -40,7 +41,12 @@ func register(names []string, run func(report func(result))) {
 func main() {
 	p := benchfmt.NewPrinter(flag.CommandLine, os.Stdout)
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	memProfile := flag.String("memprofile", "", "write an allocation profile of the run to this file (go tool pprof -sample_index=alloc_space)")
 	flag.Parse()
+	if *memProfile != "" {
+		runtime.MemProfileRate = 4096
+		defer writeMemProfile(*memProfile)
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err == nil {
@@ -62,5 +68,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(2)
+	}
+}
+
+// writeMemProfile writes the allocations of the run so far to path.
+func writeMemProfile(path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 	}
 }

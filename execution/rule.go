@@ -802,8 +802,9 @@ type RuleSet struct {
 }
 
 type memoResult struct {
-	gen uint64
-	out any
+	gen  uint64
+	out  any
+	text string // a cause written in Go (Rule.causeText), which out would box
 }
 
 // NewRuleSet returns a set evaluating rules in order.
@@ -876,6 +877,16 @@ func (s *RuleSet) run(i, field int, env *Env) (any, error) {
 	return out, err
 }
 
+// causeText returns the cause of rule i, written in Go, or the one an earlier rule with
+// the same cause expression built for the situation.
+func (s *RuleSet) causeText(i int, env *Env) string {
+	m := &s.memo[s.slots[i][1]]
+	if m.gen != s.gen {
+		*m = memoResult{gen: s.gen, text: s.rules[i].causeText(env)}
+	}
+	return m.text
+}
+
 // openCauses returns the open causes of rule i in open.
 func (s *RuleSet) openCauses(i int, open *OpenCauses) map[string]bool {
 	if open != s.open || open.rules != s.openRules {
@@ -907,7 +918,7 @@ func (s *RuleSet) evaluate(i int, env *Env, open *OpenCauses, out *[]Decision) e
 	cause := env.Event.Subject
 	switch {
 	case r.causeText != nil:
-		cause = r.causeText(env)
+		cause = s.causeText(i, env)
 	case r.cause != nil:
 		res, err := s.run(i, 1, env)
 		if err != nil {
