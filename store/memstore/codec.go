@@ -4,8 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/taktmes/takt/store"
 )
@@ -49,9 +49,12 @@ func (c *codec) entry() []byte {
 // hashOf returns the hash of an entry (its first 32 bytes).
 func hashOf(entry []byte) string { return hex.EncodeToString(entry[:32]) }
 
-// decoder reads an entry from its text: the entry as one string (see text), so that its
-// strings take no memory of their own.
-type decoder struct{ s string }
+// decoder reads an entry from its text (see entryText): strings are parts of s, byte
+// fields parts of b, the same memory, so the entry takes no memory of its own beyond it.
+type decoder struct {
+	s string // what is left to read
+	b []byte // the whole entry
+}
 
 func (d *decoder) num() uint64 {
 	var n uint64
@@ -73,11 +76,16 @@ func (d *decoder) str() string {
 	return v
 }
 
+// bytes reads a byte field. Only an entry's last field may be one: the caller may change
+// the bytes, and no string may cover them.
 func (d *decoder) bytes() []byte {
-	if v := d.str(); v != "" {
-		return []byte(v)
+	n := int(d.num())
+	if n == 0 {
+		return nil
 	}
-	return nil
+	at := len(d.b) - len(d.s)
+	d.s = d.s[n:]
+	return d.b[at : at+n : at+n]
 }
 
 func (d *decoder) time() time.Time {
@@ -86,16 +94,14 @@ func (d *decoder) time() time.Time {
 	return t
 }
 
-// text returns an entry as one string, its hash in hex first: the decoded entry's strings
-// are parts of it, one allocation for them all.
-func text(entry []byte) string {
-	var b strings.Builder
-	b.Grow(2*sha256.Size + len(entry) - sha256.Size)
-	var h [2 * sha256.Size]byte
-	hex.Encode(h[:], entry[:sha256.Size])
-	b.Write(h[:])
-	b.Write(entry[sha256.Size:])
-	return b.String()
+// entryText copies an entry out of the log, its hash in hex first, in one allocation, and
+// returns a decoder of it and the hash.
+func entryText(entry []byte) (decoder, string) {
+	buf := make([]byte, 2*sha256.Size+len(entry)-sha256.Size)
+	hex.Encode(buf, entry[:sha256.Size])
+	copy(buf[2*sha256.Size:], entry[sha256.Size:])
+	t := unsafe.String(&buf[0], len(buf)) // buf is changed only where bytes hands it out
+	return decoder{s: t[2*sha256.Size:], b: buf}, t[:2*sha256.Size]
 }
 
 func (c *codec) event(e *store.Event, h store.Hash) []byte {
@@ -110,9 +116,8 @@ func (c *codec) event(e *store.Event, h store.Hash) []byte {
 
 // decodeEvent decodes the entry at position, whose predecessor's hash is prevHash.
 func decodeEvent(b []byte, position uint64, prevHash string) store.Event {
-	t := text(b)
-	d := decoder{t[2*sha256.Size:]}
-	e := store.Event{Position: position, PrevHash: prevHash, Hash: t[:2*sha256.Size]}
+	d, hash := entryText(b)
+	e := store.Event{Position: position, PrevHash: prevHash, Hash: hash}
 	e.Type, e.Site, e.Subject, e.Actor, e.Command = d.str(), d.str(), d.str(), d.str(), d.str()
 	e.Time = d.time()
 	e.Data = d.bytes()
@@ -144,9 +149,8 @@ func (c *codec) audit(r *store.AuditRecord, h store.Hash) []byte {
 
 // decodeAudit decodes the record with sequence seq, whose predecessor's hash is prevHash.
 func decodeAudit(b []byte, seq uint64, prevHash string) store.AuditRecord {
-	t := text(b)
-	d := decoder{t[2*sha256.Size:]}
-	r := store.AuditRecord{Seq: seq, PrevHash: prevHash, Hash: t[:2*sha256.Size], Time: d.time()}
+	d, hash := entryText(b)
+	r := store.AuditRecord{Seq: seq, PrevHash: prevHash, Hash: hash, Time: d.time()}
 	r.Actor, r.ActorKind, r.Action, r.Site, r.Object = d.str(), d.str(), d.str(), d.str(), d.str()
 	r.Where, r.Reason, r.Command = d.str(), d.str(), d.str()
 	if n := d.num(); n > 0 {

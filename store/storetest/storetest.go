@@ -874,6 +874,24 @@ func eventCases() []Case {
 			e.Data[2] = 'X'
 			assert.JSONEq(t, `{"n":1}`, string(readAllEvents(t, s)[0].Data))
 		}},
+		{"events/data-read-is-the-readers", func(t *testing.T, s store.Store) {
+			e := event("a", "1")
+			e.Command = "c-1"
+			require.NoError(t, s.Update(bg, func(tx store.Tx) error { return tx.AppendEvents(bg, e) }))
+			got := readAllEvents(t, s)[0]
+			hash := got.Hash
+			for i := range got.Data {
+				got.Data[i] = 'X'
+			}
+			got.Data = append(got.Data, "more"...)
+			assert.Equal(t, "a", got.Type, "changing Data changes no other field")
+			assert.Equal(t, "1", got.Subject)
+			assert.Equal(t, "c-1", got.Command)
+			assert.Equal(t, hash, got.Hash)
+			again := readAllEvents(t, s)[0]
+			assert.JSONEq(t, `{"n":1}`, string(again.Data), "nor the log")
+			assert.Equal(t, hash, again.Hash)
+		}},
 	}
 }
 
