@@ -115,9 +115,18 @@ func storeErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%w: %v", ErrNotFound, err)
+		return &storeError{ErrNotFound, err}
 	case errors.Is(err, store.ErrDuplicateKey):
-		return fmt.Errorf("%w: %v", ErrDuplicate, err)
+		return &storeError{ErrDuplicate, err}
 	}
 	return err
 }
+
+// storeError is a store error under a mes sentinel. Its message is written only when asked
+// for: many lookups expect to find nothing.
+type storeError struct{ sentinel, err error }
+
+func (e *storeError) Error() string { return e.sentinel.Error() + ": " + e.err.Error() }
+
+// Unwrap makes errors.Is(err, sentinel) true.
+func (e *storeError) Unwrap() error { return e.sentinel }

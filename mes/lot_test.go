@@ -475,3 +475,12 @@ func FuzzStepTimesJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestNotFoundSaysWhat: a missing object is ErrNotFound, and the message names it.
+func TestNotFoundSaysWhat(t *testing.T) {
+	f := newPlant(t)
+	_, err := f.plant.Lot(ctx, "NO-SUCH-LOT")
+	require.ErrorIs(t, err, mes.ErrNotFound)
+	assert.Contains(t, err.Error(), "mes: not found: ")
+	assert.Contains(t, err.Error(), `"NO-SUCH-LOT"`)
+}
