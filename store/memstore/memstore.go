@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"reflect"
 	"runtime"
 	"slices"
 	"sync"
@@ -198,7 +199,7 @@ func (s *Store) commit(t *tx) {
 			s.records[rec.Kind] = byID
 		}
 		old, existed := byID[rec.ID]
-		reindex := !existed || old.Site != rec.Site || !slices.Equal(old.Keys, rec.Keys) || !maps.Equal(old.Index, rec.Index)
+		reindex := !existed || old.Site != rec.Site || !slices.Equal(old.Keys, rec.Keys) || !sameIndex(old.Index, rec.Index)
 		if existed && reindex {
 			s.unindex(&old)
 		}
@@ -224,6 +225,15 @@ func (s *Store) commit(t *tx) {
 		close(s.changed)
 		s.changed = make(chan struct{})
 	}
+}
+
+// sameIndex reports whether two index maps hold the same entries. Engines often save a
+// record with the very map of its last save, which needs no comparing.
+func sameIndex(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return len(a) == 0 || reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() || maps.Equal(a, b)
 }
 
 // head returns the hash of a chain's last entry, h, or nil when the chain has no entries.
