@@ -80,7 +80,8 @@ type Actor struct {
 }
 
 // Task is an exception put in front of an owner. Methods return a changed copy and leave
-// the receiver unchanged.
+// the receiver unchanged: a changed slice or map is a new one, so a copy may share the
+// receiver's.
 type Task struct {
 	ID       string   `json:"id"`
 	Site     string   `json:"site"`

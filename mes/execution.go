@@ -591,9 +591,16 @@ func taskKeys(t *execution.Task) []string {
 // as a value (see detacher), so that reading it back decodes nothing.
 type storedTask struct{ execution.Task }
 
-func (t *storedTask) detach() {
+// detach implements detacher: nothing to copy. execution.Task's methods replace its slices
+// and maps and never change them in place, so inside the engine tasks share them with the
+// store; tasks handed to callers get their own (ownTask).
+func (t *storedTask) detach() {}
+
+// ownTask returns t with its own slices and maps, for callers outside the engine.
+func ownTask(t execution.Task) execution.Task {
 	t.Inputs, t.Escalation, t.Resolution = slices.Clone(t.Inputs), slices.Clone(t.Escalation), maps.Clone(t.Resolution)
 	t.Links.Lots, t.Links.WorkOrders, t.Links.Equipment = slices.Clone(t.Links.Lots), slices.Clone(t.Links.WorkOrders), slices.Clone(t.Links.Equipment)
+	return t
 }
 
 func decodeTask(rec store.Record) (execution.Task, error) {
@@ -1139,7 +1146,7 @@ func (p *Plant) changeTask(ctx context.Context, id, action string, opts []Comman
 			return execution.Task{}, err
 		}
 		c.record(objectRef(taskKind, t.ID), change("state", t.State, after.State), change("owner", t.Owner, after.Owner))
-		return after, c.emit(t.ID, ev)
+		return ownTask(after), c.emit(t.ID, ev)
 	})
 }
 
@@ -1185,7 +1192,7 @@ func (p *Plant) Task(ctx context.Context, id string) (execution.Task, error) {
 		_, err := load(ctx, tx, taskKind, id, &t)
 		return err
 	})
-	return t.Task, err
+	return ownTask(t.Task), err
 }
 
 // Tasks returns the tasks of site in state (every state when empty), ordered by id.
@@ -1197,7 +1204,7 @@ func (p *Plant) Tasks(ctx context.Context, site string, state execution.State) (
 	stored, err := list[storedTask](ctx, p, q)
 	tasks := make([]execution.Task, len(stored))
 	for i, t := range stored {
-		tasks[i] = t.Task
+		tasks[i] = ownTask(t.Task)
 	}
 	return tasks, err
 }

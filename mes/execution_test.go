@@ -247,6 +247,41 @@ func TestSPCViolationTaskNeedsItsInputsToResolve(t *testing.T) {
 	assert.Len(t, tasks, 2)
 }
 
+// TestTasksHandedOutDoNotShareTheStoredTask: a caller changing the slices and maps of a task
+// it got changes nothing stored.
+func TestTasksHandedOutDoNotShareTheStoredTask(t *testing.T) {
+	f := plantWithPump(t)
+	saveRule(t, f, execution.RuleSpec{Name: "spc", Owner: "quality", When: `event.type == "spc.violation"`,
+		Cause: `spc.equipment + "/" + spc.characteristic`, Inputs: []string{"disposition"}})
+	appendEvents(t, f, "spc.violation", violation("bore", 10.3))
+	_, tasks := runRules(t, f)
+	require.Len(t, tasks, 1)
+	id := tasks[0].ID
+	careless := func(task execution.Task) {
+		task.Links.Equipment[0], task.Inputs[0] = "X", "X"
+		if task.Resolution != nil {
+			task.Resolution["disposition"] = "X"
+		}
+	}
+	careless(tasks[0])
+	one, err := f.plant.Task(ctx, id)
+	require.NoError(t, err)
+	careless(one)
+	acked, err := f.plant.AcknowledgeTask(ctx, id, quality1)
+	require.NoError(t, err)
+	careless(acked)
+	_, err = f.plant.StartTask(ctx, id, quality1)
+	require.NoError(t, err)
+	done, err := f.plant.ResolveTask(ctx, id, map[string]string{"disposition": "SCRAP"}, quality1)
+	require.NoError(t, err)
+	careless(done)
+	stored, err := f.plant.Task(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"CNC"}, stored.Links.Equipment)
+	assert.Equal(t, []string{"disposition"}, stored.Inputs)
+	assert.Equal(t, map[string]string{"disposition": "SCRAP"}, stored.Resolution)
+}
+
 // appendEvents appends events of type typ with data to the log of PLANT-1, as another
 // part of the system (a quality engine, a device adapter) would.
 func appendEvents(t *testing.T, f fixture, typ string, data ...any) {
