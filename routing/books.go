@@ -95,6 +95,7 @@ func (r *Routing) Split(e Execution, step string, qty units.Quantity, at time.Ti
 		q.Arrivals = map[string]units.Quantity{"": qty}
 		p.Arrivals[""] = sub(p.Arrivals[""], qty)
 	}
+	pm.credit(i, qty)
 
 	p.Received = sub(p.Received, qty)
 	p.Waiting = sub(p.Waiting, waiting)

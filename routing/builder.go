@@ -36,21 +36,23 @@ func (b *Builder) Step(id, name string, opts ...Option) *Builder {
 	return b
 }
 
-// Build validates the routing and returns it, or Problems listing everything wrong.
+// Build validates the routing and returns it, or Problems listing everything wrong. Every
+// routing it returns is a copy of its own: changing one, or the builder, never changes
+// another.
 func (b *Builder) Build() (*Routing, error) {
-	r := b.r
-	r.Steps = slices.Clone(b.r.Steps)
+	r := b.r.Clone()
 	err := r.Validate()
 	ps, _ := err.(Problems)
-	ps = append(b.problems, ps...)
+	ps = append(slices.Clip(b.problems), ps...)
 	if len(ps) > 0 {
 		return nil, ps
 	}
-	return &r, nil
+	return r, nil
 }
 
 // At runs the step at a work center; alternates are other work centers that can run it.
 func At(workCenter string, alternates ...string) Option {
+	alternates = slices.Clone(alternates) // the caller may reuse its slice
 	return func(s *Step) error { s.WorkCenter, s.Alternates = workCenter, alternates; return nil }
 }
 
@@ -146,6 +148,7 @@ func Yield(expected, tolerance float64) Option {
 // Then sets explicit successors: one is a jump, several are a parallel split. Use End to end
 // the routing at this step.
 func Then(steps ...string) Option {
+	steps = slices.Clone(steps) // the caller may reuse its slice
 	return func(s *Step) error { s.Successors = steps; return nil }
 }
 
@@ -155,7 +158,7 @@ func Next(condition string) Option {
 	return func(s *Step) error { s.Condition = condition; return nil }
 }
 
-// Join makes the step an AND join of its incoming parallel branches.
+// Join makes the step an AND join of its incoming parallel branches (see Step.Join).
 func Join() Option { return func(s *Step) error { s.Join = true; return nil } }
 
 // ReworkEntry marks the step as the start of a rework path, reached by rework only.

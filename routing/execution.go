@@ -120,8 +120,11 @@ type StepProgress struct {
 	// Held is good quantity not yet transferred, by next step: without a transfer batch it
 	// waits until the step is complete.
 	Held []HeldQty `json:"held,omitempty"`
-	// Arrivals (join steps only) is the quantity arrived from each incoming step; key ""
-	// counts quantity started, moved, split or merged here.
+	// Arrivals (join steps only) is the quantity arrived over each incoming branch; key ""
+	// counts quantity started, moved, split or merged here, or looped back into the join.
+	// Quantity that enters one branch from outside the flow (started, moved back or split
+	// off there) is counted as arrived over the others, so the join does not wait for it
+	// to pass them.
 	Arrivals    map[string]units.Quantity `json:"arrivals,omitempty"`
 	Paused      bool                      `json:"paused,omitempty"`
 	PauseReason string                    `json:"pause_reason,omitempty"`
@@ -670,12 +673,25 @@ func (m *move) quantity(q units.Quantity, what string, positive bool) (units.Qua
 	switch {
 	case err != nil:
 		return q, fmt.Errorf("%w: %s %s is not in the lot unit %s: %v", ErrQuantity, what, q, m.e.Unit, err)
+	case !exact(c, q):
+		return q, fmt.Errorf("%w: %s %s is %s only approximately (%s), and the books must balance exactly; book it in %s", ErrQuantity, what, q, m.e.Unit, c, m.e.Unit)
 	case positive && !c.IsPositive():
 		return q, fmt.Errorf("%w: %s is %s; it must be positive", ErrQuantity, what, q)
 	case c.IsNegative():
 		return q, fmt.Errorf("%w: %s is %s; it must not be negative", ErrQuantity, what, q)
 	}
 	return c, nil
+}
+
+// exact reports whether c, q converted to another unit, is q exactly: converting back gives
+// q. A conversion that divides (1 ea in dozen) may not end, and the rounded rest would stay
+// on the books for ever.
+func exact(c, q units.Quantity) bool {
+	if c.Unit() == q.Unit() || q.IsZero() {
+		return true
+	}
+	back, err := c.In(q.Unit())
+	return err == nil && back.Equal(q)
 }
 
 // hold puts good (or skipped) quantity of step i on hold for the next step(s); env gives
@@ -724,7 +740,7 @@ func (m *move) send(i int, to string, qty units.Quantity) {
 	}
 }
 
-// deliver makes qty arrive at step k from step from (-1: started, moved or merged here).
+// deliver makes qty arrive at step k from step from (-1: started or moved back here).
 func (m *move) deliver(from, k int, qty units.Quantity) {
 	c := m.r.c
 	if k == c.nsteps {
@@ -732,10 +748,13 @@ func (m *move) deliver(from, k int, qty units.Quantity) {
 		m.finished = add(m.finished, qty)
 		return
 	}
+	if from < 0 {
+		m.credit(k, qty)
+	}
 	p := m.mut(k)
 	if m.r.Steps[k].Join {
 		key := ""
-		if from >= 0 {
+		if slices.Contains(c.branches[k], from) {
 			key = m.e.steps[from].Step
 		}
 		if p.Arrivals == nil {
@@ -752,12 +771,27 @@ func (m *move) deliver(from, k int, qty units.Quantity) {
 	m.fx = append(m.fx, Arrived{Step: p.Step, Qty: qty})
 }
 
-// joinReceived is what join step k has received: the least arrived over its incoming steps,
-// plus what was started, moved or merged there.
+// credit credits qty entering step k from outside the flow to the branches of the joins
+// further on that it will not pass (see compiled.credits).
+func (m *move) credit(k int, qty units.Quantity) {
+	for _, cr := range m.r.c.credits[k] {
+		p := m.mut(cr.join)
+		if p.Arrivals == nil {
+			p.Arrivals = map[string]units.Quantity{}
+		}
+		for _, b := range cr.branches {
+			from := m.e.steps[b].Step
+			p.Arrivals[from] = add(p.Arrivals[from], qty)
+		}
+	}
+}
+
+// joinReceived is what join step k has received: the least arrived over its branches, plus
+// what was started, moved, merged or looped back there.
 func (m *move) joinReceived(k int) units.Quantity {
 	p := m.e.steps[k]
 	var least units.Quantity
-	for j, from := range m.r.c.preds[k] {
+	for j, from := range m.r.c.branches[k] {
 		a := p.Arrivals[m.e.steps[from].Step]
 		if j == 0 || greater(least, a) {
 			least = a
@@ -844,7 +878,9 @@ func (m *move) release(i int, batch *units.Quantity) bool {
 			return t.Qty
 		}
 		b, _ := batch.In(m.e.Unit) // comparable: checked by StartAt
-		return b.Mul(t.Qty.Value().Div(b.Value()).Floor())
+		// Whole batches, exactly: Div rounds, and could round up to a batch more than is held.
+		whole, _ := t.Qty.Value().QuoRem(b.Value(), 0)
+		return b.Mul(whole)
 	}
 	if !slices.ContainsFunc(m.e.steps[i].Held, func(t HeldQty) bool { return sendable(t).IsPositive() }) {
 		return false

@@ -141,6 +141,82 @@ func TestParallelSplitAndJoin(t *testing.T) {
 	assert.False(t, l.e.Running())
 }
 
+// parallel is 10, then 20A and 20B in parallel, joined at 30, then 40 (test) that sends
+// failed units back to the join.
+func parallel(t *testing.T) *Routing {
+	return build(t, New("P", "A").Step("10", "cut", Then("20A", "20B")).
+		Step("20A", "drill", Then("30")).Step("20B", "paint", Then("30")).
+		Step("30", "assemble", Join()).Step("40", "test", Next(`inSpec.leak ? "END" : "30"`)))
+}
+
+func TestReworkLoopBackIntoAJoinDoesNotWaitForTheBranches(t *testing.T) {
+	r := parallel(t)
+	l := start(t, r, "10 ea").in("10", "").good("10", "10 ea").
+		in("20A", "").good("20A", "10 ea").in("20B", "").good("20B", "10 ea")
+	qtyIs(t, "10 ea", l.books("30").Received, "the loop back from 40 is not a branch to wait for")
+	l.in("30", "").good("30", "10 ea").in("40", "")
+	l.out("40", Outcome{Good: q("2 ea"), InSpec: map[string]bool{"leak": false}})
+	l.out("40", Outcome{Good: q("8 ea"), InSpec: map[string]bool{"leak": true}})
+	qtyIs(t, "12 ea", l.books("30").Received, "failed units come straight back to assembly")
+	qtyIs(t, "8 ea", l.e.Finished)
+	l.in("30", "").good("30", "2 ea").in("40", "").out("40", Outcome{Good: q("2 ea"), InSpec: map[string]bool{"leak": true}})
+	qtyIs(t, "10 ea", l.e.Finished)
+	assert.False(t, l.e.Running())
+}
+
+func TestQuantityEnteringOneBranchDoesNotWaitForTheOthers(t *testing.T) {
+	r := parallel(t)
+	done := func(t *testing.T) *lot {
+		return start(t, r, "10 ea").in("10", "").good("10", "10 ea").
+			in("20A", "").good("20A", "10 ea").in("20B", "").good("20B", "10 ea")
+	}
+	t.Run("moved back into a branch", func(t *testing.T) {
+		l := done(t)
+		l.apply(r.MoveBack(l.e, "30", "20A", q("2 ea"), t0))
+		l.in("30", "").good("30", "8 ea").in("20A", "").good("20A", "2 ea")
+		qtyIs(t, "2 ea", l.books("30").Waiting, "the re-drilled units return to the join")
+		l.in("30", "").good("30", "2 ea").in("40", "").out("40", Outcome{Good: q("10 ea"), InSpec: map[string]bool{"leak": true}})
+		qtyIs(t, "10 ea", l.e.Finished)
+	})
+	t.Run("rework lot started in a branch", func(t *testing.T) {
+		e, _, err := r.StartAt("20A", q("2 ea"), t0)
+		require.NoError(t, err)
+		l := (&lot{t: t, r: r, e: e}).in("20A", "").good("20A", "2 ea")
+		qtyIs(t, "2 ea", l.books("30").Received)
+		assert.True(t, l.e.Running())
+	})
+	t.Run("split off in a branch", func(t *testing.T) {
+		l := start(t, r, "10 ea").in("10", "").good("10", "10 ea")
+		rest, part, _, err := r.Split(l.e, "20A", q("3 ea"), t0)
+		require.NoError(t, err)
+		pl := (&lot{t: t, r: r, e: part}).in("20A", "").good("20A", "3 ea")
+		rl := (&lot{t: t, r: r, e: rest}).in("20A", "").good("20A", "7 ea").in("20B", "").good("20B", "10 ea")
+		qtyIs(t, "3 ea", pl.books("30").Received)
+		qtyIs(t, "7 ea", rl.books("30").Received)
+	})
+}
+
+func TestJoinOfAlternativesIsRefused(t *testing.T) {
+	_, err := New("P", "A").Step("10", "a", Next(`inSpec.x ? "20A" : "20B"`)).
+		Step("20A", "b", Then("30")).Step("20B", "c", Then("30")).Step("30", "d", Join()).Build()
+	paths := problemPaths(t, err)
+	require.Len(t, paths, 1)
+	assert.Contains(t, paths["steps[30].join"], "alternatives chosen by the condition of step 10")
+
+	_, err = New("P", "A").Step("10", "a", Then("20A", "20B")).
+		Step("20A", "b", Next(`inSpec.x ? "21" : "22"`)).Step("21", "b1", Then("30")).Step("22", "b2", Then("30")).
+		Step("20B", "c", Then("30")).Step("30", "d", Join()).Build()
+	paths = problemPaths(t, err)
+	assert.Contains(t, paths["steps[30].join"], "through 21 and 22 are alternatives chosen by the condition of step 20A", "alternatives inside one branch")
+
+	_, err = New("P", "A").Step("10", "a", Then("20", "30")).Step("20", "b", Then("30")).Step("30", "c", Join()).
+		Step("40", "d", Next(`inSpec.x ? "END" : "30"`)).Build()
+	require.NoError(t, err, "a branch may pass through another (10 feeds 30 directly and through 20), and a loop back is no branch")
+
+	_, err = New("P", "A").Step("10", "a").Step("20", "b", Join()).Step("30", "c", Next(`inSpec.x ? "END" : "20"`)).Build()
+	assert.Contains(t, problemPaths(t, err)["steps[20].join"], "a loop back into it is not one")
+}
+
 func TestAlternateWorkCentersInReadiness(t *testing.T) {
 	r := pump(t)
 	l := start(t, r, "5 ea")
@@ -292,6 +368,27 @@ func TestOverlapTransferBatches(t *testing.T) {
 	assert.Equal(t, StateCompleted, l.state("10"))
 	l.in("20", "").good("20", "15 ea").in("30", "").good("30", "25 ea")
 	qtyIs(t, "25 ea", l.e.Finished)
+}
+
+func TestTransferBatchesNeverRoundUp(t *testing.T) {
+	r := build(t, New("P", "A").Step("10", "a", Transfer("10 ea")).Step("20", "b"))
+	l := start(t, r, "30 ea").in("10", "").good("10", "29.99999999999999999 ea")
+	qtyIs(t, "20 ea", l.books("20").Received, "two whole batches; the third is not quite there")
+	require.NoError(t, l.e.CheckBooks())
+}
+
+func TestQuantitiesMustConvertExactlyToTheLotUnit(t *testing.T) {
+	r := build(t, New("P", "A").Step("10", "a"))
+	l := start(t, r, "1 dozen").in("10", "")
+	l.good("10", "3 ea")
+	qtyIs(t, "0.25 dozen", l.books("10").Good, "3 ea are exactly a quarter dozen")
+	_, _, err := r.TrackOut(l.e, "10", Outcome{Good: q("1 ea")}, t0)
+	require.ErrorIs(t, err, ErrQuantity, "1 ea is 0.0833… dozen: a rest would stay in process for ever")
+	assert.Contains(t, err.Error(), "only approximately")
+	_, _, err = r.TrackOut(l.e, "10", Outcome{Good: q("3 ea"), Scrap: []ScrapLine{{q("5 ea"), "A"}}}, t0)
+	require.ErrorIs(t, err, ErrQuantity)
+	l.good("10", "0.75 dozen")
+	assert.Equal(t, StateCompleted, l.state("10"))
 }
 
 func TestPauseResumeAndPartialTrackOutsAddUp(t *testing.T) {

@@ -103,14 +103,16 @@ type Step struct {
 	// therefore need the last main-line step to say Then(End).
 	//
 	// Successors are explicit next steps; several successors are a parallel split (each
-	// receives all the good quantity). Use End to end the routing here.
+	// receives all the good quantity, and the branches must meet at a join before End).
+	// Use End to end the routing here.
 	Successors []string `json:"successors,omitempty"`
 	// Condition is an expr expression over the track-out (see Env) that returns the id of
 	// the next step (or End), e.g. `result.bore > 10.02 ? "REWORK-10" : "30"`. Every value it
 	// can return must be written as a string literal.
 	Condition string `json:"condition,omitempty"`
 	// Join makes the step an AND join: it receives the quantity that has arrived over every
-	// one of its incoming edges.
+	// one of its incoming branches, the predecessors the first step reaches without passing
+	// the join (what a rework loop brings back into it arrives at once).
 	Join bool `json:"join,omitempty"`
 	// ReworkEntry marks the first step of a rework path: it is reached by rework (track-out
 	// rework or MoveBack), not by the normal flow.

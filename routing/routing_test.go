@@ -227,3 +227,36 @@ func TestMainLineMustNotFallIntoRework(t *testing.T) {
 	assert.Equal(t, "R10", ps[0].Value)
 	assert.Contains(t, ps[0].Reason, "fall through")
 }
+
+func TestBuilderRoutingsShareNothing(t *testing.T) {
+	alternates := []string{"CNC-2"}
+	b := New("P", "A").Step("10", "a", At("CNC", alternates...), Param("speed", "100"), Then("20")).Step("20", "b")
+	alternates[0] = "CHANGED"
+	released, err := b.Build()
+	require.NoError(t, err)
+	require.NoError(t, released.Release())
+	draft, err := b.Build()
+	require.NoError(t, err)
+	draft.Steps[0].Parameters["speed"] = "999"
+	draft.Steps[0].Alternates[0] = "OTHER"
+	draft.Steps[0].Successors[0] = "10"
+	assert.Equal(t, "100", released.Steps[0].Parameters["speed"])
+	assert.Equal(t, []string{"CNC-2"}, released.Steps[0].Alternates, "the option keeps its own copy of the caller's slice")
+	assert.Equal(t, []string{"20"}, released.Steps[0].Successors)
+	require.NoError(t, released.Validate(), "the released routing is unchanged")
+}
+
+func TestParallelBranchesMustJoinBeforeTheEnd(t *testing.T) {
+	_, err := New("P", "A").Step("10", "a", Then("20", End)).Step("20", "b").Build()
+	paths := problemPaths(t, err)
+	require.Len(t, paths, 1)
+	assert.Contains(t, paths["steps[10].successors"], "through 20 and END reach the end without a join")
+
+	_, err = New("P", "A").Step("10", "a", Then("20A", "20B")).Step("20A", "b", Then(End)).Step("20B", "c").Step("30", "d").Build()
+	assert.Contains(t, problemPaths(t, err)["steps[10].successors"], "would finish once per branch")
+
+	_, err = New("P", "A").Step("10", "a", Then("A", "B")).
+		Step("A", "a", Then("A1", "A2")).Step("A1", "a1", Then("AJ")).Step("A2", "a2", Then("AJ")).Step("AJ", "aj", Join(), Then("J")).
+		Step("B", "b", Then("J")).Step("J", "j", Join()).Build()
+	require.NoError(t, err, "nested splits joined before the end")
+}

@@ -41,12 +41,25 @@ func (ps Problems) Unwrap() error { return ErrInvalid }
 
 // compiled is the checked, indexed form of a routing used by the execution moves.
 type compiled struct {
-	index  map[string]int
-	next   [][]int       // successors by index (for a condition: every step it can choose); end is len(steps)
-	conds  []*vm.Program // branch condition per step, nil when none
-	preds  [][]int       // flow predecessors (for joins)
-	reach  [][]bool      // reach[a][b]: b can be reached from a over one or more edges
-	nsteps int
+	index map[string]int
+	next  [][]int       // successors by index (for a condition: every step it can choose); end is len(steps)
+	conds []*vm.Program // branch condition per step, nil when none
+	// branches are the incoming parallel branches of each join: its predecessors that the
+	// first step reaches without passing the join. Quantity arriving from other
+	// predecessors (a rework loop back into the join) does not wait for the branches.
+	branches [][]int
+	// credits lists, by step, the branches of joins further on that quantity entering the
+	// step from outside the flow (started, moved back or split off there) will not pass:
+	// they are credited with it, so the join does not wait for them.
+	credits [][]credit
+	reach   [][]bool // reach[a][b]: b can be reached from a over one or more edges
+	nsteps  int
+}
+
+// credit is a join and the branches of it to credit.
+type credit struct {
+	join     int
+	branches []int
 }
 
 // Validate checks the routing and, when it is valid, compiles its conditions and flow for
@@ -74,7 +87,7 @@ func (r *Routing) Validate() error {
 	}
 
 	n := len(r.Steps)
-	c := &compiled{index: make(map[string]int, n), next: make([][]int, n), conds: make([]*vm.Program, n), preds: make([][]int, n), nsteps: n}
+	c := &compiled{index: make(map[string]int, n), next: make([][]int, n), conds: make([]*vm.Program, n), nsteps: n}
 	for i, s := range r.Steps {
 		p := stepPath(i, s.ID)
 		switch _, dup := c.index[s.ID]; {
@@ -141,14 +154,8 @@ func (r *Routing) Validate() error {
 	if len(ps) > 0 {
 		return ps
 	}
-	for i := range c.next {
-		for _, k := range c.next[i] {
-			if k < n {
-				c.preds[k] = append(c.preds[k], i)
-			}
-		}
-	}
 	c.reach = reachability(c.next, n)
+	r.joinBranches(c)
 	ps = append(ps, r.checkFlow(c)...)
 	if len(ps) > 0 {
 		return ps
@@ -193,14 +200,200 @@ func validateStep(add func(path, value, reason string), p string, s Step) {
 	}
 }
 
-// checkFlow finds joins without several inputs, unreachable steps, dead ends and loops with
-// no exit.
+// joinBranches finds the incoming branches of every join and the credits of the steps that
+// lie on them.
+func (r *Routing) joinBranches(c *compiled) {
+	n := c.nsteps
+	c.branches, c.credits = make([][]int, n), make([][]credit, n)
+	for k, s := range r.Steps {
+		if !s.Join {
+			continue
+		}
+		fromFirst := reachableAvoiding(c.next, 0, k)
+		for i := range n {
+			if slices.Contains(c.next[i], k) && fromFirst[i] {
+				c.branches[k] = append(c.branches[k], i)
+			}
+		}
+		for i := range n {
+			if i == k || !c.reach[i][k] {
+				continue
+			}
+			passes := reachableAvoiding(c.next, i, k)
+			var missed []int
+			for _, b := range c.branches[k] {
+				if !passes[b] {
+					missed = append(missed, b)
+				}
+			}
+			if len(missed) > 0 {
+				c.credits[i] = append(c.credits[i], credit{join: k, branches: missed})
+			}
+		}
+	}
+}
+
+// checkJoinsAreParallel refuses a join two of whose branches part at a branch condition:
+// quantity takes one of them, and the join would wait for the other for ever. Where two
+// branches part is their nearest common dominator: the last step every path from the first
+// step to either of them passes.
+func (r *Routing) checkJoinsAreParallel(c *compiled) Problems {
+	var ps Problems
+	var dom [][]bool
+	for k, branches := range c.branches {
+		for x, a := range branches {
+			for _, b := range branches[x+1:] {
+				if dom == nil {
+					dom = dominators(c.next, c.nsteps)
+				}
+				d := nearestCommonDominator(dom, a, b)
+				if d >= 0 && r.Steps[d].Condition != "" {
+					ps = append(ps, Problem{stepPath(k, r.Steps[k].ID) + ".join", "true", fmt.Sprintf(
+						"its branches through %s and %s are alternatives chosen by the condition of step %s, so quantity takes one of them and the join would wait for the other for ever; join parallel branches (Then with several steps) only",
+						r.Steps[a].ID, r.Steps[b].ID, r.Steps[d].ID)})
+				}
+			}
+		}
+	}
+	return ps
+}
+
+// dominators returns dom[v][d]: every path from the first step to step v passes step d
+// (v itself included); all false for a step the first step does not reach.
+func dominators(next [][]int, n int) [][]bool {
+	preds := make([][]int, n)
+	for i := range n {
+		for _, k := range next[i] {
+			if k < n {
+				preds[k] = append(preds[k], i)
+			}
+		}
+	}
+	reached := reachableAvoiding(next, 0, -1)
+	dom := make([][]bool, n)
+	for v := range n {
+		dom[v] = make([]bool, n)
+		for d := range n {
+			dom[v][d] = reached[v] && (v != 0 || d == 0)
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for v := 1; v < n; v++ {
+			if !reached[v] {
+				continue
+			}
+			for d := range n {
+				if d == v || !dom[v][d] {
+					continue
+				}
+				for _, p := range preds[v] {
+					if reached[p] && !dom[p][d] {
+						dom[v][d], changed = false, true
+						break
+					}
+				}
+			}
+		}
+	}
+	return dom
+}
+
+// nearestCommonDominator returns the step nearest to a and b that dominates both, or -1.
+func nearestCommonDominator(dom [][]bool, a, b int) int {
+	best, depth := -1, -1
+	for d := range dom {
+		if !dom[a][d] || !dom[b][d] {
+			continue
+		}
+		if n := countTrue(dom[d]); n > depth {
+			best, depth = d, n
+		}
+	}
+	return best
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// reachesEndUnjoined reports whether quantity from step k (or End) reaches the end without
+// passing a join or step split.
+func reachesEndUnjoined(r *Routing, c *compiled, k, split int) bool {
+	seen := make([]bool, c.nsteps+1)
+	stack := []int{k}
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		switch {
+		case i == c.nsteps:
+			return true
+		case seen[i] || i == split || r.Steps[i].Join:
+			continue
+		}
+		seen[i] = true
+		stack = append(stack, c.next[i]...)
+	}
+	return false
+}
+
+func stepOrEnd(r *Routing, k int) string {
+	if k == len(r.Steps) {
+		return End
+	}
+	return r.Steps[k].ID
+}
+
+// reachableAvoiding marks the steps reachable from step from (itself included) without
+// passing step avoid.
+func reachableAvoiding(next [][]int, from, avoid int) []bool {
+	seen := make([]bool, len(next)+1)
+	stack := []int{from}
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if i == avoid || seen[i] {
+			continue
+		}
+		seen[i] = true
+		if i < len(next) {
+			stack = append(stack, next[i]...)
+		}
+	}
+	return seen
+}
+
+// checkFlow finds joins without several incoming branches or fed by alternatives,
+// unreachable steps, dead ends and loops with no exit.
 func (r *Routing) checkFlow(c *compiled) Problems {
 	var ps Problems
 	n := c.nsteps
 	for i, s := range r.Steps {
-		if s.Join && len(c.preds[i]) < 2 {
-			ps = append(ps, Problem{stepPath(i, s.ID) + ".join", "true", "a join needs at least two incoming steps"})
+		if s.Join && len(c.branches[i]) < 2 {
+			ps = append(ps, Problem{stepPath(i, s.ID) + ".join", "true", "a join needs at least two incoming branches from the first step (a loop back into it is not one)"})
+		}
+	}
+	ps = append(ps, r.checkJoinsAreParallel(c)...)
+	for i, s := range r.Steps {
+		if len(s.Successors) < 2 {
+			continue
+		}
+		var ending []string
+		for _, k := range c.next[i] {
+			if reachesEndUnjoined(r, c, k, i) {
+				ending = append(ending, stepOrEnd(r, k))
+			}
+		}
+		if len(ending) > 1 {
+			ps = append(ps, Problem{stepPath(i, s.ID) + ".successors", strings.Join(s.Successors, ","), fmt.Sprintf(
+				"the branches through %s reach the end without a join, and a parallel split sends all of its quantity down every branch, so it would finish once per branch; join the branches before the end",
+				strings.Join(ending, " and "))})
 		}
 	}
 	reachable := make([]bool, n+1)
