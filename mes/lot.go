@@ -671,8 +671,10 @@ func (sc *stepContext) changeOrder() *WorkOrder {
 
 // loadStep loads a lot on a routing, its work order and routing, checks authority and, for
 // moves that process material (checkHold), that the order is released or running and that
-// nothing involved is held: the lot, its order, its material, the equipment or anything
-// above the equipment (a hold on a work center holds its work units).
+// nothing involved is held: the lot, its order, its material, the command's equipment (the
+// step's work center without one) and the equipment the lot's quantity at the step was
+// tracked in on, or anything above that equipment (a hold on a work center holds its work
+// units).
 func (c *command) loadStep(lotID, step string, checkHold bool) (*stepContext, error) {
 	lot, err := c.loadLot(lotID)
 	if err != nil {
@@ -709,11 +711,17 @@ func (c *command) loadStep(lotID, step string, checkHold bool) (*stepContext, er
 		if sc.wo.Status != StatusReleased && sc.wo.Status != StatusRunning {
 			return nil, &TransitionError{Object: lot.ref() + " of " + sc.wo.ref(), State: string(sc.wo.Status), Command: "move material of", Allowed: "[released running]"}
 		}
-		eq := c.opts.where
-		if eq == "" {
-			eq = sc.step.WorkCenter // where the move is recorded when the command names no equipment
+		var space [2]string
+		eqs := append(space[:0], c.opts.where)
+		if eqs[0] == "" {
+			eqs[0] = sc.step.WorkCenter // where the move is recorded when the command names no equipment
 		}
-		if err := c.checkMoveHolds(lot, eq); err != nil {
+		for _, on := range lot.OnEquipment { // quantity in process here runs there
+			if on.Step == step && !slices.Contains(eqs, on.Equipment) {
+				eqs = append(eqs, on.Equipment)
+			}
+		}
+		if err := c.checkMoveHolds(lot, eqs); err != nil {
 			return nil, fmt.Errorf("%s at step %s: %w", lot.ref(), step, err)
 		}
 	}
@@ -1122,9 +1130,9 @@ func (p *Plant) Material(ctx context.Context, id string) (genealogy.Material, er
 }
 
 // checkMoveHolds refuses to move a lot that is held, or whose order or material is, or on
-// equipment that is held itself or lies under held equipment (a hold on a work center
-// holds its units). A site without active holds costs one index read.
-func (c *command) checkMoveHolds(lot *Lot, equipmentID string) error {
+// any of equipment that is held itself or lies under held equipment (a hold on a work
+// center holds its units). A site without active holds costs one index read.
+func (c *command) checkMoveHolds(lot *Lot, equipment []string) error {
 	subject := quality.Subject{Lot: lot.ID, WorkOrder: lot.WorkOrder, Material: lot.Material, SupplierLot: lot.SupplierLot}
 	holds, all, err := siteHolds(c.ctx, c.tx, lot.Site)
 	if err != nil || (all && len(holds) == 0) {
@@ -1132,7 +1140,13 @@ func (c *command) checkMoveHolds(lot *Lot, equipmentID string) error {
 	}
 	var chain []string
 	if !all || slices.ContainsFunc(holds, func(h quality.Hold) bool { return h.Target.Kind == quality.OnEquipment }) {
-		chain = c.equipmentChain(equipmentID)
+		for _, eq := range equipment {
+			for _, id := range c.equipmentChain(eq) {
+				if !slices.Contains(chain, id) {
+					chain = append(chain, id)
+				}
+			}
+		}
 	}
 	if !all {
 		ts := targets(subject)

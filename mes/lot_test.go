@@ -275,6 +275,31 @@ func TestNewRoutingRevisionDoesNotChangeReleasedOrders(t *testing.T) {
 	assert.Equal(t, routing.Obsolete, a.Status)
 }
 
+func TestHoldOnTheEquipmentALotRunsOnBlocksItsTrackOut(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	wo := releasedOrder(t, f, "4711")
+	lot, err := p.StartLot(ctx, wo.ID, qty("10 ea"), planner)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator, mes.On("CNC-1"))
+	require.NoError(t, err)
+	h, err := p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnEquipment, ID: "CNC-1"}, "spindle crash", planner)
+	require.NoError(t, err)
+
+	before := takeSnapshot(t, f.store)
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("10 ea")}, operator)
+	require.ErrorIs(t, err, mes.ErrOnHold, "without mes.On the track-out still moves what runs on the held unit")
+	assert.Contains(t, err.Error(), "spindle crash")
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("10 ea")}, operator, mes.On("CNC"))
+	require.ErrorIs(t, err, mes.ErrOnHold, "naming other equipment does not either")
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+
+	_, err = p.ReleaseHold(ctx, h.ID, planner, mes.Reason("spindle replaced"))
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("10 ea")}, operator)
+	require.NoError(t, err)
+}
+
 func TestNoMovesOnCancelledOrdersAndWorkCenterHoldsCoverTheirUnits(t *testing.T) {
 	f := plantWithPump(t)
 	p := f.plant

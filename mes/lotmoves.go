@@ -32,6 +32,9 @@ func (p *Plant) moveLot(ctx context.Context, action, lotID, step, move string, n
 		before := stepBooks(*sc.lot.Execution, step)
 		sc.lot.Execution = &exec
 		after := stepBooks(exec, step)
+		if !after.Waiting.IsPositive() {
+			sc.lot.unqueue(step) // skipped or moved back: nothing waits here any more
+		}
 		c.record(objectRef(lotKind, sc.lot.ID), change("step "+step+" move", "", move), stepChange(step, "waiting", before.Waiting, after.Waiting))
 		if err := c.emit(sc.lot.ID, LotStepMoved{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, Move: move, Reason: c.opts.reason}); err != nil {
 			return Lot{}, err

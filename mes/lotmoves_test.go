@@ -161,6 +161,39 @@ func TestSkipOptionalAndRequiredSteps(t *testing.T) {
 	assert.False(t, lot.Execution.Running())
 }
 
+func TestQueueTimesFollowSkipsAndMovesBack(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	wo := releasedOrder(t, f, "4711")
+	lot, err := p.StartLot(ctx, wo.ID, qty("10 ea"), planner)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("10 ea")}, operator)
+	require.NoError(t, err)
+	queued := f.clock.Now()
+	f.clock.Advance(time.Hour)
+	lot, err = p.MoveBack(ctx, lot.ID, "20", "10", units.Quantity{}, operator, mes.Reason("burr found"))
+	require.NoError(t, err)
+	_, waits := lot.QueuedSince.At("20")
+	assert.False(t, waits, "nothing waits at 20 after all of it went back")
+	at, _ := lot.QueuedSince.At("10")
+	assert.Equal(t, f.clock.Now(), at)
+
+	f.clock.Advance(time.Hour)
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	lot, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("10 ea")}, operator)
+	require.NoError(t, err)
+	at, _ = lot.QueuedSince.At("20")
+	assert.Equal(t, f.clock.Now(), at, "queued again now, not since %s", queued)
+
+	lot, err = p.SkipStep(ctx, lot.ID, "20", admin, mes.Reason("inspection waived"))
+	require.NoError(t, err)
+	_, waits = lot.QueuedSince.At("20")
+	assert.False(t, waits, "a skipped step has nothing waiting")
+}
+
 func TestTraceAndRecallThroughTheEngine(t *testing.T) {
 	f := plantWithPump(t)
 	p := f.plant
