@@ -101,11 +101,23 @@ func sealAudit(recs []store.AuditRecord, seq uint64, hash string) ([]any, error)
 		if changes[i], err = jsonOrNil(r.Changes, len(r.Changes)); err != nil {
 			return nil, err
 		}
-		if signatures[i], err = jsonOrNil(r.Signatures, len(r.Signatures)); err != nil {
+		if signatures[i], err = jsonOrNil(utcSignatures(r.Signatures), len(r.Signatures)); err != nil {
 			return nil, err
 		}
 	}
 	return []any{seqs, times, nanos, actors, kinds, actions, sites, objects, wheres, reasons, commands, changes, signatures, prevs, hashes}, nil
+}
+
+// utcSignatures returns sigs with their times in UTC: JSON writes a time in RFC 3339, whose
+// zone offsets are whole minutes, so a time in a zone of odd seconds (local mean time) would
+// come back as another instant and no longer match the record's hash.
+func utcSignatures(sigs []store.Signature) []store.Signature {
+	out := make([]store.Signature, len(sigs))
+	for i, sg := range sigs {
+		sg.Time = sg.Time.UTC()
+		out[i] = sg
+	}
+	return out
 }
 
 func jsonOrNil(v any, n int) (*string, error) {

@@ -45,7 +45,7 @@ type Store interface {
 	// View runs fn in a read-only transaction that sees only committed data.
 	View(ctx context.Context, fn func(ReadTx) error) error
 	// ReadEvents returns up to limit committed events with Position > after, in position
-	// order. A reader that continues from the last position it saw never misses an event:
+	// order (limit <= 0: all of them). A reader that continues from the last position it saw never misses an event:
 	// positions are gap-free and an event never becomes visible after one with a higher
 	// position.
 	ReadEvents(ctx context.Context, after uint64, limit int) ([]Event, error)
@@ -54,7 +54,8 @@ type Store interface {
 	// WaitEvents blocks until an event with Position > after is committed (it returns at
 	// once if one already is), or ctx is done (it returns ctx.Err()).
 	WaitEvents(ctx context.Context, after uint64) error
-	// ReadAudit returns up to limit audit records with Seq > after, in sequence order.
+	// ReadAudit returns up to limit audit records with Seq > after, in sequence order
+	// (limit <= 0: all of them).
 	ReadAudit(ctx context.Context, after uint64, limit int) ([]AuditRecord, error)
 	// Close releases the store's resources.
 	Close() error

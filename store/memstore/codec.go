@@ -35,7 +35,11 @@ func (c *codec) bytes(b []byte) {
 func (c *codec) time(t time.Time) {
 	c.b = append(c.b, 0) // the length, set below: a binary time is shorter than 128 bytes
 	start := len(c.b)
-	c.b, _ = t.AppendBinary(c.b) // cannot fail for times with a whole-minute zone offset
+	b, err := t.AppendBinary(c.b)
+	if err != nil { // a zone offset Go cannot encode (-1 minute and some seconds): keep the instant, in UTC
+		b, _ = t.UTC().AppendBinary(c.b)
+	}
+	c.b = b
 	c.b[start-1] = byte(len(c.b) - start)
 }
 

@@ -72,7 +72,7 @@ func (l *log) read(after uint64, limit int) ([][]byte, string) {
 		prev = hashOf(l.at(int(after) - 1))
 	}
 	end := l.len()
-	if limit > 0 && int(after)+limit < end {
+	if limit > 0 && limit < end-int(after) { // not after+limit: a huge limit would overflow
 		end = int(after) + limit
 	}
 	out := make([][]byte, 0, end-int(after))

@@ -407,7 +407,7 @@ func (t *tx) List(ctx context.Context, q store.Query) ([]store.Record, error) {
 			continue
 		}
 		i, listed := slices.BinarySearch(ids, r.ID)
-		switch matches := r.Site == q.Site && (q.Index == "" || r.Index[q.Index] == q.Value); {
+		switch matches := r.Site == q.Site && (q.Index == "" || hasEntry(r.Index, q.Index, q.Value)); {
 		case matches && !listed:
 			ids = slices.Insert(ids, i, r.ID)
 		case !matches && listed:
@@ -423,6 +423,13 @@ func (t *tx) List(ctx context.Context, q store.Query) ([]store.Record, error) {
 		out[i] = cloneRecord(r)
 	}
 	return out, nil
+}
+
+// hasEntry reports whether index holds name with value (an empty value too, but not a
+// missing name).
+func hasEntry(index map[string]string, name, value string) bool {
+	v, ok := index[name]
+	return ok && v == value
 }
 
 func (t *tx) Put(ctx context.Context, rec store.Record) (uint64, error) {

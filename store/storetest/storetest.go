@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -655,6 +656,25 @@ func txCases() []Case {
 				return nil
 			}))
 		}},
+		{"tx/list-by-empty-value-needs-the-entry", func(t *testing.T, s store.Store) {
+			q := store.Query{Kind: "wo", Site: "S1", Index: "status", Value: ""}
+			var inTx []store.Record
+			require.NoError(t, s.Update(bg, func(tx store.Tx) error {
+				a := rec("wo", "a", "S1", `{}`) // no status entry at all
+				b := rec("wo", "b", "S1", `{}`)
+				b.Index = map[string]string{"status": ""}
+				for _, r := range []store.Record{a, b} {
+					if _, err := tx.Put(bg, r); err != nil {
+						return err
+					}
+				}
+				var err error
+				inTx, err = tx.List(bg, q)
+				return err
+			}))
+			assert.Equal(t, []string{"b"}, ids(inTx), "inside the transaction")
+			assert.Equal(t, []string{"b"}, ids(list(t, s, q)), "committed")
+		}},
 		{"tx/uncommitted-writes-invisible-to-others", func(t *testing.T, s store.Store) {
 			started, proceed := make(chan struct{}), make(chan struct{})
 			done := make(chan error)
@@ -821,6 +841,29 @@ func eventCases() []Case {
 			assert.Equal(t, uint64(2), evs[0].Position)
 			assert.Equal(t, uint64(3), evs[1].Position)
 		}},
+		{"events/read-with-the-largest-limit", func(t *testing.T, s store.Store) {
+			require.NoError(t, s.Update(bg, func(tx store.Tx) error { return tx.AppendEvents(bg, event("a", "1"), event("b", "1")) }))
+			evs, err := s.ReadEvents(bg, 1, math.MaxInt)
+			require.NoError(t, err)
+			require.Len(t, evs, 1)
+			assert.Equal(t, "b", evs[0].Type)
+		}},
+		{"events/times-in-any-zone-round-trip", func(t *testing.T, s store.Store) {
+			var in []store.Event
+			for _, offset := range []int{0, 3600, -5 * 3600, 5*3600 + 45*60, 75, -75, -60} { // -75 s: London's local mean time before 1847
+				e := event("a", "1")
+				e.Time = time.Date(1800, 1, 1, 0, 0, 0, 123, time.FixedZone("z", offset))
+				in = append(in, e)
+			}
+			require.NoError(t, s.Update(bg, func(tx store.Tx) error { return tx.AppendEvents(bg, in...) }))
+			evs := readAllEvents(t, s)
+			require.Len(t, evs, len(in))
+			var v store.EventChainVerifier
+			for i, e := range evs {
+				assert.True(t, in[i].Time.Equal(e.Time), "offset %d: %v came back as %v", i, in[i].Time, e.Time)
+				require.NoError(t, v.Check(e))
+			}
+		}},
 		{"events/read-past-end-is-empty", func(t *testing.T, s store.Store) {
 			require.NoError(t, s.Update(bg, func(tx store.Tx) error { return tx.AppendEvents(bg, event("e", "1")) }))
 			evs, err := s.ReadEvents(bg, 10, 0)
@@ -964,6 +1007,23 @@ func auditCases() []Case {
 			require.NoError(t, err)
 			require.Len(t, recs, 2)
 			assert.Equal(t, uint64(3), recs[0].Seq)
+		}},
+		{"audit/read-with-the-largest-limit", func(t *testing.T, s store.Store) {
+			require.NoError(t, s.Update(bg, func(tx store.Tx) error { return tx.AppendAudit(bg, audit("a", "x/1"), audit("b", "x/2")) }))
+			recs, err := s.ReadAudit(bg, 1, math.MaxInt)
+			require.NoError(t, err)
+			require.Len(t, recs, 1)
+			assert.Equal(t, "b", recs[0].Action)
+		}},
+		{"audit/times-in-any-zone-round-trip", func(t *testing.T, s store.Store) {
+			a := audit("a", "x/1")
+			a.Time = time.Date(1800, 1, 1, 0, 0, 0, 0, time.FixedZone("LMT", -75))
+			a.Signatures = []store.Signature{{SignerID: "u1", SignerName: "Ada", Meaning: "approval", Time: a.Time.Add(time.Second), Digest: a.Content()}}
+			require.NoError(t, s.Update(bg, func(tx store.Tx) error { return tx.AppendAudit(bg, a) }))
+			got := readAllAudit(t, s)[0]
+			assert.True(t, a.Time.Equal(got.Time), "%v came back as %v", a.Time, got.Time)
+			assert.True(t, a.Signatures[0].Time.Equal(got.Signatures[0].Time))
+			verifyChain(t, []store.AuditRecord{got})
 		}},
 		{"audit/chain-detects-alteration", func(t *testing.T, s store.Store) {
 			for i := 0; i < 3; i++ {
