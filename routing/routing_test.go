@@ -249,11 +249,15 @@ func TestBuilderRoutingsShareNothing(t *testing.T) {
 func TestParallelBranchesMustJoinBeforeTheEnd(t *testing.T) {
 	_, err := New("P", "A").Step("10", "a", Then("20", End)).Step("20", "b").Build()
 	paths := problemPaths(t, err)
-	require.Len(t, paths, 1)
-	assert.Contains(t, paths["steps[10].successors"], "through 20 and END reach the end without a join")
+	require.Len(t, paths, 2)
+	assert.Contains(t, paths["steps[10].successors[0]"], "reaches the end without a join")
+	assert.Contains(t, paths["steps[10].successors[1]"], "reaches the end without a join")
 
-	_, err = New("P", "A").Step("10", "a", Then("20A", "20B")).Step("20A", "b", Then(End)).Step("20B", "c").Step("30", "d").Build()
-	assert.Contains(t, problemPaths(t, err)["steps[10].successors"], "would finish once per branch")
+	_, err = New("P", "A").Step("10", "a", Then("A", "B", "C")).Step("A", "a", Then("J")).Step("B", "b", Then("J")).
+		Step("J", "j", Join(), Then(End)).Step("C", "c").Build()
+	paths = problemPaths(t, err)
+	require.Len(t, paths, 1, "two branches joined and one that ends alone would still finish twice")
+	assert.Contains(t, paths["steps[10].successors[2]"], "would finish more than once")
 
 	_, err = New("P", "A").Step("10", "a", Then("A", "B")).
 		Step("A", "a", Then("A1", "A2")).Step("A1", "a1", Then("AJ")).Step("A2", "a2", Then("AJ")).Step("AJ", "aj", Join(), Then("J")).

@@ -209,7 +209,7 @@ func (r *Routing) joinBranches(c *compiled) {
 		if !s.Join {
 			continue
 		}
-		fromFirst := reachableAvoiding(c.next, 0, k)
+		fromFirst := reachableAvoiding(c.next, 0, is(k))
 		for i := range n {
 			if slices.Contains(c.next[i], k) && fromFirst[i] {
 				c.branches[k] = append(c.branches[k], i)
@@ -219,7 +219,7 @@ func (r *Routing) joinBranches(c *compiled) {
 			if i == k || !c.reach[i][k] {
 				continue
 			}
-			passes := reachableAvoiding(c.next, i, k)
+			passes := reachableAvoiding(c.next, i, is(k))
 			var missed []int
 			for _, b := range c.branches[k] {
 				if !passes[b] {
@@ -269,7 +269,7 @@ func dominators(next [][]int, n int) [][]bool {
 			}
 		}
 	}
-	reached := reachableAvoiding(next, 0, -1)
+	reached := reachableAvoiding(next, 0, func(int) bool { return false })
 	dom := make([][]bool, n)
 	for v := range n {
 		dom[v] = make([]bool, n)
@@ -323,42 +323,15 @@ func countTrue(bs []bool) int {
 	return n
 }
 
-// reachesEndUnjoined reports whether quantity from step k (or End) reaches the end without
-// passing a join or step split.
-func reachesEndUnjoined(r *Routing, c *compiled, k, split int) bool {
-	seen := make([]bool, c.nsteps+1)
-	stack := []int{k}
-	for len(stack) > 0 {
-		i := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		switch {
-		case i == c.nsteps:
-			return true
-		case seen[i] || i == split || r.Steps[i].Join:
-			continue
-		}
-		seen[i] = true
-		stack = append(stack, c.next[i]...)
-	}
-	return false
-}
-
-func stepOrEnd(r *Routing, k int) string {
-	if k == len(r.Steps) {
-		return End
-	}
-	return r.Steps[k].ID
-}
-
-// reachableAvoiding marks the steps reachable from step from (itself included) without
-// passing step avoid.
-func reachableAvoiding(next [][]int, from, avoid int) []bool {
+// reachableAvoiding marks the steps (and End, index len(next)) reachable from step from,
+// itself included, without passing a step that avoid reports.
+func reachableAvoiding(next [][]int, from int, avoid func(step int) bool) []bool {
 	seen := make([]bool, len(next)+1)
 	stack := []int{from}
 	for len(stack) > 0 {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if i == avoid || seen[i] {
+		if seen[i] || (i < len(next) && avoid(i)) {
 			continue
 		}
 		seen[i] = true
@@ -368,6 +341,9 @@ func reachableAvoiding(next [][]int, from, avoid int) []bool {
 	}
 	return seen
 }
+
+// is returns a test for step k.
+func is(k int) func(int) bool { return func(i int) bool { return i == k } }
 
 // checkFlow finds joins without several incoming branches or fed by alternatives,
 // unreachable steps, dead ends and loops with no exit.
@@ -384,16 +360,12 @@ func (r *Routing) checkFlow(c *compiled) Problems {
 		if len(s.Successors) < 2 {
 			continue
 		}
-		var ending []string
-		for _, k := range c.next[i] {
-			if reachesEndUnjoined(r, c, k, i) {
-				ending = append(ending, stepOrEnd(r, k))
+		for j, k := range c.next[i] {
+			unjoined := reachableAvoiding(c.next, k, func(x int) bool { return x == i || r.Steps[x].Join })
+			if unjoined[n] {
+				ps = append(ps, Problem{fmt.Sprintf("%s.successors[%d]", stepPath(i, s.ID), j), s.Successors[j],
+					"this branch reaches the end without a join, and a parallel split sends all of its quantity down every branch, so it would finish more than once; join the branches before the end"})
 			}
-		}
-		if len(ending) > 1 {
-			ps = append(ps, Problem{stepPath(i, s.ID) + ".successors", strings.Join(s.Successors, ","), fmt.Sprintf(
-				"the branches through %s reach the end without a join, and a parallel split sends all of its quantity down every branch, so it would finish once per branch; join the branches before the end",
-				strings.Join(ending, " and "))})
 		}
 	}
 	reachable := make([]bool, n+1)
