@@ -669,13 +669,25 @@ func (sc *stepContext) changeOrder() *WorkOrder {
 	return sc.wo
 }
 
+// holdCheck says which holds a lot move at a step respects.
+type holdCheck int
+
+const (
+	// ignoreHolds: the move processes no material (pause, abort, recording results).
+	ignoreHolds holdCheck = iota
+	// holdsOnWaiting: the move takes waiting quantity (track-in, skip, move back): the lot,
+	// its order, its material and the command's equipment (the step's work center without
+	// one), or anything above that equipment (a hold on a work center holds its units).
+	holdsOnWaiting
+	// holdsOnInProcess: the move takes quantity in process (track-out, resume): also the
+	// equipment that quantity was tracked in on.
+	holdsOnInProcess
+)
+
 // loadStep loads a lot on a routing, its work order and routing, checks authority and, for
-// moves that process material (checkHold), that the order is released or running and that
-// nothing involved is held: the lot, its order, its material, the command's equipment (the
-// step's work center without one) and the equipment the lot's quantity at the step was
-// tracked in on, or anything above that equipment (a hold on a work center holds its work
-// units).
-func (c *command) loadStep(lotID, step string, checkHold bool) (*stepContext, error) {
+// moves that process material (holds other than ignoreHolds), that the order is released
+// or running and that nothing involved is held.
+func (c *command) loadStep(lotID, step string, holds holdCheck) (*stepContext, error) {
 	lot, err := c.loadLot(lotID)
 	if err != nil {
 		return nil, err
@@ -707,7 +719,7 @@ func (c *command) loadStep(lotID, step string, checkHold bool) (*stepContext, er
 	if sc.step == nil {
 		return nil, fmt.Errorf("%w: step %q is not in routing %s rev %s of %s", ErrNotFound, step, sc.rt.ID, sc.rt.Revision, lot.ref())
 	}
-	if checkHold {
+	if holds != ignoreHolds {
 		if sc.wo.Status != StatusReleased && sc.wo.Status != StatusRunning {
 			return nil, &TransitionError{Object: lot.ref() + " of " + sc.wo.ref(), State: string(sc.wo.Status), Command: "move material of", Allowed: "[released running]"}
 		}
@@ -717,7 +729,7 @@ func (c *command) loadStep(lotID, step string, checkHold bool) (*stepContext, er
 			eqs[0] = sc.step.WorkCenter // where the move is recorded when the command names no equipment
 		}
 		for _, on := range lot.OnEquipment { // quantity in process here runs there
-			if on.Step == step && !slices.Contains(eqs, on.Equipment) {
+			if holds == holdsOnInProcess && on.Step == step && !slices.Contains(eqs, on.Equipment) {
 				eqs = append(eqs, on.Equipment)
 			}
 		}
@@ -758,7 +770,7 @@ func (c *command) checkEquipment(sc *stepContext) error {
 // must not be held; the first track-in of an order marks it running.
 func (p *Plant) TrackIn(ctx context.Context, lotID, step string, qty units.Quantity, opts ...CommandOption) (Lot, error) {
 	return execute(ctx, p, "lot.track_in", opts, func(c *command) (Lot, error) {
-		sc, err := c.loadStep(lotID, step, true)
+		sc, err := c.loadStep(lotID, step, holdsOnWaiting)
 		if err != nil {
 			return Lot{}, err
 		}
@@ -821,7 +833,7 @@ func (p *Plant) TrackOut(ctx context.Context, lotID, step string, outcome routin
 		out := outcome // each attempt starts from the caller's outcome, which it never changes
 		out.Scrap = slices.Clone(outcome.Scrap)
 		out.Results, out.InSpec = maps.Clone(outcome.Results), maps.Clone(outcome.InSpec)
-		sc, err := c.loadStep(lotID, step, true)
+		sc, err := c.loadStep(lotID, step, holdsOnInProcess)
 		if err != nil {
 			return Lot{}, err
 		}

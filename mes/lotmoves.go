@@ -12,10 +12,10 @@ import (
 )
 
 // moveLot runs one routing move on a lot at a step and records it.
-func (p *Plant) moveLot(ctx context.Context, action, lotID, step, move string, needReason, checkHold bool, opts []CommandOption,
+func (p *Plant) moveLot(ctx context.Context, action, lotID, step, move string, needReason bool, holds holdCheck, opts []CommandOption,
 	apply func(c *command, sc *stepContext) (routing.Execution, []routing.Effect, error)) (Lot, error) {
 	return execute(ctx, p, action, opts, func(c *command) (Lot, error) {
-		sc, err := c.loadStep(lotID, step, checkHold)
+		sc, err := c.loadStep(lotID, step, holds)
 		if err != nil {
 			return Lot{}, err
 		}
@@ -49,14 +49,14 @@ func (p *Plant) moveLot(ctx context.Context, action, lotID, step, move string, n
 // PauseLot pauses the work in process of a lot at a step (ISA-88 Pause): track-in and
 // track-out wait for ResumeLot. Give the reason with mes.Reason.
 func (p *Plant) PauseLot(ctx context.Context, lotID, step string, opts ...CommandOption) (Lot, error) {
-	return p.moveLot(ctx, "lot.pause", lotID, step, "pause", true, false, opts, func(c *command, sc *stepContext) (routing.Execution, []routing.Effect, error) {
+	return p.moveLot(ctx, "lot.pause", lotID, step, "pause", true, ignoreHolds, opts, func(c *command, sc *stepContext) (routing.Execution, []routing.Effect, error) {
 		return sc.rt.Pause(*sc.lot.Execution, step, c.opts.reason, c.now)
 	})
 }
 
 // ResumeLot resumes a paused step; partial track-outs before and after add up.
 func (p *Plant) ResumeLot(ctx context.Context, lotID, step string, opts ...CommandOption) (Lot, error) {
-	return p.moveLot(ctx, "lot.resume", lotID, step, "resume", false, true, opts, func(c *command, sc *stepContext) (routing.Execution, []routing.Effect, error) {
+	return p.moveLot(ctx, "lot.resume", lotID, step, "resume", false, holdsOnInProcess, opts, func(c *command, sc *stepContext) (routing.Execution, []routing.Effect, error) {
 		return sc.rt.Resume(*sc.lot.Execution, step, c.now)
 	})
 }
@@ -65,7 +65,7 @@ func (p *Plant) ResumeLot(ctx context.Context, lotID, step string, opts ...Comma
 // "lot.skip"; skipping a step that is not optional also needs "lot.skip_required", which
 // plants grant to few roles. A reason is required.
 func (p *Plant) SkipStep(ctx context.Context, lotID, step string, opts ...CommandOption) (Lot, error) {
-	return p.moveLot(ctx, "lot.skip", lotID, step, "skip", true, true, opts, func(c *command, sc *stepContext) (routing.Execution, []routing.Effect, error) {
+	return p.moveLot(ctx, "lot.skip", lotID, step, "skip", true, holdsOnWaiting, opts, func(c *command, sc *stepContext) (routing.Execution, []routing.Effect, error) {
 		if !sc.step.Optional {
 			if err := c.p.auth.Authorize(c.ctx, AuthRequest{Actor: c.opts.actor, Action: "lot.skip_required", Site: sc.lot.Site}); err != nil {
 				return routing.Execution{}, nil, fmt.Errorf("step %s of %s is not optional: %w", step, sc.lot.ref(), err)
@@ -78,7 +78,7 @@ func (p *Plant) SkipStep(ctx context.Context, lotID, step string, opts ...Comman
 // MoveBack sends qty waiting at a step (zero: all of it) back to an earlier step of the
 // same lot for rework. A reason is required.
 func (p *Plant) MoveBack(ctx context.Context, lotID, step, to string, qty units.Quantity, opts ...CommandOption) (Lot, error) {
-	return p.moveLot(ctx, "lot.move_back", lotID, step, "move back to "+to, true, true, opts, func(c *command, sc *stepContext) (routing.Execution, []routing.Effect, error) {
+	return p.moveLot(ctx, "lot.move_back", lotID, step, "move back to "+to, true, holdsOnWaiting, opts, func(c *command, sc *stepContext) (routing.Execution, []routing.Effect, error) {
 		exec, fx, err := sc.rt.MoveBack(*sc.lot.Execution, step, to, qty, c.now)
 		if err == nil {
 			err = c.restartInspections(sc.lot) // material sent back is inspected again
@@ -99,7 +99,7 @@ func (p *Plant) AbortLot(ctx context.Context, lotID string, opts ...CommandOptio
 		if lot.Execution == nil {
 			return Lot{}, fmt.Errorf("%w: %s is not on a routing", ErrWrongState, lot.ref())
 		}
-		sc, err := c.loadStep(lotID, firstStep(lot.Execution), false)
+		sc, err := c.loadStep(lotID, firstStep(lot.Execution), ignoreHolds)
 		if err != nil {
 			return Lot{}, err
 		}
@@ -140,7 +140,7 @@ func (p *Plant) SplitLot(ctx context.Context, lotID, step string, qty units.Quan
 		id := fmt.Sprintf("%s-S%d", lot.ID, lot.Children)
 		child := &Lot{WorkOrder: lot.WorkOrder, ReworkOf: lot.ReworkOf} // a sublot of a rework lot carries quantity its order started once
 		if lot.Execution != nil {
-			sc, err := c.loadStep(lotID, step, false)
+			sc, err := c.loadStep(lotID, step, ignoreHolds)
 			if err != nil {
 				return Lot{}, err
 			}
@@ -194,7 +194,7 @@ func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...Comma
 			return Lot{}, fmt.Errorf("%w: %s and %s cannot merge: merge material lots with material lots, or lots of one work order on its routing, in one site", ErrInvalid, target.ref(), source.ref())
 		}
 		if target.Execution != nil {
-			sc, err := c.loadStep(into, firstStep(target.Execution), false)
+			sc, err := c.loadStep(into, firstStep(target.Execution), ignoreHolds)
 			if err != nil {
 				return Lot{}, err
 			}

@@ -444,7 +444,7 @@ type Inspection struct {
 // SPCViolation and, as the chart is configured, holds the lot or the equipment.
 func (p *Plant) RecordInspection(ctx context.Context, lotID, step string, results []quality.Result, opts ...CommandOption) (Inspection, error) {
 	return execute(ctx, p, "inspection.record", opts, func(c *command) (Inspection, error) {
-		sc, err := c.loadStep(lotID, step, false)
+		sc, err := c.loadStep(lotID, step, ignoreHolds)
 		if err != nil {
 			return Inspection{}, err
 		}
@@ -1206,7 +1206,7 @@ func (p *Plant) DispositionNonConformance(ctx context.Context, id string, lines 
 		var lot *Lot
 		switch {
 		case nc.Lot != "" && nc.Step != "":
-			if sc, err = c.loadStep(nc.Lot, nc.Step, false); err != nil {
+			if sc, err = c.loadStep(nc.Lot, nc.Step, ignoreHolds); err != nil {
 				return quality.NonConformance{}, err
 			}
 			lot = sc.lot
