@@ -598,7 +598,7 @@ func (p *Plant) StartLot(ctx context.Context, workOrderID string, qty units.Quan
 		if wo.Status != StatusReleased && wo.Status != StatusRunning {
 			return Lot{}, &TransitionError{Object: wo.ref(), State: string(wo.Status), Command: "start a lot of", Allowed: "[released running]"}
 		}
-		if err := checkHolds(c.ctx, c.tx, wo.Site, quality.Subject{WorkOrder: wo.ID}); err != nil {
+		if err := checkHolds(c.ctx, c.tx, wo.Site, quality.Subject{WorkOrder: wo.ID, Material: wo.Product}); err != nil {
 			return Lot{}, err
 		}
 		if err := qty.RequirePositive("lot quantity"); err != nil {

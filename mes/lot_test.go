@@ -196,7 +196,7 @@ func TestTrackInRefusals(t *testing.T) {
 			_, err := p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: units.MustParse("1 ea")}, operator)
 			return err
 		}, mes.ErrOnHold},
-		{"too much for the order", func() error { _, err := p.StartLot(ctx, wo.ID, units.MustParse("1 ea"), planner); return err }, mes.ErrInvalid},
+		{"a lot of the held product", func() error { _, err := p.StartLot(ctx, wo.ID, units.MustParse("1 ea"), planner); return err }, mes.ErrOnHold},
 		{"material lot on a routing", func() error { _, err := p.TrackIn(ctx, "SK-1", "10", units.Quantity{}, operator); return err }, mes.ErrWrongState},
 	}
 	for _, c := range cases {
@@ -217,6 +217,7 @@ func TestTrackInRefusals(t *testing.T) {
 	}{
 		{"nothing waiting", func() error { _, err := p.TrackIn(ctx, lot.ID, "20", units.Quantity{}, operator); return err }, mes.ErrWrongState},
 		{"more than waiting", func() error { _, err := p.TrackIn(ctx, lot.ID, "10", units.MustParse("51 ea"), operator); return err }, mes.ErrInvalid},
+		{"too much for the order", func() error { _, err := p.StartLot(ctx, wo.ID, units.MustParse("1 ea"), planner); return err }, mes.ErrInvalid},
 		{"wrong unit", func() error { _, err := p.TrackIn(ctx, lot.ID, "10", units.MustParse("5 kg"), operator); return err }, mes.ErrInvalid},
 		{"wrong work center", func() error {
 			_, err := p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator, mes.On("LATHE"))

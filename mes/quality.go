@@ -568,10 +568,13 @@ func describeFindings(plan string, fs []quality.Finding) string {
 		}
 	}
 	if len(parts) == 0 {
-		return "inspection plan " + plan + ": a reaction rule fired"
+		return findingsSource(plan) + "a reaction rule fired"
 	}
-	return "inspection plan " + plan + ": " + strings.Join(parts, "; ")
+	return findingsSource(plan) + strings.Join(parts, "; ")
 }
+
+// findingsSource is how the description of a plan's findings starts.
+func findingsSource(plan string) string { return "inspection plan " + plan + ": " }
 
 // react executes the plan reactions when the new results brought new findings.
 func (c *command) react(sc *stepContext, before, after quality.Evaluation, out *Inspection) error {
@@ -583,7 +586,7 @@ func (c *command) react(sc *stepContext, before, after quality.Evaluation, out *
 	for _, a := range out.Actions {
 		switch a.Kind {
 		case quality.HoldLot:
-			h, placed, err := c.holdOnce(sc.lot.Site, quality.Target{Kind: quality.OnLot, ID: sc.lot.ID}, what)
+			h, placed, err := c.holdOnce(sc.lot.Site, quality.Target{Kind: quality.OnLot, ID: sc.lot.ID}, findingsSource(out.Plan), what)
 			if err != nil {
 				return err
 			}
@@ -636,19 +639,17 @@ func reactionQty(sc *stepContext, before, after quality.Evaluation) units.Quanti
 	return q
 }
 
-// holdOnce places a hold on target unless an active hold already covers it.
-func (c *command) holdOnce(site string, target quality.Target, reason string) (quality.Hold, bool, error) {
-	subject := quality.Subject{}
-	switch target.Kind {
-	case quality.OnLot:
-		subject.Lot = target.ID
-	case quality.OnEquipment:
-		subject.Equipment = target.ID
-	}
-	if err := checkHolds(c.ctx, c.tx, site, subject); errors.Is(err, ErrOnHold) {
-		return quality.Hold{}, false, nil
-	} else if err != nil {
+// holdOnce places a hold on target for reason unless an active hold on it from the same
+// source (a reason that starts with source: the same plan, or chart) is still in place. A
+// repeated finding adds no second hold; a hold placed for anything else does not stand in
+// for this one, since releasing it must not release what this finding holds.
+func (c *command) holdOnce(site string, target quality.Target, source, reason string) (quality.Hold, bool, error) {
+	holds, err := holdsOn(c.ctx, c.tx, site, string(target.Kind)+"/"+target.ID)
+	if err != nil {
 		return quality.Hold{}, false, err
+	}
+	if slices.ContainsFunc(holds, func(h quality.Hold) bool { return h.Target == target && strings.HasPrefix(h.Reason, source) }) {
+		return quality.Hold{}, false, nil
 	}
 	h, err := quality.NewHold(c.p.newID(), target, reason, c.opts.actor.ID, c.now)
 	if err != nil {
@@ -1024,7 +1025,8 @@ func (c *command) checkSPC(sc *stepContext, results []quality.Result, out *Inspe
 			if err := c.emit(id, ev); err != nil {
 				return err
 			}
-			reason := fmt.Sprintf("SPC: %s = %g breaks %s", r.Characteristic, value, hits[0].Rule)
+			source := "SPC: " + r.Characteristic + " = "
+			reason := fmt.Sprintf("%s%g breaks %s", source, value, hits[0].Rule)
 			var targets []quality.Target
 			if ch.HoldLot {
 				targets = append(targets, quality.Target{Kind: quality.OnLot, ID: sc.lot.ID})
@@ -1033,7 +1035,7 @@ func (c *command) checkSPC(sc *stepContext, results []quality.Result, out *Inspe
 				targets = append(targets, quality.Target{Kind: quality.OnEquipment, ID: r.Equipment})
 			}
 			for _, t := range targets {
-				h, placed, err := c.holdOnce(site, t, reason)
+				h, placed, err := c.holdOnce(site, t, source, reason)
 				if err != nil {
 					return err
 				}

@@ -679,3 +679,68 @@ func TestSkipLotSamplingCountsLotsOfThePlan(t *testing.T) {
 		require.NoError(t, err)
 	}
 }
+
+// An existing lot hold suppresses the plan's hold-lot reaction; releasing the unrelated
+// hold then frees an out-of-spec lot.
+func TestAnotherHoldDoesNotStandInForAnInspectionHold(t *testing.T) {
+	f := qualityPlant(t, borePlan())
+	p := f.plant
+	lot := lotAtInspection(t, f, "4711", "10 ea")
+	manual, err := p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnLot, ID: lot.ID}, "paperwork check", supervisor)
+	require.NoError(t, err)
+	insp, err := p.RecordInspection(ctx, lot.ID, "20", []quality.Result{bore("10.081", "S1")}, operator)
+	require.NoError(t, err)
+	require.Len(t, insp.Evaluation.OutOfSpec, 1)
+	_, err = p.ReleaseHold(ctx, manual.ID, supervisor, mes.Reason("paperwork ok"), quinnSigns)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "20", routing.Outcome{Good: units.MustParse("10 ea")}, operator)
+	require.ErrorIs(t, err, mes.ErrOnHold, "out-of-spec lot must stay held after an unrelated hold is released")
+}
+
+// A serialised component whose lot is held can still be assembled (consumed).
+func TestHeldSerialsAreNotAssembled(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	require.NoError(t, p.DefineMaterial(ctx, genealogy.Material{ID: "MOTOR", Unit: "ea", Tracking: genealogy.TrackSerial, Kind: genealogy.KindComponent}, admin))
+	require.NoError(t, p.DefineMaterial(ctx, genealogy.Material{ID: "UNIT", Unit: "ea", Tracking: genealogy.TrackSerial, Kind: genealogy.KindProduct}, admin))
+	_, err := p.ReceiveLot(ctx, mes.Receipt{Site: "PLANT-1", Lot: "MOT-L1", Material: "MOTOR", Qty: qty("2 ea"), Supplier: "Volt", SupplierLot: "V-9"}, admin)
+	require.NoError(t, err)
+	_, err = p.ReceiveLot(ctx, mes.Receipt{Site: "PLANT-1", Lot: "UNIT-L1", Material: "UNIT", Qty: qty("1 ea"), Supplier: "self", SupplierLot: "frame"}, admin)
+	require.NoError(t, err)
+	_, err = p.SerializeUnits(ctx, "MOT-L1", []string{"M-001"}, admin)
+	require.NoError(t, err)
+	_, err = p.SerializeUnits(ctx, "UNIT-L1", []string{"U-100"}, admin)
+	require.NoError(t, err)
+	_, err = p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnLot, ID: "MOT-L1"}, "motor lot suspect", admin)
+	require.NoError(t, err)
+	_, err = p.AssembleComponent(ctx, "U-100", "M-001", "30", units.Quantity{}, operator, mes.On("ASSY"))
+	require.ErrorIs(t, err, mes.ErrOnHold, "a serial of a held lot must not be assembled")
+}
+
+// A supplier-lot hold on a material blocks ShipLot but not ShipSerial of its units.
+func TestShipSerialRespectsSupplierLotHolds(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	require.NoError(t, p.DefineMaterial(ctx, genealogy.Material{ID: "UNIT", Unit: "ea", Tracking: genealogy.TrackSerial, Kind: genealogy.KindProduct}, admin))
+	_, err := p.ReceiveLot(ctx, mes.Receipt{Site: "PLANT-1", Lot: "UNIT-L1", Material: "UNIT", Qty: qty("2 ea"), Supplier: "OEM", SupplierLot: "OEM-5"}, admin)
+	require.NoError(t, err)
+	_, err = p.SerializeUnits(ctx, "UNIT-L1", []string{"U-100"}, admin)
+	require.NoError(t, err)
+	_, err = p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnMaterial, ID: "UNIT", SupplierLot: "OEM-5"}, "supplier recall", admin)
+	require.NoError(t, err)
+	_, err = p.ShipLot(ctx, "UNIT-L1", genealogy.Shipment{ID: "SH-1", Customer: "Initech"}, qty("1 ea"), admin)
+	require.ErrorIs(t, err, mes.ErrOnHold, "ShipLot sees the supplier-lot hold")
+	_, err = p.ShipSerial(ctx, "U-100", genealogy.Shipment{ID: "SH-2", Customer: "Initech"}, admin)
+	require.ErrorIs(t, err, mes.ErrOnHold, "ShipSerial must see the supplier-lot hold too")
+}
+
+// A quarantined product material does not stop StartLot.
+func TestNoLotStartsOfAHeldProduct(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	wo := releasedOrder(t, f, "4711")
+	_, err := p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnMaterial, ID: "PUMP-100"}, "quarantine", admin)
+	require.NoError(t, err)
+	_, err = p.StartLot(ctx, wo.ID, qty("5 ea"), planner)
+	require.ErrorIs(t, err, mes.ErrOnHold)
+}

@@ -56,6 +56,19 @@ type storedSerial struct {
 	Site string `json:"site"`
 }
 
+// checkSerialHolds refuses to use a serialised unit that is held through its lot, the
+// lot's work order, its material or the lot's supplier lot.
+func (c *command) checkSerialHolds(s storedSerial) error {
+	if s.Lot == "" {
+		return checkHolds(c.ctx, c.tx, s.Site, quality.Subject{Material: s.Material})
+	}
+	lot, err := c.loadLot(s.Lot)
+	if err != nil {
+		return err
+	}
+	return c.checkLotHolds(lot)
+}
+
 func (c *command) loadSerial(id string) (storedSerial, uint64, error) {
 	var s storedSerial
 	v, err := load(c.ctx, c.tx, serialKind, id, &s)
@@ -123,9 +136,15 @@ func (p *Plant) AssembleComponent(ctx context.Context, into, component, step str
 		if err := c.authorize(unit.Site); err != nil {
 			return genealogy.Serial{}, err
 		}
+		if err := c.checkSerialHolds(unit); err != nil {
+			return genealogy.Serial{}, fmt.Errorf("cannot assemble into serial %s: %w", unit.ID, err)
+		}
 		workOrder := ""
 		var ch genealogy.Change
 		if comp, cv, err := c.loadSerial(component); err == nil {
+			if err := c.checkSerialHolds(comp); err != nil {
+				return genealogy.Serial{}, fmt.Errorf("cannot assemble serial %s: %w", comp.ID, err)
+			}
 			if ch, err = genealogy.Assemble(comp.Serial, unit.Serial, c.op(workOrder, step)); err != nil {
 				return genealogy.Serial{}, genealogyErr(err)
 			}
@@ -139,7 +158,7 @@ func (p *Plant) AssembleComponent(ctx context.Context, into, component, step str
 			if lerr != nil {
 				return genealogy.Serial{}, fmt.Errorf("%w: component %q is neither a serial nor a lot", ErrNotFound, component)
 			}
-			if err := checkHolds(c.ctx, c.tx, lot.Site, quality.Subject{Lot: lot.ID, Material: lot.Material, SupplierLot: lot.SupplierLot}); err != nil {
+			if err := c.checkLotHolds(lot); err != nil {
 				return genealogy.Serial{}, fmt.Errorf("cannot assemble %s: %w", lot.ref(), err)
 			}
 			workOrder = lot.WorkOrder
@@ -173,7 +192,7 @@ func (p *Plant) ShipSerial(ctx context.Context, serial string, shipment genealog
 		if err := c.authorize(s.Site); err != nil {
 			return genealogy.Serial{}, err
 		}
-		if err := checkHolds(c.ctx, c.tx, s.Site, quality.Subject{Lot: s.Lot, Material: s.Material}); err != nil {
+		if err := c.checkSerialHolds(s); err != nil {
 			return genealogy.Serial{}, fmt.Errorf("cannot ship serial %s: %w", s.ID, err)
 		}
 		ch, err := genealogy.ShipSerial(s.Serial, shipment, c.op("", ""))

@@ -171,6 +171,9 @@ func newXBarChart(baseline [][]float64, spread ChartKind) (XBarChart, error) {
 // WesternElectric1, where selected) to the ranges or standard deviations, in one pass.
 // Every subgroup must have N values.
 func (c XBarChart) Check(subgroups [][]float64, rules Rule) ([]Violation, error) {
+	if _, err := ConstantsFor(c.N); err != nil { // a chart not made by NewXBarRChart or NewXBarSChart
+		return nil, fmt.Errorf("chart of %w", err)
+	}
 	if err := checkSubgroups(subgroups, c.N); err != nil {
 		return nil, err
 	}

@@ -103,6 +103,9 @@ func TestXBarChartBaselineErrors(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInsufficientData)
 	_, err = NewXBarRChart([][]float64{{1, 2}, {1, 2, 3}})
 	assert.ErrorIs(t, err, ErrInsufficientData)
+	var zero XBarChart // decoded from "{}", say
+	_, err = zero.Check([][]float64{{}}, NelsonRules)
+	assert.ErrorIs(t, err, ErrInsufficientData, "a chart without a subgroup size refuses to check (it panicked)")
 }
 
 // countsSumming spreads total defects over k subgroups of size n.
