@@ -366,13 +366,13 @@ func (c *command) finish(result any) error {
 	}
 	for i := range c.audits {
 		a := &c.audits[i]
-		if err := checkText(a); err != nil {
-			return err
-		}
 		for _, s := range c.signers {
 			a.Signatures = append(a.Signatures, store.Signature{
 				SignerID: s.ID, SignerName: s.Name, Meaning: string(s.Meaning), Time: c.now, Digest: a.Content(),
 			})
+		}
+		if err := checkText(a); err != nil {
+			return err
 		}
 	}
 	if err := c.tx.AppendAudit(c.ctx, c.audits...); err != nil {
@@ -417,6 +417,20 @@ type detacher interface{ detach() }
 // decode reads a record into v: from the Value an in-memory store kept (a detached copy)
 // when T is a detacher, or from its JSON.
 func decode[T any](rec store.Record, v *T) error {
+	if err := decodeValue(rec, v); err != nil {
+		return err
+	}
+	if vv, ok := any(v).(versioned); ok {
+		vv.setVersion(rec.Version)
+	}
+	return nil
+}
+
+// versioned is implemented by entities that carry the version of their record: the stored
+// value has the version it was saved over, so readers set the record's.
+type versioned interface{ setVersion(uint64) }
+
+func decodeValue[T any](rec store.Record, v *T) error {
 	if src, ok := rec.Value.(*T); ok && rec.Data == nil {
 		if d, ok := any(v).(detacher); ok {
 			*v = *src
@@ -492,13 +506,20 @@ func objectRef(kind, id string) string { return kind + "/" + id }
 // checkText refuses text an audit record cannot keep exactly: invalid UTF-8 (a JSON or SQL
 // store would replace it, and the record would no longer match its hash) and NUL.
 func checkText(a *store.AuditRecord) error {
-	for _, f := range [...]string{a.Actor, a.Action, a.Site, a.Object, a.Where, a.Reason, a.Command} {
+	for _, f := range [...]string{a.Actor, a.ActorKind, a.Action, a.Site, a.Object, a.Where, a.Reason, a.Command} {
 		if err := checkString(f); err != nil {
 			return err
 		}
 	}
 	for _, ch := range a.Changes {
 		for _, f := range [...]string{ch.Field, ch.Before, ch.After} {
+			if err := checkString(f); err != nil {
+				return err
+			}
+		}
+	}
+	for _, sg := range a.Signatures {
+		for _, f := range [...]string{sg.SignerID, sg.SignerName, sg.Meaning} {
 			if err := checkString(f); err != nil {
 				return err
 			}

@@ -50,6 +50,8 @@ type Lot struct {
 
 func (l *Lot) ref() string { return "lot " + l.ID }
 
+func (l *Lot) setVersion(v uint64) { l.Version = v }
+
 // inProcess reports whether the lot is still work in process on its routing: its quantity
 // follows its books, and it is not material other lots may consume.
 func (l *Lot) inProcess() bool { return l.Execution != nil && l.Execution.Running() }
@@ -533,11 +535,9 @@ func (c *command) applyChange(ch genealogy.Change, known map[string]*Lot) (map[s
 
 func (c *command) loadLot(id string) (*Lot, error) {
 	l := &Lot{}
-	v, err := load(c.ctx, c.tx, lotKind, id, l)
-	if err != nil {
+	if _, err := load(c.ctx, c.tx, lotKind, id, l); err != nil {
 		return nil, fmt.Errorf("lot %q: %w", id, err)
 	}
-	l.Version = v
 	return l, nil
 }
 
@@ -566,8 +566,7 @@ func (c *command) saveLast(l *Lot) (Lot, error) {
 func (p *Plant) Lot(ctx context.Context, id string) (Lot, error) {
 	var l Lot
 	err := p.view(ctx, func(tx store.ReadTx) error {
-		v, err := load(ctx, tx, lotKind, id, &l)
-		l.Version = v
+		_, err := load(ctx, tx, lotKind, id, &l)
 		return err
 	})
 	return l.owned(), err
@@ -637,11 +636,12 @@ func (p *Plant) StartLot(ctx context.Context, workOrderID string, qty units.Quan
 		if _, err := c.applyChange(ch, map[string]*Lot{id: lot}); err != nil {
 			return Lot{}, err
 		}
+		before := wo.Started
 		wo.Started = started
 		if err := c.saveWorkOrder(&wo); err != nil {
 			return Lot{}, err
 		}
-		c.record(objectRef(workOrderKind, wo.ID), change("started", "", wo.Started))
+		c.record(objectRef(workOrderKind, wo.ID), change("started", before, wo.Started))
 		return *lot, c.emit(lot.ID, LotStarted{Lot: lot.ID, WorkOrder: wo.ID, Routing: rt.ID, Revision: rt.Revision, Step: first, Qty: qty})
 	})
 }
@@ -970,11 +970,12 @@ func (c *command) effects(sc *stepContext, fx []routing.Effect) error {
 			_, err = c.splitOff(sc, f.Qty, f.From, f.To, "R")
 		case routing.Finished:
 			wo := sc.changeOrder()
+			before := wo.Produced
 			if wo.Produced, err = wo.Produced.Add(f.Qty); err != nil {
 				return fmt.Errorf("%w: finished %s on %s: %w", ErrInvalid, f.Qty, wo.ref(), err)
 			}
 			if err = c.saveWorkOrder(wo); err == nil {
-				c.record(objectRef(workOrderKind, sc.wo.ID), change("produced", "", sc.wo.Produced))
+				c.record(objectRef(workOrderKind, sc.wo.ID), change("produced", before, sc.wo.Produced))
 				err = c.emit(sc.lot.ID, LotFinished{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Product: sc.wo.Product, Qty: f.Qty})
 			}
 		case routing.RouteCompleted:
@@ -1035,7 +1036,6 @@ func (c *command) backflush(sc *stepContext, b routing.Backflush) error {
 		if err := decode(rec, src); err != nil {
 			return err
 		}
-		src.Version = rec.Version
 		if src.Status != genealogy.Available || !src.OnHand.IsPositive() || src.inProcess() {
 			continue
 		}
@@ -1072,11 +1072,12 @@ func (c *command) consume(from, into *Lot, qty units.Quantity, workOrder, step s
 	if err != nil {
 		return genealogyErr(err)
 	}
+	before := from.OnHand
 	from.Lot, into.Lot = ch.Lots[0], ch.Lots[1]
 	if err := c.saveLot(from); err != nil {
 		return err
 	}
-	c.record(objectRef(lotKind, from.ID), change("on_hand", "", from.OnHand))
+	c.record(objectRef(lotKind, from.ID), change("on_hand", before, from.OnHand))
 	if err := c.tx.AddEdges(c.ctx, ch.Edges...); err != nil {
 		return err
 	}

@@ -164,6 +164,7 @@ func (p *Plant) SplitLot(ctx context.Context, lotID, step string, qty units.Quan
 		if err != nil {
 			return Lot{}, genealogyErr(err)
 		}
+		before := lot.OnHand
 		lot.Lot = ch.Lots[0]
 		if _, err := c.applyChange(genealogy.Change{Lots: ch.Lots[1:], Edges: ch.Edges}, map[string]*Lot{id: child}); err != nil {
 			return Lot{}, err
@@ -171,7 +172,7 @@ func (p *Plant) SplitLot(ctx context.Context, lotID, step string, qty units.Quan
 		if err := c.saveLot(lot); err != nil {
 			return Lot{}, err
 		}
-		c.record(objectRef(lotKind, lot.ID), change("on_hand", "", lot.OnHand))
+		c.record(objectRef(lotKind, lot.ID), change("on_hand", before, lot.OnHand))
 		return *child, c.emit(lot.ID, LotSplit{Lot: lot.ID, Parts: []genealogy.Part{{ID: id, Qty: qty}}})
 	})
 }

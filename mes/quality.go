@@ -1311,11 +1311,12 @@ func (c *command) removeMaterial(lot *Lot, o quality.Order, reason string) error
 	if err != nil {
 		return genealogyErr(err)
 	}
+	before := lot.OnHand
 	lot.Lot = ch.Lots[0]
 	if err := c.tx.AddEdges(c.ctx, ch.Edges...); err != nil {
 		return err
 	}
-	c.record(objectRef(lotKind, lot.ID), change("on_hand", "", lot.OnHand))
+	c.record(objectRef(lotKind, lot.ID), change("on_hand", before, lot.OnHand))
 	return c.emit(lot.ID, ev)
 }
 

@@ -165,11 +165,12 @@ func (p *Plant) AssembleComponent(ctx context.Context, into, component, step str
 			if ch, err = genealogy.ConsumeIntoSerial(lot.Lot, unit.Serial, qty, c.op(workOrder, step)); err != nil {
 				return genealogy.Serial{}, genealogyErr(err)
 			}
+			before := lot.OnHand
 			lot.Lot = ch.Lots[0]
 			if err := c.saveLot(lot); err != nil {
 				return genealogy.Serial{}, err
 			}
-			c.record(objectRef(lotKind, lot.ID), change("on_hand", "", lot.OnHand))
+			c.record(objectRef(lotKind, lot.ID), change("on_hand", before, lot.OnHand))
 		}
 		if err := c.tx.AddEdges(c.ctx, ch.Edges...); err != nil {
 			return genealogy.Serial{}, err

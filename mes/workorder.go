@@ -67,6 +67,8 @@ func (w *WorkOrder) detach() {}
 
 func (w *WorkOrder) ref() string { return fmt.Sprintf("work order %s", w.Number) }
 
+func (w *WorkOrder) setVersion(v uint64) { w.Version = v }
+
 func (w *WorkOrder) index() map[string]string {
 	return map[string]string{"status": string(w.Status), "product": w.Product}
 }
@@ -221,8 +223,7 @@ func (p *Plant) CreateWorkOrder(ctx context.Context, in NewWorkOrder, opts ...Co
 func (p *Plant) WorkOrder(ctx context.Context, id string) (WorkOrder, error) {
 	var wo WorkOrder
 	err := p.view(ctx, func(tx store.ReadTx) error {
-		v, err := load(ctx, tx, workOrderKind, id, &wo)
-		wo.Version = v
+		_, err := load(ctx, tx, workOrderKind, id, &wo)
 		return err
 	})
 	return wo, err
@@ -236,7 +237,6 @@ func (p *Plant) WorkOrderByNumber(ctx context.Context, site, number string) (Wor
 		if err != nil {
 			return err
 		}
-		wo.Version = rec.Version
 		return decode(rec, &wo)
 	})
 	return wo, err
@@ -376,11 +376,9 @@ func (c *command) loadWorkOrder(id string) (WorkOrder, error) {
 
 // readWorkOrder loads the work order id into wo.
 func (c *command) readWorkOrder(id string, wo *WorkOrder) error {
-	v, err := load(c.ctx, c.tx, workOrderKind, id, wo)
-	if err != nil {
+	if _, err := load(c.ctx, c.tx, workOrderKind, id, wo); err != nil {
 		return fmt.Errorf("work order %q: %w", id, err)
 	}
-	wo.Version = v
 	return nil
 }
 
@@ -404,7 +402,6 @@ func (p *Plant) WorkOrderByExternalID(ctx context.Context, site, externalID stri
 		if err != nil {
 			return err
 		}
-		wo.Version = rec.Version
 		return decode(rec, &wo)
 	})
 	return wo, err

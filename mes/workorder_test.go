@@ -611,3 +611,82 @@ func TestVerifyEventsDetectsTampering(t *testing.T) {
 		})
 	}
 }
+
+func TestAuditTextIsCheckedInEveryField(t *testing.T) {
+	for name, opts := range map[string][]mes.CommandOption{
+		"actor kind":        {mes.By(mes.Actor{ID: "pat", Kind: mes.ActorKind("person\xff")})},
+		"signature meaning": {planner, mes.SignedBy(mes.Credentials{SignerID: "quinn", Secret: "secret-quinn", Meaning: mes.Meaning("approval\xff")})},
+		"signer name":       {planner, mes.SignedBy(mes.Credentials{SignerID: "odd", Secret: "secret-odd", Meaning: mes.Approval})},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newPlant(t, mes.WithSignatureVerifier(verifier{"quinn": {ID: "quinn", Name: "Quinn QA"}, "odd": {ID: "odd", Name: "Od\x00d"}}))
+			before := takeSnapshot(t, f.store)
+			_, err := f.plant.CreateWorkOrder(ctx, newOrder("A"), opts...)
+			require.ErrorIs(t, err, mes.ErrInvalid, "a JSON or SQL store would change the text, and the record would no longer match its hash")
+			assert.Equal(t, before, takeSnapshot(t, f.store))
+		})
+	}
+}
+
+func TestMergingStartedLotsNeedsAReleasedOrder(t *testing.T) {
+	f := newPlant(t)
+	require.NoError(t, f.plant.DefineMaterial(ctx, genealogy.Material{ID: "PUMP-100", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct}, erp))
+	src := releasedOrder(t, f, "A")
+	_, err := f.plant.StartLot(ctx, src.ID, units.MustParse("10 ea"), planner)
+	require.NoError(t, err)
+	dst, err := f.plant.CreateWorkOrder(ctx, newOrder("B"), erp)
+	require.NoError(t, err)
+	before := takeSnapshot(t, f.store)
+	_, err = f.plant.MergeWorkOrders(ctx, dst.ID, src.ID, planner)
+	require.ErrorIs(t, err, mes.ErrWrongState, "a created order has no routing pinned, and may not run lots")
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+}
+
+func TestSplitAndMergeAuditTheirBefores(t *testing.T) {
+	f := newPlant(t)
+	require.NoError(t, f.plant.DefineMaterial(ctx, genealogy.Material{ID: "PUMP-100", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct}, erp))
+	dst := releasedOrder(t, f, "A")
+	_, err := f.plant.SplitWorkOrder(ctx, dst.ID, "A-2", units.MustParse("1 dozen"), nil, planner)
+	require.ErrorIs(t, err, mes.ErrInvalid, "the new order would be in dozen with books in ea")
+	src, err := f.plant.SplitWorkOrder(ctx, dst.ID, "A-2", units.MustParse("20 ea"), nil, planner)
+	require.NoError(t, err)
+	_, err = f.plant.StartLot(ctx, src.ID, units.MustParse("5 ea"), planner)
+	require.NoError(t, err)
+	m, err := f.plant.MergeWorkOrders(ctx, dst.ID, src.ID, planner)
+	require.NoError(t, err)
+	require.Equal(t, mes.StatusRunning, m.Status)
+	trail, err := f.plant.AuditTrail(ctx, 0, 0)
+	require.NoError(t, err)
+	changes := map[string][]store.Change{}
+	for _, r := range trail {
+		if r.Action == "workorder.merge" {
+			changes[r.Object] = r.Changes
+		}
+	}
+	into, from := changes["workorder/"+dst.ID], changes["workorder/"+src.ID]
+	assert.Contains(t, into, store.Change{Field: "qty", Before: "30 ea", After: "50 ea"})
+	assert.Contains(t, into, store.Change{Field: "status", Before: "released", After: "running"})
+	assert.Contains(t, into, store.Change{Field: "started", Before: "0 ea", After: "5 ea"})
+	assert.Contains(t, from, store.Change{Field: "qty", Before: "20 ea", After: "0 ea"})
+	assert.Contains(t, from, store.Change{Field: "status", Before: "released", After: "cancelled"})
+}
+
+func TestEveryReadGivesTheCurrentVersion(t *testing.T) {
+	f := newPlant(t)
+	in := newOrder("A")
+	in.ExternalID = "ERP-A"
+	wo, err := f.plant.CreateWorkOrder(ctx, in, erp)
+	require.NoError(t, err)
+	wo, err = f.plant.ReleaseWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), wo.Version)
+	byNum, err := f.plant.WorkOrderByNumber(ctx, "PLANT-1", "A")
+	require.NoError(t, err)
+	byExt, err := f.plant.WorkOrderByExternalID(ctx, "PLANT-1", "ERP-A")
+	require.NoError(t, err)
+	all, err := f.plant.WorkOrders(ctx, "PLANT-1", "")
+	require.NoError(t, err)
+	assert.Equal(t, wo.Version, byNum.Version, "by number")
+	assert.Equal(t, wo.Version, byExt.Version, "by external id")
+	assert.Equal(t, wo.Version, all[0].Version, "in a list (the stored value has the version it was saved over)")
+}

@@ -131,7 +131,7 @@ func (p *Plant) SplitWorkOrder(ctx context.Context, id, number string, qty units
 		}
 		rest, err := wo.Qty.Sub(qty)
 		switch {
-		case err != nil:
+		case err != nil || qty.Unit() != wo.Qty.Unit():
 			ps.add("qty", qty.String(), "must be in the order's unit "+string(wo.Qty.Unit()))
 		case !qty.IsPositive() || !rest.IsPositive():
 			ps.add("qty", qty.String(), fmt.Sprintf("must be more than zero and less than the order quantity %s", wo.Qty))
@@ -150,6 +150,7 @@ func (p *Plant) SplitWorkOrder(ctx context.Context, id, number string, qty units
 		if err := c.wholeFamilies(wo, lots); err != nil {
 			return WorkOrder{}, err
 		}
+		was := wo
 		moved, err := c.moveLots(&wo, &nw, lots)
 		if err != nil {
 			return WorkOrder{}, err
@@ -157,7 +158,7 @@ func (p *Plant) SplitWorkOrder(ctx context.Context, id, number string, qty units
 		if err := shift(&wo, &nw, moved); err != nil {
 			return WorkOrder{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
-		ordered := wo.Qty
+		ordered := was.Qty
 		wo.Qty = rest
 		if over, _ := wo.Started.Cmp(wo.Qty); over > 0 {
 			return WorkOrder{}, fmt.Errorf("%w: %s keeps %s but has started %s; move more lots to the new order or split less", ErrInvalid, wo.ref(), wo.Qty, wo.Started)
@@ -179,8 +180,9 @@ func (p *Plant) SplitWorkOrder(ctx context.Context, id, number string, qty units
 		if err := c.saveWorkOrder(&wo); err != nil {
 			return WorkOrder{}, err
 		}
-		c.record(objectRef(workOrderKind, wo.ID), change("qty", ordered, wo.Qty), change("started", "", wo.Started))
-		c.record(objectRef(workOrderKind, nw.ID), change("status", "", nw.Status), change("qty", "", nw.Qty), change("split_from", "", wo.Number))
+		c.record(objectRef(workOrderKind, wo.ID), change("qty", ordered, wo.Qty), change("started", was.Started, wo.Started),
+			change("produced", was.Produced, wo.Produced), change("scrapped", was.Scrapped, wo.Scrapped))
+		c.record(objectRef(workOrderKind, nw.ID), change("status", "", nw.Status), change("qty", "", nw.Qty), change("started", "", nw.Started), change("split_from", "", wo.Number))
 		return nw, c.emit(wo.ID, WorkOrderSplit{From: wo.ID, To: nw.ID, Qty: qty, Lots: lots})
 	})
 }
@@ -219,6 +221,10 @@ func (p *Plant) MergeWorkOrders(ctx context.Context, into, from string, opts ...
 		for i, r := range recs {
 			ids[i] = r.ID
 		}
+		if len(ids) > 0 && dst.Status == StatusCreated {
+			return WorkOrder{}, &TransitionError{Object: dst.ref(), State: string(dst.Status), Command: "merge started lots into", Allowed: "[released running]"}
+		}
+		before, srcStatus := dst, src.Status
 		if _, err := c.moveLots(&src, &dst, ids); err != nil {
 			return WorkOrder{}, err
 		}
@@ -241,8 +247,9 @@ func (p *Plant) MergeWorkOrders(ctx context.Context, into, from string, opts ...
 		if err := c.saveWorkOrder(&src); err != nil {
 			return WorkOrder{}, err
 		}
-		c.record(objectRef(workOrderKind, dst.ID), change("qty", "", dst.Qty))
-		c.record(objectRef(workOrderKind, src.ID), change("status", "", StatusCancelled), change("merged_into", "", dst.Number))
+		c.record(objectRef(workOrderKind, dst.ID), change("qty", before.Qty, dst.Qty), change("status", before.Status, dst.Status),
+			change("started", before.Started, dst.Started), change("produced", before.Produced, dst.Produced), change("scrapped", before.Scrapped, dst.Scrapped))
+		c.record(objectRef(workOrderKind, src.ID), change("status", srcStatus, StatusCancelled), change("qty", qty, src.Qty), change("merged_into", "", dst.Number))
 		return dst, c.emit(dst.ID, WorkOrdersMerged{Into: dst.ID, From: src.ID, Qty: qty, Lots: ids})
 	})
 }
