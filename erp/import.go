@@ -500,6 +500,13 @@ func (v *validator) lot(l *Lot) error {
 		return fmt.Errorf("erp: reading lot %s: %w", l.ID, err)
 	}
 	in := mes.Receipt{Site: v.opts.Site, Lot: l.ID, Material: l.Material, Qty: q, Supplier: l.Supplier, SupplierLot: l.SupplierLot, Expiry: expiry}
+	// The receipt's own rules (a supplier and its lot number, say), checked now: a document
+	// must be refused whole, not fail half-applied.
+	if _, err := genealogy.Receive(m, genealogy.Lot{ID: l.ID, Site: in.Site, Supplier: in.Supplier, SupplierLot: in.SupplierLot, Expiry: in.Expiry.UTC()},
+		q, genealogy.Op{At: time.Now()}); err != nil {
+		v.ps.add(l.at.path(""), l.ID, "%v", err)
+		return nil
+	}
 	k := key("MaterialLot", l.ID, digest(in))
 	v.plan("lot.receive", l.ID, l.at.path(""), k, func(ctx context.Context) error {
 		_, err := v.p.ReceiveLot(ctx, in, mes.By(v.opts.Actor), mes.IdempotencyKey(k))
@@ -735,5 +742,7 @@ func decimalDuration(n string, unit time.Duration) (time.Duration, error) {
 	if whole > 1000*24*int64(time.Hour)/int64(unit) {
 		return 0, errors.New("too large")
 	}
-	return time.Duration(whole)*unit + time.Duration(frac)*unit/time.Duration(scale), nil
+	// unit is whole seconds and scale a power of ten up to 10^9, so unit/scale is exact, and
+	// frac < scale keeps the product below unit (frac*unit overflowed for 9 digits of hours).
+	return time.Duration(whole)*unit + time.Duration(frac)*(unit/time.Duration(scale)), nil
 }

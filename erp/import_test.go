@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -239,3 +240,29 @@ func commands(as []erp.Action) []string {
 type authorizerFunc func(mes.AuthRequest) error
 
 func (f authorizerFunc) Authorize(_ context.Context, r mes.AuthRequest) error { return f(r) }
+
+// A lot without supplier passes validation; the material is defined, then the receipt
+// fails: a bad document is partly written.
+func TestImportRefusesALotTheReceiptWouldRefuse(t *testing.T) {
+	f := newPlant(t)
+	doc := `{"materials": [{"id": "BOLT", "unit": "ea"}],
+	         "lots": [{"id": "B-1", "material": "BOLT", "qty": "5 ea"}]}`
+	_, err := erp.ImportJSON(ctx, f.plant, strings.NewReader(doc), opts)
+	var ve *erp.ValidationError
+	assert.True(t, errors.As(err, &ve), "want a *ValidationError, got %T: %v", err, err)
+	_, merr := f.plant.Material(ctx, "BOLT")
+	assert.ErrorIs(t, merr, mes.ErrNotFound, "a rejected document must change nothing")
+}
+
+// A run time per unit in decimal hours overflows decimalDuration.
+func TestImportDecimalHoursOfNineDigits(t *testing.T) {
+	f := newPlant(t)
+	doc := `{"materials": [{"id": "P", "unit": "ea", "kind": "product"}],
+	         "routings": [{"id": "R", "revision": "1", "product": "P",
+	           "operations": [{"id": "10", "work_center": "CNC", "run_per_unit": "PT0.041666667H"}]}]}`
+	_, err := erp.ImportJSON(ctx, f.plant, strings.NewReader(doc), opts)
+	require.NoError(t, err)
+	rt, err := f.plant.Routing(ctx, "PLANT-1", "R", "1")
+	require.NoError(t, err)
+	assert.InDelta(t, float64(150*time.Second), float64(rt.Steps[0].RunPerUnit), float64(time.Millisecond), "0.041666667 h is 150 s, got %s", rt.Steps[0].RunPerUnit)
+}

@@ -117,10 +117,12 @@ func Efficiencies(by Dimension, standards map[Operation]time.Duration, labor, ma
 			get(by.key(Slice{Op: op})).Standard += std
 			continue
 		}
-		keys := slices.Sorted(maps.Keys(direct[op]))
-		weights := make([]uint64, 0, len(keys))
-		for _, k := range keys {
-			weights = append(weights, uint64(direct[op][k]))
+		var keys []string // who worked on the operation for more than no time
+		var weights []uint64
+		for _, k := range slices.Sorted(maps.Keys(direct[op])) {
+			if w := direct[op][k]; w > 0 {
+				keys, weights = append(keys, k), append(weights, uint64(w))
+			}
 		}
 		if len(keys) == 0 || std < 0 {
 			get("").Standard += std

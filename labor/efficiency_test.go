@@ -149,3 +149,38 @@ func TestDirectoryValidate(t *testing.T) {
 	d.People, d.Roles = d.People[:1], d.Roles[:1]
 	assert.NoError(t, d.Validate())
 }
+
+// Three operations start together and two stop 1 ns later: the nanosecond goes to one of
+// them and operation b gets a slice of zero time, its only direct  Efficiencies by
+// person (or work center) then shares b's standard by weights that add up to zero.
+func TestEfficienciesWithAnOperationOfNoDirectTime(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	a := Operation{WorkOrder: "WO", Lot: "L1", Step: "10"}
+	b := Operation{WorkOrder: "WO", Lot: "L2", Step: "10"}
+	c := Operation{WorkOrder: "WO", Lot: "L3", Step: "10"}
+	l := NewLedger("p")
+	l, _, err := l.Apply(
+		Record{ID: "1", Person: "p", Kind: ClockIn, At: t0},
+		Record{ID: "2", Person: "p", Kind: StartLabor, At: t0, Op: a, Activity: Run},
+		Record{ID: "3", Person: "p", Kind: StartLabor, At: t0, Op: b, Activity: Run},
+		Record{ID: "4", Person: "p", Kind: StartLabor, At: t0, Op: c, Activity: Run},
+		Record{ID: "5", Person: "p", Kind: StopLabor, At: t0.Add(1), Op: c},
+		Record{ID: "6", Person: "p", Kind: StopLabor, At: t0.Add(1), Op: b},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := l.Timesheet(t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	std := map[Operation]time.Duration{a: time.Hour, b: time.Minute}
+	perf := Efficiencies(ByPerson, std, ts.Slices, nil) // it divided by zero
+	var total time.Duration
+	for _, p := range perf {
+		total += p.Standard
+	}
+	if total != time.Hour+time.Minute {
+		t.Fatalf("standard time %v shared out, want all of %v: %+v", total, time.Hour+time.Minute, perf)
+	}
+}
