@@ -128,6 +128,9 @@ func Serialize(m Material, lot Lot, s Serial, op Op) (Change, error) {
 	if lot.ID != "" && lot.Material != m.ID {
 		ps.add("lot.material", lot.Material, ErrMaterialMismatch, "lot %s holds %s; a unit of %s cannot belong to it", lot.ID, lot.Material, m.ID)
 	}
+	if lot.ID != "" && lot.Status != Available {
+		ps.add("lot.status", string(lot.Status), ErrNotAvailable, "lot %s is %s; only units of an available lot get serial numbers", lot.ID, lot.Status)
+	}
 	if err := ps.err(); err != nil {
 		return Change{}, err
 	}
@@ -467,9 +470,9 @@ func positiveIn(ps *Problems, field string, q units.Quantity, unit units.Unit) (
 		ps.add(field, q.String(), ErrQuantity, "give a quantity above zero")
 		return q, false
 	}
-	c, err := q.In(unit)
+	c, err := q.InExactly(unit)
 	if err != nil {
-		ps.add(field, q.String(), ErrUnit, "give it in %q or a unit of the same dimension (%v)", unit, err)
+		ps.add(field, q.String(), ErrUnit, "give it in %q or a unit of the same dimension that converts exactly (%v)", unit, err)
 		return q, false
 	}
 	return c, true

@@ -212,3 +212,15 @@ func TestMaterialValidateListsAll(t *testing.T) {
 	assert.Len(t, ps, 4)
 	assert.NoError(t, resin.Validate())
 }
+
+func TestQuantitiesConvertExactlyOrNotAtAll(t *testing.T) {
+	w := newWorld(t)
+	bolts := genealogy.Material{ID: "BOLT", Unit: "dozen", Tracking: genealogy.TrackLot, Kind: genealogy.KindComponent}
+	b := w.receive(t, bolts, "B1", "1 dozen")
+	sh := genealogy.Shipment{ID: "SH", Customer: "C"}
+	_, err := genealogy.Ship(b, sh, q("1 ea"), opAt(2))
+	require.ErrorIs(t, err, genealogy.ErrUnit, "1 ea is 0.0833… dozen: twelve of them left a rest that never shipped")
+	ch, err := genealogy.Ship(b, sh, q("6 ea"), opAt(2))
+	require.NoError(t, err)
+	assert.Equal(t, "0.5 dozen", ch.Lots[0].OnHand.String())
+}

@@ -536,7 +536,7 @@ func availableQty(ctx context.Context, tx store.ReadTx, site, material string, u
 		if err := decode(r, &l); err != nil {
 			return total, err
 		}
-		if l.Status != genealogy.Available || l.inProcess() {
+		if l.Status != genealogy.Available || l.unfinished() {
 			continue
 		}
 		if checkHolds(ctx, tx, site, quality.Subject{Lot: l.ID, Material: l.Material, SupplierLot: l.SupplierLot}) != nil {

@@ -52,9 +52,10 @@ func (l *Lot) ref() string { return "lot " + l.ID }
 
 func (l *Lot) setVersion(v uint64) { l.Version = v }
 
-// inProcess reports whether the lot is still work in process on its routing: its quantity
-// follows its books, and it is not material other lots may consume.
-func (l *Lot) inProcess() bool { return l.Execution != nil && l.Execution.Running() }
+// unfinished reports whether the lot has not finished its routing: it is running, or was
+// aborted part-way (until a disposition). Its quantity follows its books, and it is not
+// material that other lots may consume or a customer may receive.
+func (l *Lot) unfinished() bool { return l.Execution != nil && l.Execution.Completed.IsZero() }
 
 // detach implements detacher: nothing to copy. The engine changes neither the Execution
 // (routing moves return new ones) nor QueuedSince and OnEquipment (their methods replace
@@ -993,8 +994,10 @@ func (c *command) effects(sc *stepContext, fx []routing.Effect) error {
 // splitOff moves qty of a lot into a new sublot that starts at step `to` of the same
 // routing (rework) — the genealogy records the split, the books stay balanced.
 func (c *command) splitOff(sc *stepContext, qty units.Quantity, from, to, tag string) (*Lot, error) {
-	sc.lot.Children++
-	id := fmt.Sprintf("%s-%s%d", sc.lot.ID, tag, sc.lot.Children)
+	id, err := c.nextChildID(sc.lot, tag)
+	if err != nil {
+		return nil, err
+	}
 	ch, err := genealogy.Split(sc.lot.Lot, []genealogy.Part{{ID: id, Qty: qty}}, c.op(sc.wo.ID, from))
 	if err != nil {
 		return nil, genealogyErr(err)
@@ -1036,7 +1039,7 @@ func (c *command) backflush(sc *stepContext, b routing.Backflush) error {
 		if err := decode(rec, src); err != nil {
 			return err
 		}
-		if src.Status != genealogy.Available || !src.OnHand.IsPositive() || src.inProcess() {
+		if src.Status != genealogy.Available || !src.OnHand.IsPositive() || src.unfinished() {
 			continue
 		}
 		if err := c.checkLotHolds(src); errors.Is(err, ErrOnHold) {
@@ -1195,18 +1198,35 @@ func (c *command) equipmentChain(id string) []string {
 	return chain
 }
 
+// nextChildID numbers the next sublot of lot: "<lot>-<tag><n>", skipping ids a lot already
+// has (a received lot may carry one).
+func (c *command) nextChildID(lot *Lot, tag string) (string, error) {
+	return c.freeLotID(func() string {
+		lot.Children++
+		return fmt.Sprintf("%s-%s%d", lot.ID, tag, lot.Children)
+	})
+}
+
 // nextLotID numbers the order's next lot "<site>-<order number>-<n>", skipping numbers a
 // lot of another order already holds (an order "7-1" of site "A" and an order "1" of site
 // "A-7" would otherwise meet).
 func (c *command) nextLotID(wo *WorkOrder) (string, error) {
-	for range 1000 {
+	return c.freeLotID(func() string {
 		wo.LotsStarted++
-		id := fmt.Sprintf("%s-%s-%d", wo.Site, wo.Number, wo.LotsStarted)
+		return fmt.Sprintf("%s-%s-%d", wo.Site, wo.Number, wo.LotsStarted)
+	})
+}
+
+// freeLotID returns the first of the ids next gives that no lot has.
+func (c *command) freeLotID(next func() string) (string, error) {
+	id := ""
+	for range 1000 {
+		id = next()
 		if _, err := c.tx.Get(c.ctx, lotKind, id); errors.Is(err, store.ErrNotFound) {
 			return id, nil
 		} else if err != nil {
 			return "", err
 		}
 	}
-	return "", fmt.Errorf("%w: no free lot number for %s", ErrInternal, wo.ref())
+	return "", fmt.Errorf("%w: no free lot id up to %s", ErrInternal, id)
 }

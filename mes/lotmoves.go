@@ -136,8 +136,10 @@ func (p *Plant) SplitLot(ctx context.Context, lotID, step string, qty units.Quan
 		if err := c.checkLotHolds(lot); err != nil {
 			return Lot{}, fmt.Errorf("cannot split %s: %w", lot.ref(), err)
 		}
-		lot.Children++
-		id := fmt.Sprintf("%s-S%d", lot.ID, lot.Children)
+		id, err := c.nextChildID(lot, "S")
+		if err != nil {
+			return Lot{}, err
+		}
 		child := &Lot{WorkOrder: lot.WorkOrder, ReworkOf: lot.ReworkOf} // a sublot of a rework lot carries quantity its order started once
 		if lot.Execution != nil {
 			sc, err := c.loadStep(lotID, step, ignoreHolds)
@@ -234,8 +236,8 @@ func (p *Plant) ConsumeMaterial(ctx context.Context, fromLot, intoLot, step stri
 		if err != nil {
 			return Lot{}, err
 		}
-		if from.inProcess() {
-			return Lot{}, fmt.Errorf("%w: %s is still in process on its routing; consume finished or received lots", ErrWrongState, from.ref())
+		if from.unfinished() {
+			return Lot{}, fmt.Errorf("%w: %s has not finished its routing (it runs, or was aborted); consume finished or received lots", ErrWrongState, from.ref())
 		}
 		if from.Site != into.Site {
 			return Lot{}, fmt.Errorf("%w: %s is in site %s, %s in %s; move material between sites first", ErrInvalid, from.ref(), from.Site, into.ref(), into.Site)
@@ -266,8 +268,8 @@ func (p *Plant) ShipLot(ctx context.Context, lotID string, shipment genealogy.Sh
 		if err := c.checkLotHolds(lot); err != nil {
 			return Lot{}, fmt.Errorf("cannot ship %s: %w", lot.ref(), err)
 		}
-		if lot.Execution != nil && lot.Execution.Running() {
-			return Lot{}, fmt.Errorf("%w: %s is still in process on its routing; ship finished lots", ErrWrongState, lot.ref())
+		if lot.unfinished() {
+			return Lot{}, fmt.Errorf("%w: %s has not finished its routing (it runs, or was aborted and needs a disposition); ship finished lots", ErrWrongState, lot.ref())
 		}
 		ch, err := genealogy.Ship(lot.Lot, shipment, qty, c.op(lot.WorkOrder, ""))
 		if err != nil {

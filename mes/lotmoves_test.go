@@ -344,3 +344,63 @@ func TestSerialAsBuiltRecord(t *testing.T) {
 	}
 	assert.True(t, found, "a recall of the motor supplier lot reaches the shipped unit")
 }
+
+func TestUnfinishedLotsAreNeitherShippedNorUsed(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	require.NoError(t, p.DefineMaterial(ctx, genealogy.Material{ID: "UNIT", Unit: "ea", Tracking: genealogy.TrackSerial, Kind: genealogy.KindProduct}, admin))
+	_, err := p.ReceiveLot(ctx, mes.Receipt{Site: "PLANT-1", Lot: "U-L", Material: "UNIT", Qty: qty("1 ea"), Supplier: "self", SupplierLot: "frame"}, admin)
+	require.NoError(t, err)
+	_, err = p.SerializeUnits(ctx, "U-L", []string{"U1"}, admin)
+	require.NoError(t, err)
+	running, err := p.StartLot(ctx, releasedOrder(t, f, "1").ID, qty("10 ea"), planner)
+	require.NoError(t, err)
+	aborted, err := p.StartLot(ctx, releasedOrder(t, f, "2").ID, qty("10 ea"), planner)
+	require.NoError(t, err)
+	_, err = p.AbortLot(ctx, aborted.ID, planner, mes.Reason("stop"))
+	require.NoError(t, err)
+
+	before := takeSnapshot(t, f.store)
+	_, err = p.AssembleComponent(ctx, "U1", running.ID, "30", qty("4 ea"), operator)
+	require.ErrorIs(t, err, mes.ErrWrongState, "its books still hold the 10 ea waiting at step 10")
+	for _, id := range []string{running.ID, aborted.ID} {
+		_, err = p.ShipLot(ctx, id, genealogy.Shipment{ID: "SH1", Customer: "G"}, qty("10 ea"), planner)
+		require.ErrorIs(t, err, mes.ErrWrongState, "a lot never machined nor inspected does not ship")
+		_, err = p.ConsumeMaterial(ctx, id, "U-L", "", qty("1 ea"), operator)
+		require.ErrorIs(t, err, mes.ErrWrongState)
+	}
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+}
+
+func TestSplitsSkipSublotIDsThatAreTaken(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	_, err := p.ReceiveLot(ctx, mes.Receipt{Site: "PLANT-1", Lot: "SK-1-S1", Material: "SEAL-KIT", Qty: qty("1 ea"), Supplier: "ACME", SupplierLot: "A-80"}, admin)
+	require.NoError(t, err)
+	part, err := p.SplitLot(ctx, "SK-1", "", qty("5 ea"), planner)
+	require.NoError(t, err, "the next free id, not a duplicate every time")
+	assert.Equal(t, "SK-1-S2", part.ID)
+}
+
+func TestSerialNumbersOnlyForUnitsALotHas(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	require.NoError(t, p.DefineMaterial(ctx, genealogy.Material{ID: "MOTOR", Unit: "ea", Tracking: genealogy.TrackSerial, Kind: genealogy.KindComponent}, admin))
+	for _, lot := range []string{"M-1", "M-2"} {
+		_, err := p.ReceiveLot(ctx, mes.Receipt{Site: "PLANT-1", Lot: lot, Material: "MOTOR", Qty: qty("2 ea"), Supplier: "Volt", SupplierLot: lot}, admin)
+		require.NoError(t, err)
+	}
+	before := takeSnapshot(t, f.store)
+	_, err := p.SerializeUnits(ctx, "M-1", []string{"A", "B", "C"}, admin)
+	require.ErrorIs(t, err, mes.ErrInvalid, "three serials for two motors")
+	_, err = p.SerializeUnits(ctx, "M-1", []string{"A"}, admin)
+	require.NoError(t, err)
+	_, err = p.SerializeUnits(ctx, "M-1", []string{"B", "C"}, admin)
+	require.ErrorIs(t, err, mes.ErrInvalid, "one is numbered already")
+	_, err = p.ShipLot(ctx, "M-2", genealogy.Shipment{ID: "SH1", Customer: "G"}, qty("2 ea"), planner)
+	require.NoError(t, err)
+	before = takeSnapshot(t, f.store)
+	_, err = p.SerializeUnits(ctx, "M-2", []string{"D"}, admin)
+	require.ErrorIs(t, err, mes.ErrWrongState, "a shipped lot's units are gone")
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/taktmes/takt/genealogy"
 	"github.com/taktmes/takt/quality"
 	"github.com/taktmes/takt/store"
@@ -120,6 +122,14 @@ func (p *Plant) SerializeUnits(ctx context.Context, lotID string, serials []stri
 			c.record(objectRef(serialKind, id), change("status", "", s.Status), change("lot", "", lot.ID))
 			out = append(out, s)
 		}
+		numbered, err := c.tx.List(c.ctx, store.Query{Kind: serialKind, Site: lot.Site, Index: "lot", Value: lot.ID})
+		if err != nil {
+			return nil, err
+		}
+		if lot.OnHand.Unit() == "ea" && lot.OnHand.Value().LessThan(decimal.NewFromInt(int64(len(numbered)))) {
+			return nil, fmt.Errorf("%w: %s has %s on hand and %d serial numbers before these; %d more would number units it does not have",
+				ErrInvalid, lot.ref(), lot.OnHand, len(numbered)-len(serials), len(serials))
+		}
 		return out, c.emit(lot.ID, UnitsSerialized{Lot: lot.ID, Material: m.ID, Serials: serials})
 	})
 }
@@ -157,6 +167,12 @@ func (p *Plant) AssembleComponent(ctx context.Context, into, component, step str
 			lot, lerr := c.loadLot(component)
 			if lerr != nil {
 				return genealogy.Serial{}, fmt.Errorf("%w: component %q is neither a serial nor a lot", ErrNotFound, component)
+			}
+			switch {
+			case lot.unfinished():
+				return genealogy.Serial{}, fmt.Errorf("%w: %s has not finished its routing; assemble finished or received lots", ErrWrongState, lot.ref())
+			case lot.Site != unit.Site:
+				return genealogy.Serial{}, fmt.Errorf("%w: %s is in site %s, serial %s in %s; move material between sites first", ErrInvalid, lot.ref(), lot.Site, unit.ID, unit.Site)
 			}
 			if err := c.checkLotHolds(lot); err != nil {
 				return genealogy.Serial{}, fmt.Errorf("cannot assemble %s: %w", lot.ref(), err)

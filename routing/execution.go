@@ -669,29 +669,16 @@ func (m *move) index(id string) (int, error) {
 
 // quantity converts q to the lot's unit and checks its sign.
 func (m *move) quantity(q units.Quantity, what string, positive bool) (units.Quantity, error) {
-	c, err := q.In(m.e.Unit)
+	c, err := q.InExactly(m.e.Unit) // a rounded rest would stay on the books for ever
 	switch {
 	case err != nil:
 		return q, fmt.Errorf("%w: %s %s is not in the lot unit %s: %v", ErrQuantity, what, q, m.e.Unit, err)
-	case !exact(c, q):
-		return q, fmt.Errorf("%w: %s %s is %s only approximately (%s), and the books must balance exactly; book it in %s", ErrQuantity, what, q, m.e.Unit, c, m.e.Unit)
 	case positive && !c.IsPositive():
 		return q, fmt.Errorf("%w: %s is %s; it must be positive", ErrQuantity, what, q)
 	case c.IsNegative():
 		return q, fmt.Errorf("%w: %s is %s; it must not be negative", ErrQuantity, what, q)
 	}
 	return c, nil
-}
-
-// exact reports whether c, q converted to another unit, is q exactly: converting back gives
-// q. A conversion that divides (1 ea in dozen) may not end, and the rounded rest would stay
-// on the books for ever.
-func exact(c, q units.Quantity) bool {
-	if c.Unit() == q.Unit() || q.IsZero() {
-		return true
-	}
-	back, err := c.In(q.Unit())
-	return err == nil && back.Equal(q)
 }
 
 // hold puts good (or skipped) quantity of step i on hold for the next step(s); env gives

@@ -28,6 +28,8 @@ var (
 	ErrNegative = errors.New("units: negative quantity")
 	// ErrNotPositive means a quantity is zero or negative where it must be positive.
 	ErrNotPositive = errors.New("units: quantity must be positive")
+	// ErrInexact means a quantity has no exact equal in another unit (1 ea in dozen).
+	ErrInexact = errors.New("units: no exact conversion")
 )
 
 // Dimension is what a unit measures. Only units of one dimension convert globally; crossing
@@ -444,6 +446,19 @@ func appendSmall(b []byte, c int64, exp int32) []byte {
 		b = append(b, '0')
 	}
 	return append(b, frac...)
+}
+
+// InExactly is In for books that must balance: it refuses (ErrInexact) a conversion that
+// does not end (1 ea is 0.0833… dozen), whose rounded rest would stay behind for ever.
+func (q Quantity) InExactly(u Unit) (Quantity, error) {
+	c, err := q.In(u)
+	if err != nil || c.Unit() == q.Unit() || q.IsZero() {
+		return c, err
+	}
+	if back, err := c.In(q.Unit()); err != nil || !back.Equal(q) {
+		return Quantity{}, fmt.Errorf("%w: %s is %s only approximately; give it in %s", ErrInexact, q, c, u)
+	}
+	return c, nil
 }
 
 // In converts q to unit u within one dimension (g to kg). Crossing dimensions needs

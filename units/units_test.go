@@ -68,6 +68,19 @@ func TestArithmeticRefusesMixedDimensions(t *testing.T) {
 	assert.False(t, units.MustParse("3 kg").Equal(units.MustParse("3 ea")))
 }
 
+func TestInExactlyRefusesConversionsThatDoNotEnd(t *testing.T) {
+	q, err := units.MustParse("3 ea").InExactly("dozen")
+	require.NoError(t, err)
+	assert.Equal(t, "0.25 dozen", q.String())
+	q, err = units.MustParse("1500 g").InExactly("kg")
+	require.NoError(t, err)
+	assert.Equal(t, "1.5 kg", q.String())
+	_, err = units.MustParse("1 ea").InExactly("dozen")
+	require.ErrorIs(t, err, units.ErrInexact, "0.0833… dozen, rounded, would leave a rest behind")
+	_, err = units.MustParse("1 ea").InExactly("kg")
+	require.ErrorIs(t, err, units.ErrIncompatible)
+}
+
 func TestZeroQuantityIsIdentity(t *testing.T) {
 	var zero units.Quantity
 	sum, err := zero.Add(units.MustParse("4 ea"))
