@@ -37,6 +37,10 @@ func TestMachineTimeIsIndependentOfPeople(t *testing.T) {
 	var ve *ValidationError
 	require.ErrorAs(t, err, &ve)
 	assert.Len(t, ve.Problems, 3, "%v", err)
+
+	slices, err = MachineTime([]MachineRun{{Equipment: "X", Op: opA, From: at(9, 0), To: at(9, 0)}}, at(0, 0), at(12, 0))
+	require.NoError(t, err, "a track-in and track-out at one instant make a run of no time, not a malformed one")
+	assert.Empty(t, slices)
 }
 
 func TestStandardTime(t *testing.T) {

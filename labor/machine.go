@@ -20,8 +20,9 @@ type MachineRun struct {
 // MachineTime returns the machine time of the runs within [from, to), one or more slices per
 // run. Equipment running several operations at once (a batch oven, a multi-spindle) has
 // each instant split equally among them; different equipment never share time. It reports
-// every malformed run at once: missing equipment or operation, To not after From, and two
-// runs of one operation on one equipment that overlap.
+// every malformed run at once: missing equipment or operation, To before From, and two
+// runs of one operation on one equipment that overlap. A run that ends as it begins takes
+// no time.
 func MachineTime(runs []MachineRun, from, to time.Time) ([]Slice, error) {
 	var ps problems
 	if !from.Before(to) {
@@ -43,8 +44,10 @@ func MachineTime(runs []MachineRun, from, to time.Time) ([]Slice, error) {
 		switch {
 		case m.From.IsZero():
 			ps.add(at+".From", m.From, "a machine run needs its start")
-		case !m.To.IsZero() && !m.From.Before(m.To):
-			ps.add(at+".To", m.To, "must be after From %s", m.From)
+		case !m.To.IsZero() && m.To.Before(m.From):
+			ps.add(at+".To", m.To, "must not be before From %s", m.From)
+		case m.To.Equal(m.From):
+			continue // a run that ended as it began (track-in and track-out at one instant) took no time
 		}
 		for j, o := range runs[:i] {
 			oEnd := o.To

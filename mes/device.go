@@ -600,21 +600,9 @@ func (c *command) loadEquipment(sc *stepContext, step string) error {
 	if eq == "" {
 		return nil
 	}
-	ld, v, err := c.equipmentLoad(eq)
+	ld, err := c.loadOperation(sc, step, eq)
 	if err != nil {
 		return err
-	}
-	if !slices.ContainsFunc(ld.Operations, func(o loadedOperation) bool { return o.Lot == sc.lot.ID && o.Step == step }) {
-		op := loadedOperation{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, WorkCenter: sc.step.WorkCenter,
-			Material: sc.lot.Material, SupplierLot: sc.lot.SupplierLot, Since: c.now, Run: c.p.newID()}
-		ld.Operations = append(slices.Clip(ld.Operations), op)
-		if _, err := save(c, equipmentLoadKind, eq, sc.lot.Site, v, &ld, nil, loadIndex[true]); err != nil {
-			return err
-		}
-		sc.lot.onEquipment(step, eq)
-		if err := emitHot(c, sc.lot.ID, MachineRunStarted{ID: op.Run, Run: op.run(eq)}); err != nil {
-			return err
-		}
 	}
 	if c.p.devices.commander == nil {
 		return nil
@@ -624,6 +612,60 @@ func (c *command) loadEquipment(sc *stepContext, step string) error {
 			WorkOrder: sc.wo.ID, Step: step, Parameters: maps.Clone(sc.step.Parameters), Issued: c.now})
 	}
 	return c.decideInterlock(sc.lot.Site, eq, ld)
+}
+
+// loadOperation records that sc's lot's operation at step runs on equipment eq, unless it
+// does already: the equipment's load gets it, its machine run opens (MachineRunStarted)
+// and the lot notes the equipment. It returns the equipment's load.
+func (c *command) loadOperation(sc *stepContext, step, eq string) (equipmentLoad, error) {
+	ld, v, err := c.equipmentLoad(eq)
+	if err != nil || slices.ContainsFunc(ld.Operations, func(o loadedOperation) bool { return o.Lot == sc.lot.ID && o.Step == step }) {
+		return ld, err
+	}
+	op := loadedOperation{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: step, WorkCenter: sc.step.WorkCenter,
+		Material: sc.lot.Material, SupplierLot: sc.lot.SupplierLot, Since: c.now, Run: c.p.newID()}
+	ld.Operations = append(slices.Clip(ld.Operations), op)
+	if _, err := save(c, equipmentLoadKind, eq, sc.lot.Site, v, &ld, nil, loadIndex[true]); err != nil {
+		return ld, err
+	}
+	sc.lot.onEquipment(step, eq)
+	return ld, emitHot(c, sc.lot.ID, MachineRunStarted{ID: op.Run, Run: op.run(eq)})
+}
+
+// moveOperation hands the operations of from's lot that quantity moving to to's lot runs
+// (a split or merge of quantity in process): to's lot runs on the same equipment from now,
+// and from's runs close at the steps where nothing of from's lot is in process any more.
+func (c *command) moveOperation(from, to *stepContext) error {
+	on := slices.Clone(from.lot.OnEquipment)
+	for _, o := range on {
+		if step := stepOf(to.rt, o.Step); step != nil && inProcessAt(to.lot, o.Step) {
+			sc := *to
+			sc.step = step
+			if _, err := c.loadOperation(&sc, o.Step, o.Equipment); err != nil {
+				return err
+			}
+		}
+	}
+	return c.closeOperations(from, false)
+}
+
+// closeOperations closes the machine runs of sc's lot on equipment: at every step (all, the
+// lot was aborted), or at the steps where nothing of it is in process any more.
+func (c *command) closeOperations(sc *stepContext, all bool) error {
+	on := slices.Clone(sc.lot.OnEquipment)
+	for i, o := range on {
+		if (all || !inProcessAt(sc.lot, o.Step)) && !slices.ContainsFunc(on[:i], func(p StepEquipment) bool { return p.Step == o.Step }) {
+			if err := c.unloadEquipment(sc, o.Step, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// inProcessAt reports whether lot has quantity in process at step.
+func inProcessAt(lot *Lot, step string) bool {
+	return lot.Execution != nil && stepBooks(*lot.Execution, step).InProcess.IsPositive()
 }
 
 // unloadEquipment records, after a track-out of sc's lot at step that left nothing of it in

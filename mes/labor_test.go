@@ -710,3 +710,59 @@ func BenchmarkLaborBooking(b *testing.B) {
 		})
 	}
 }
+
+func machineTimeOf(t *testing.T, f fixture, wo string) time.Duration {
+	t.Helper()
+	rep, err := f.plant.WorkOrderLabor(ctx, wo, labor.Costing{MachineRate: map[string]decimal.Decimal{"CNC-1": decimal.NewFromInt(60)}})
+	require.NoError(t, err)
+	return rep.Total.Machine
+}
+
+// Splitting the in-process quantity off into a sublot leaves the parent's machine run open
+// for ever: the sublot's track-out closes nothing.
+func TestSplittingInProcessQuantityMovesTheMachineRun(t *testing.T) {
+	f := laborPlant(t)
+	lot := startLot(t, f, "A", "10 ea")
+	require.NoError(t, trackIn(f, lot, "10", operator, mes.On("CNC-1")))
+	f.clock.Advance(time.Hour)
+	child, err := f.plant.SplitLot(ctx, lot.ID, "10", units.MustParse("10 ea"), operator)
+	require.NoError(t, err)
+	require.NoError(t, trackOut(f, child, "10", "10 ea", operator, mes.On("CNC-1")))
+	f.clock.Advance(5 * time.Hour)
+	assert.Equal(t, time.Hour, machineTimeOf(t, f, lot.WorkOrder), "CNC-1 ran the operation for 1 h, then nothing was in process")
+}
+
+// Aborting a lot with quantity in process never closes its machine run.
+func TestAbortingALotClosesItsMachineRuns(t *testing.T) {
+	f := laborPlant(t)
+	lot := startLot(t, f, "A", "10 ea")
+	require.NoError(t, trackIn(f, lot, "10", operator, mes.On("CNC-1")))
+	f.clock.Advance(time.Hour)
+	_, err := f.plant.AbortLot(ctx, lot.ID, operator, mes.Reason("crash"))
+	require.NoError(t, err)
+	f.clock.Advance(5 * time.Hour)
+	assert.Equal(t, time.Hour, machineTimeOf(t, f, lot.WorkOrder), "the machine stopped running the aborted lot")
+}
+
+// Merging a lot that is in process into another leaves the merged lot's run open for ever.
+func TestMergingALotInProcessClosesItsMachineRun(t *testing.T) {
+	f := laborPlant(t)
+	in := newOrder("A")
+	in.Qty = units.MustParse("20 ea")
+	wo, err := f.plant.CreateWorkOrder(ctx, in, erp)
+	require.NoError(t, err)
+	_, err = f.plant.ReleaseWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	a, err := f.plant.StartLot(ctx, wo.ID, units.MustParse("10 ea"), planner)
+	require.NoError(t, err)
+	b, err := f.plant.StartLot(ctx, wo.ID, units.MustParse("10 ea"), planner)
+	require.NoError(t, err)
+	require.NoError(t, trackIn(f, a, "10", operator, mes.On("CNC-1")))
+	require.NoError(t, trackIn(f, b, "10", operator, mes.On("CNC-1")))
+	f.clock.Advance(time.Hour)
+	_, err = f.plant.MergeLots(ctx, a.ID, b.ID, operator)
+	require.NoError(t, err)
+	require.NoError(t, trackOut(f, a, "10", "20 ea", operator, mes.On("CNC-1")))
+	f.clock.Advance(5 * time.Hour)
+	assert.Equal(t, time.Hour, machineTimeOf(t, f, wo.ID), "nothing of the order is in process after the track-out")
+}

@@ -711,13 +711,7 @@ func (c *command) loadStep(lotID, step string, holds holdCheck) (*stepContext, e
 	if sc.rt, err = c.p.routings.revision(c.ctx, c.tx, lot.Site, lot.Execution.Routing, lot.Execution.Revision); err != nil {
 		return nil, err
 	}
-	for i := range sc.rt.Steps {
-		if sc.rt.Steps[i].ID == step {
-			sc.step = &sc.rt.Steps[i]
-			break
-		}
-	}
-	if sc.step == nil {
+	if sc.step = stepOf(sc.rt, step); sc.step == nil {
 		return nil, fmt.Errorf("%w: step %q is not in routing %s rev %s of %s", ErrNotFound, step, sc.rt.ID, sc.rt.Revision, lot.ref())
 	}
 	if holds != ignoreHolds {
@@ -739,6 +733,16 @@ func (c *command) loadStep(lotID, step string, holds holdCheck) (*stepContext, e
 		}
 	}
 	return sc, nil
+}
+
+// stepOf returns the step of rt with id, or nil.
+func stepOf(rt *routing.Routing, id string) *routing.Step {
+	for i := range rt.Steps {
+		if rt.Steps[i].ID == id {
+			return &rt.Steps[i]
+		}
+	}
+	return nil
 }
 
 // checkEquipment verifies that the equipment the command names (mes.On) can run the step:

@@ -111,6 +111,9 @@ func (p *Plant) AbortLot(ctx context.Context, lotID string, opts ...CommandOptio
 			return Lot{}, routingErr(err)
 		}
 		sc.lot.Execution = &exec
+		if err := c.closeOperations(sc, true); err != nil { // nothing runs for an aborted lot
+			return Lot{}, err
+		}
 		c.record(objectRef(lotKind, sc.lot.ID), change("execution", "running", "aborted"))
 		if err := c.emit(sc.lot.ID, LotStepMoved{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Move: "abort", Reason: c.opts.reason}); err != nil {
 			return Lot{}, err
@@ -157,6 +160,12 @@ func (p *Plant) SplitLot(ctx context.Context, lotID, step string, qty units.Quan
 			}
 			sc.lot = lot
 			if err := c.effects(sc, fx); err != nil {
+				return Lot{}, err
+			}
+			childSc := *sc
+			childSc.lot = child
+			child.ID, child.Site, child.Material, child.SupplierLot = id, lot.Site, lot.Material, lot.SupplierLot // as the split will make it
+			if err := c.moveOperation(sc, &childSc); err != nil {
 				return Lot{}, err
 			}
 		} else if step != "" {
@@ -214,6 +223,14 @@ func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...Comma
 			source.Execution, source.MergedInto = &closed, target.ID
 			sc.lot = target
 			if err := c.effects(sc, fx); err != nil {
+				return Lot{}, err
+			}
+			sourceSc := *sc
+			sourceSc.lot = source
+			if err := c.moveOperation(&sourceSc, sc); err != nil {
+				return Lot{}, err
+			}
+			if err := c.closeOperations(&sourceSc, true); err != nil { // merged away: its runs end
 				return Lot{}, err
 			}
 		}
