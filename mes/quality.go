@@ -271,6 +271,9 @@ type lotInspection struct {
 	Version  int    `json:"version"`
 	LotIndex int    `json:"lot_index"`
 	Round    int    `json:"round"`
+	// Earlier are the non-conformances of the lot at the step from earlier rounds: their
+	// dispositions do not cover a rejection in this one.
+	Earlier []string `json:"earlier_ncs,omitempty"`
 
 	stored uint64 // store version; 0 while new
 }
@@ -376,6 +379,14 @@ func (c *command) restartInspections(lot *Lot) error {
 			return err
 		}
 		li.Round++
+		ncs, err := c.tx.List(c.ctx, store.Query{Kind: nonConformanceKind, Site: lot.Site, Index: "lot", Value: lot.ID})
+		if err != nil {
+			return err
+		}
+		li.Earlier = nil
+		for _, nc := range ncs {
+			li.Earlier = append(li.Earlier, nc.ID)
+		}
 		if err := c.saveInspection(li); err != nil {
 			return err
 		}
@@ -531,7 +542,7 @@ func evaluate(cp *quality.CompiledPlan, li *lotInspection, size units.Quantity, 
 
 // newFindings reports whether after found something before did not.
 func newFindings(before, after quality.Evaluation) bool {
-	return len(after.OutOfSpec) > len(before.OutOfSpec) || after.Nonconforming > before.Nonconforming ||
+	return len(newOutOfSpec(before, after)) > 0 || after.Nonconforming > before.Nonconforming ||
 		len(after.Actions) > len(before.Actions) || (before.LotAccepted && !after.LotAccepted)
 }
 
@@ -707,7 +718,7 @@ func (c *command) checkTrackOut(sc *stepContext, out *routing.Outcome) error {
 		return fmt.Errorf("%s refused: %w", where, qualityErr(err))
 	}
 	if !ev.LotAccepted {
-		ok, err := c.dispositioned(sc)
+		ok, err := c.dispositioned(sc, li)
 		if err != nil {
 			return err
 		}
@@ -755,8 +766,9 @@ func fillOutcome(cp *quality.CompiledPlan, results []quality.Result, ev quality.
 	}
 }
 
-// dispositioned reports whether a non-conformance of the lot at the step is dispositioned.
-func (c *command) dispositioned(sc *stepContext) (bool, error) {
+// dispositioned reports whether a non-conformance of the lot at the step, not of an
+// earlier round of inspection li, is dispositioned.
+func (c *command) dispositioned(sc *stepContext, li *lotInspection) (bool, error) {
 	recs, err := c.tx.List(c.ctx, store.Query{Kind: nonConformanceKind, Site: sc.lot.Site, Index: "lot", Value: sc.lot.ID})
 	if err != nil {
 		return false, err
@@ -766,7 +778,7 @@ func (c *command) dispositioned(sc *stepContext) (bool, error) {
 		if err := decode(rec, &nc); err != nil {
 			return false, err
 		}
-		if nc.Step == sc.step.ID && nc.Status != quality.NCOpen {
+		if nc.Step == sc.step.ID && nc.Status != quality.NCOpen && !slices.Contains(li.Earlier, nc.ID) {
 			return true, nil
 		}
 	}

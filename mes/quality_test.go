@@ -744,3 +744,57 @@ func TestNoLotStartsOfAHeldProduct(t *testing.T) {
 	_, err = p.StartLot(ctx, wo.ID, qty("5 ea"), planner)
 	require.ErrorIs(t, err, mes.ErrOnHold)
 }
+
+// A new out-of-spec unit recorded together with an in-spec re-measurement of an earlier
+// bad unit triggers no reaction (no non-conformance for it).
+func TestANewBadUnitReactsThoughAnotherIsGoodAgain(t *testing.T) {
+	plan := borePlan()
+	plan.Sampling = quality.SamplingPlan{Method: quality.EveryUnit}
+	plan.Reactions = []quality.Reaction{{Actions: []quality.Action{{Kind: quality.OpenNonConformance}}}}
+	f := qualityPlant(t, plan)
+	p := f.plant
+	lot := lotAtInspection(t, f, "4711", "3 ea")
+	insp, err := p.RecordInspection(ctx, lot.ID, "20", []quality.Result{bore("10.060", "S1")}, operator)
+	require.NoError(t, err)
+	require.Len(t, insp.NonConformances, 1)
+	insp, err = p.RecordInspection(ctx, lot.ID, "20", []quality.Result{bore("10.000", "S1"), bore("10.070", "S2")}, operator)
+	require.NoError(t, err)
+	require.Len(t, insp.Evaluation.OutOfSpec, 1)
+	require.Equal(t, "S2", insp.Evaluation.OutOfSpec[0].Serial)
+	require.Len(t, insp.NonConformances, 1, "S2 is a new nonconforming unit; the plan opens an NC for it")
+}
+
+// Acceptance sampling: a dispositioned NC from an earlier round lets a lot that is
+// rejected again in a later round through.
+func TestARejectionIsNotCoveredByTheLastRoundsDisposition(t *testing.T) {
+	plan := quality.Plan{ID: "BORE", Characteristics: []quality.Characteristic{{Name: "visual", Kind: quality.Attribute}},
+		Sampling: quality.SamplingPlan{Method: quality.Acceptance, N: 3, C: 0}}
+	f := qualityPlant(t, plan)
+	p := f.plant
+	wo := releasedOrder(t, f, "4711")
+	lot, err := p.StartLot(ctx, wo.ID, qty("5 ea"), planner)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("5 ea")}, operator)
+	require.NoError(t, err)
+	// Round 0: inspected while waiting at 20, rejected, dispositioned rework (same lot moves back).
+	_, err = p.RecordInspection(ctx, lot.ID, "20", []quality.Result{{Characteristic: "visual", Inspected: 3, Rejected: 1}}, operator)
+	require.NoError(t, err)
+	nc, err := p.OpenNonConformance(ctx, "PLANT-1", quality.NonConformance{What: "rejected", Lot: lot.ID, Step: "20", Qty: qty("5 ea")}, supervisor)
+	require.NoError(t, err)
+	_, err = p.DispositionNonConformance(ctx, nc.ID, []quality.DispositionLine{{Kind: quality.Rework, Qty: qty("5 ea"), ToStep: "10"}},
+		supervisor, mes.Reason("rework all"), quinnSigns)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("5 ea")}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "20", units.Quantity{}, operator)
+	require.NoError(t, err)
+	// Round 1: rejected again; no new NC.
+	_, err = p.RecordInspection(ctx, lot.ID, "20", []quality.Result{{Characteristic: "visual", Inspected: 3, Rejected: 2}}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "20", routing.Outcome{Good: qty("5 ea")}, operator)
+	require.ErrorIs(t, err, mes.ErrLotRejected, "the new rejection has no disposition")
+}
