@@ -297,7 +297,7 @@ func (c *command) inspection(sc *stepContext) (*lotInspection, *quality.Compiled
 	v, err := load(c.ctx, c.tx, inspectionLotKind, li.id(), li)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		if err := c.beginInspection(li, sc.step.InspectionPlan); err != nil {
+		if err := c.beginInspection(li, sc.step.InspectionPlan, sc.lot.Parent); err != nil {
 			return nil, nil, nil, err
 		}
 	case err != nil:
@@ -335,11 +335,21 @@ func (c *command) pinLatest(li *lotInspection, plan string) (InspectionPlan, err
 }
 
 // beginInspection pins the lot's first inspection at a step to the latest version of plan
-// and, for skip-lot sampling, gives it the next lot index of the plan in the site.
-func (c *command) beginInspection(li *lotInspection, plan string) error {
+// and, for skip-lot sampling, gives it the lot index of parent (the lot it was split from)
+// at the step, or else the next lot index of the plan in the site.
+func (c *command) beginInspection(li *lotInspection, plan, parent string) error {
 	head, err := c.pinLatest(li, plan)
 	if err != nil || head.Plan.Sampling.Method != quality.EveryNthLot {
 		return err
+	}
+	if parent != "" { // a sublot (a rework lot, say) is sampled as the lot it came from was
+		from := lotInspection{Lot: parent, Step: li.Step}
+		if _, err := load(c.ctx, c.tx, inspectionLotKind, from.id(), &from); err == nil {
+			li.LotIndex = from.LotIndex
+			return nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
 	}
 	var count struct {
 		Lots int `json:"lots"`

@@ -798,3 +798,26 @@ func TestARejectionIsNotCoveredByTheLastRoundsDisposition(t *testing.T) {
 	_, err = p.TrackOut(ctx, lot.ID, "20", routing.Outcome{Good: qty("5 ea")}, operator)
 	require.ErrorIs(t, err, mes.ErrLotRejected, "the new rejection has no disposition")
 }
+
+// Skip-lot sampling: a rework lot split off a sampled lot gets a fresh lot index and
+// comes back through the inspection step uninspected.
+func TestAReworkLotIsSampledAsItsLotWas(t *testing.T) {
+	plan := borePlan()
+	plan.Sampling = quality.SamplingPlan{Method: quality.EveryNthLot, N: 2}
+	plan.Reactions = []quality.Reaction{{Actions: []quality.Action{{Kind: quality.ReworkTo, ToStep: "10"}}}}
+	f := qualityPlant(t, plan)
+	p := f.plant
+	lot := lotAtInspection(t, f, "4711", "1 ea") // lot index 0: sampled
+	insp, err := p.RecordInspection(ctx, lot.ID, "20", []quality.Result{bore("10.081", "S1")}, operator)
+	require.NoError(t, err)
+	require.NotEmpty(t, insp.ReworkLot)
+	rw := insp.ReworkLot
+	_, err = p.TrackIn(ctx, rw, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, rw, "10", routing.Outcome{Good: qty("1 ea")}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, rw, "20", units.Quantity{}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, rw, "20", routing.Outcome{Good: qty("1 ea")}, operator)
+	require.ErrorIs(t, err, mes.ErrInspectionMissing, "reworked material must be inspected again")
+}
