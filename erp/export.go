@@ -210,7 +210,11 @@ func (x *exporter) event(ev mes.Event) error {
 	case *mes.MachineRunStopped:
 		r := e.Run
 		wo, seg.Type, seg.Operation, seg.Lot, seg.Start, seg.End = r.Op.WorkOrder, MachineTime, r.Op.Step, r.Op.Lot, r.From, r.To
-		seg.Equipment = []EquipmentActual{{Equipment: r.Equipment, Time: seconds(r.To.Sub(r.From))}}
+		spent, err := x.machineTime(ev.Site, r)
+		if err != nil {
+			return err
+		}
+		seg.Equipment = []EquipmentActual{{Equipment: r.Equipment, Time: seconds(spent)}}
 	case *mes.LaborBooked:
 		rec := e.Record
 		if rec.Correction != nil || rec.Op.WorkOrder == "" {
@@ -272,6 +276,25 @@ func (x *exporter) labor(seg *Segment, person string, op labor.Operation, activi
 	}
 	seg.Personnel = []PersonnelActual{{Person: person, Activity: string(activity), Time: seconds(spent)}}
 	return nil
+}
+
+// machineTime is the run's share of its equipment's time: equipment that ran several
+// operations at once split each instant among them, as the engine's labor reports do.
+func (x *exporter) machineTime(site string, r labor.MachineRun) (time.Duration, error) {
+	if !r.From.Before(r.To) {
+		return 0, nil
+	}
+	slices, err := x.p.MachineTime(x.ctx, site, r.Equipment, r.From, r.To)
+	if err != nil {
+		return 0, err
+	}
+	var spent time.Duration
+	for _, s := range slices {
+		if s.Op == r.Op {
+			spent += s.Time
+		}
+	}
+	return spent, nil
 }
 
 // startOf finds the StartLabor record a StopLabor at stop ends: among the events read so

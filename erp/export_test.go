@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -161,4 +162,52 @@ func segmentIDs(p erp.Performance) []string {
 		}
 	}
 	return ids
+}
+
+// Two lots of two orders run on CNC-1 at once: the engine splits the machine's time, the
+// ERP export reports each run's full length, so the machine time sent adds up to more
+// than the machine ran.
+func TestExportSplitsMachineTimeAsTheEngineDoes(t *testing.T) {
+	f := newPlant(t)
+	p := f.plant
+	for _, name := range []string{"materials.xml", "routing.xml"} {
+		importFile(t, p, name)
+	}
+	var lots []mes.Lot
+	for _, n := range []string{"A", "B"} {
+		wo, err := p.CreateWorkOrder(ctx, mes.NewWorkOrder{Site: "PLANT-1", Number: n, Product: "PUMP-100", Qty: units.MustParse("1 ea"), Due: f.clock.Now().Add(48 * time.Hour)}, admin)
+		require.NoError(t, err)
+		_, err = p.ReleaseWorkOrder(ctx, wo.ID, admin)
+		require.NoError(t, err)
+		lot, err := p.StartLot(ctx, wo.ID, units.MustParse("1 ea"), admin)
+		require.NoError(t, err)
+		lots = append(lots, lot)
+	}
+	for _, l := range lots {
+		_, err := p.TrackIn(ctx, l.ID, "10", units.Quantity{}, admin, mes.On("CNC-1"))
+		require.NoError(t, err)
+	}
+	f.clock.Advance(time.Hour)
+	for _, l := range lots {
+		_, err := p.TrackOut(ctx, l.ID, "10", routing.Outcome{Good: units.MustParse("1 ea")}, admin, mes.On("CNC-1"))
+		require.NoError(t, err)
+	}
+	perf, err := erp.Export(ctx, p, 0, erp.ExportOptions{})
+	require.NoError(t, err)
+	var sent time.Duration
+	for _, r := range perf.Responses {
+		for _, s := range r.Segments {
+			for _, e := range s.Equipment {
+				sent += time.Duration(e.Time.Value().Shift(9).IntPart())
+			}
+		}
+	}
+	var engine time.Duration
+	for _, l := range lots {
+		rep, err := p.WorkOrderLabor(ctx, l.WorkOrder, labor.Costing{MachineRate: map[string]decimal.Decimal{"CNC-1": decimal.NewFromInt(1)}})
+		require.NoError(t, err)
+		engine += rep.Total.Machine
+	}
+	assert.Equal(t, time.Hour, engine, "the engine: CNC-1 ran 1 h, split between the two orders")
+	assert.Equal(t, engine, sent, "the machine time sent to the ERP adds up to what the engine recorded")
 }

@@ -1317,22 +1317,52 @@ func machineRunsOf(ctx context.Context, tx store.ReadTx, wo WorkOrder) ([]labor.
 	slices.Sort(equipments)
 	var out []labor.MachineRun
 	for _, eq := range slices.Compact(equipments) {
-		runs, err := peekAll[storedRun](ctx, tx, store.Query{Kind: machineRunKind, Site: wo.Site, Index: "equipment", Value: eq})
+		runs, err := equipmentRuns(ctx, tx, wo.Site, eq)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range runs {
-			out = append(out, r.MachineRun)
-		}
-		var ld equipmentLoad
-		if _, err := load(ctx, tx, equipmentLoadKind, eq, &ld); err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
-		for _, op := range ld.Operations {
-			out = append(out, op.run(eq))
-		}
+		out = append(out, runs...)
 	}
 	return out, nil
+}
+
+// equipmentRuns returns the machine runs of equipment eq in site, closed and open.
+func equipmentRuns(ctx context.Context, tx store.ReadTx, site, eq string) ([]labor.MachineRun, error) {
+	runs, err := peekAll[storedRun](ctx, tx, store.Query{Kind: machineRunKind, Site: site, Index: "equipment", Value: eq})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]labor.MachineRun, 0, len(runs))
+	for _, r := range runs {
+		out = append(out, r.MachineRun)
+	}
+	var ld equipmentLoad
+	if _, err := load(ctx, tx, equipmentLoadKind, eq, &ld); err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	for _, op := range ld.Operations {
+		out = append(out, op.run(eq))
+	}
+	return out, nil
+}
+
+// MachineTime returns the machine time of equipment eq in site within [from, to): its runs,
+// closed and open, with each instant split equally among the operations it ran at once
+// (labor.MachineTime), as WorkOrderLabor counts it.
+func (p *Plant) MachineTime(ctx context.Context, site, eq string, from, to time.Time) ([]labor.Slice, error) {
+	var out []labor.Slice
+	err := p.view(ctx, func(tx store.ReadTx) error {
+		runs, err := equipmentRuns(ctx, tx, site, eq)
+		if err != nil {
+			return err
+		}
+		out, err = labor.MachineTime(runs, from, to)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrInternal, err)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // standards returns the standard time earned by each operation of the work order's lots that
