@@ -217,10 +217,17 @@ func (x *exporter) event(ev mes.Event) error {
 		seg.Equipment = []EquipmentActual{{Equipment: r.Equipment, Time: seconds(spent)}}
 	case *mes.LaborBooked:
 		rec := e.Record
-		if rec.Correction != nil || rec.Op.WorkOrder == "" {
-			return nil // corrections are not re-sent; indirect labor has no order
+		if rec.Op.WorkOrder == "" {
+			return nil // indirect labor has no order
 		}
 		k := startKey{rec.Person, rec.Op}
+		switch {
+		case lateStart(rec):
+			x.starts[k] = rec // the start of a run, entered late; the run is sent when it stops
+			return nil
+		case rec.Correction != nil:
+			return nil // corrections of sent bookings are not re-sent
+		}
 		switch rec.Kind {
 		case labor.StartLabor:
 			x.starts[k] = rec
@@ -317,8 +324,11 @@ func (x *exporter) startOf(k startKey, stop time.Time) (labor.Record, bool, erro
 			if evs[i].Time.Before(stop.Add(-maxLaborRun)) {
 				return labor.Record{}, false, nil
 			}
+			if t, ok := evs[i].Payload.(*mes.LaborTimerStopped); ok && t.Person == k.person && t.Timer.Op == k.op {
+				return labor.Record{}, false, nil // a clock-out ended an earlier run; this stop has no start
+			}
 			b, ok := evs[i].Payload.(*mes.LaborBooked)
-			if !ok || b.Record.Correction != nil || b.Record.Person != k.person || b.Record.Op != k.op {
+			if !ok || b.Record.Person != k.person || b.Record.Op != k.op || (b.Record.Correction != nil && !lateStart(b.Record)) {
 				continue
 			}
 			if b.Record.Kind == labor.StartLabor {
@@ -331,6 +341,12 @@ func (x *exporter) startOf(k startKey, stop time.Time) (labor.Record, bool, erro
 		end = from + 1
 	}
 	return labor.Record{}, false, nil
+}
+
+// lateStart reports whether rec starts labor entered late: a correction that supersedes
+// no booking.
+func lateStart(rec labor.Record) bool {
+	return rec.Kind == labor.StartLabor && rec.Correction != nil && rec.Correction.Of == ""
 }
 
 // response returns the response of a work order, reading the order once per export.

@@ -211,3 +211,71 @@ func TestExportSplitsMachineTimeAsTheEngineDoes(t *testing.T) {
 	assert.Equal(t, time.Hour, engine, "the engine: CNC-1 ran 1 h, split between the two orders")
 	assert.Equal(t, engine, sent, "the machine time sent to the ERP adds up to what the engine recorded")
 }
+
+// Labor on an operation that ended at a clock-out, then a late-entry start (a correction)
+// and a normal stop of a second run: the export pairs the stop with the first run's start
+// and sends the first run's hour again.
+func TestExportPairsAStopWithALateEnteredStart(t *testing.T) {
+	f := newPlant(t)
+	p := f.plant
+	for _, name := range []string{"materials.xml", "routing.xml", "schedule.xml"} {
+		importFile(t, p, name)
+	}
+	anna := mes.By(mes.Actor{ID: "anna", Name: "Anna", Kind: mes.Person})
+	_, err := p.DefinePerson(ctx, "PLANT-1", labor.Person{ID: "anna", Name: "Anna"}, admin)
+	require.NoError(t, err)
+	wo, err := p.WorkOrderByNumber(ctx, "PLANT-1", "4711")
+	require.NoError(t, err)
+	lot, err := p.StartLot(ctx, wo.ID, units.MustParse("10 ea"), admin)
+	require.NoError(t, err)
+	op := labor.Operation{WorkOrder: wo.ID, Lot: lot.ID, Step: "10"}
+
+	_, err = p.ClockIn(ctx, "", anna)
+	require.NoError(t, err)
+	_, err = p.StartLabor(ctx, "", mes.Work{Lot: lot.ID, Step: "10", Activity: labor.Run}, anna)
+	require.NoError(t, err)
+	f.clock.Advance(time.Hour)
+	_, err = p.ClockOut(ctx, "", anna) // stops the run: 1 h
+	require.NoError(t, err)
+	first, err := erp.Export(ctx, p, 0, erp.ExportOptions{})
+	require.NoError(t, err)
+
+	f.clock.Advance(time.Hour)
+	_, err = p.ClockIn(ctx, "", anna)
+	require.NoError(t, err)
+	f.clock.Advance(time.Hour)
+	_, err = p.CorrectLabor(ctx, "", []mes.LaborCorrection{{Record: labor.Record{Kind: labor.StartLabor, At: f.clock.Now().Add(-30 * time.Minute), Op: op, Activity: labor.Run}}}, anna, mes.Reason("forgot to start"))
+	require.NoError(t, err)
+	f.clock.Advance(time.Hour)
+	_, err = p.StopLabor(ctx, "", mes.Work{Lot: lot.ID, Step: "10"}, anna) // second run: 1.5 h
+	require.NoError(t, err)
+	second, err := erp.Export(ctx, p, first.To, erp.ExportOptions{})
+	require.NoError(t, err)
+
+	var sent time.Duration
+	for _, perf := range []erp.Performance{first, second} {
+		for _, r := range perf.Responses {
+			for _, s := range r.Segments {
+				for _, pa := range s.Personnel {
+					sent += time.Duration(pa.Time.Value().Shift(9).IntPart())
+				}
+			}
+		}
+	}
+	ts, err := p.Timesheet(ctx, "anna", f.clock.Now().Add(-10*time.Hour), f.clock.Now())
+	require.NoError(t, err)
+	assert.Equal(t, 150*time.Minute, ts.Labor, "the engine: 1 h + 1.5 h")
+	assert.Equal(t, ts.Labor, sent, "labor sent to the ERP adds up to what the engine recorded")
+
+	all, err := erp.Export(ctx, p, 0, erp.ExportOptions{})
+	require.NoError(t, err)
+	sent = 0
+	for _, r := range all.Responses {
+		for _, s := range r.Segments {
+			for _, pa := range s.Personnel {
+				sent += time.Duration(pa.Time.Value().Shift(9).IntPart())
+			}
+		}
+	}
+	assert.Equal(t, ts.Labor, sent, "the same in one batch")
+}
