@@ -108,6 +108,27 @@ func (t *Timeline) Apply(s Signal) (Outcome, error) {
 		return o, nil
 	}
 	w.mark(s.Seq)
+	t.place(s)
+	return Applied, nil
+}
+
+// Replay applies s, a signal Apply applied once before and its host kept, without
+// de-duplication: a host rebuilding a timeline from the signals it stored (each once)
+// replays them in time order, which need not be their sources' seq order, and must get
+// every one of them back. s must be valid and about this timeline's equipment.
+func (t *Timeline) Replay(s Signal) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if s.Equipment != t.equipment {
+		return fmt.Errorf("%w: signal %s/%d is about %q, this timeline is %q", ErrWrongEquipment, s.Source, s.Seq, s.Equipment, t.equipment)
+	}
+	t.place(s)
+	return nil
+}
+
+// place puts s, validated and new, on the timeline.
+func (t *Timeline) place(s Signal) {
 	at := s.At.UTC()
 	switch s.Kind {
 	case KindCount:
@@ -120,7 +141,6 @@ func (t *Timeline) Apply(s Signal) (Outcome, error) {
 			t.alarms[a.Code] = a
 		}
 	}
-	return Applied, nil
 }
 
 func (a alarmAt) key() change { return change{At: a.At, Source: a.Source, Seq: a.Seq} }

@@ -730,7 +730,7 @@ func (c *command) holdChanged(site string, target quality.Target) error {
 		if err := decode(rec, &ld); err != nil {
 			return err
 		}
-		affected := target.Covers(quality.Subject{Equipment: rec.ID})
+		affected := target.Kind == quality.OnEquipment && slices.Contains(c.equipmentChain(rec.ID), target.ID) // a work center's hold holds its units
 		for _, op := range ld.Operations {
 			affected = affected || target.Covers(op.subject(rec.ID))
 		}
@@ -751,7 +751,7 @@ func (o loadedOperation) subject(equipmentID string) quality.Subject {
 func (c *command) decideInterlock(site, equipmentID string, ld equipmentLoad) error {
 	lots := make([]equipment.TrackedLot, 0, len(ld.Operations))
 	for _, op := range ld.Operations {
-		err := checkHolds(c.ctx, c.tx, site, op.subject(equipmentID))
+		err := c.checkHeldOn(site, op.subject(""), []string{equipmentID})
 		if err != nil && !errors.Is(err, ErrOnHold) {
 			return err
 		}
@@ -796,15 +796,15 @@ func equipmentTimeline(ctx context.Context, tx store.ReadTx, site, equipmentID s
 			}
 			if last, ok := lastStateChange(got); ok {
 				buckets = append(buckets, k)
-				if _, err := tl.Apply(last); err != nil {
+				if err := tl.Replay(last); err != nil {
 					return nil, fmt.Errorf("%w: replaying %s: %v", ErrInternal, k, err)
 				}
 				break
 			}
 		}
 	}
-	for _, s := range sigs {
-		if _, err := tl.Apply(s); err != nil {
+	for _, s := range sigs { // stored once each, so replayed without de-duplication (see Timeline.Replay)
+		if err := tl.Replay(s); err != nil {
 			return nil, fmt.Errorf("%w: replaying signals of %s: %v", ErrInternal, equipmentID, err)
 		}
 	}

@@ -609,3 +609,42 @@ func BenchmarkIngestSignals(b *testing.B) {
 		})
 	}
 }
+
+func TestInterlockFollowsAHoldOnTheWorkCenter(t *testing.T) {
+	rec := &commander{}
+	f, lot := devicePlant(t, mes.WithDeviceCommander(rec))
+	p := f.plant
+	_, err := p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator, mes.On("CNC-1"))
+	require.NoError(t, err)
+	rec.take()
+	h, err := p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnEquipment, ID: "CNC"}, "crash", planner)
+	require.NoError(t, err)
+	sent := rec.take()
+	require.Len(t, sent, 1, "a hold on the work center holds its units")
+	require.True(t, sent[0].Interlock.Block)
+	assert.Equal(t, "CNC-1", sent[0].Equipment)
+	_, err = p.ReleaseHold(ctx, h.ID, planner, mes.Reason("cleared"))
+	require.NoError(t, err)
+	sent = rec.take()
+	require.Len(t, sent, 1, "and releasing it frees them")
+	require.False(t, sent[0].Interlock.Block)
+}
+
+func TestHistoryKeepsSignalsAppliedOutOfSeqOrder(t *testing.T) {
+	f, _ := devicePlant(t)
+	p := f.plant
+	res, err := p.IngestSignals(ctx, []equipment.Signal{
+		countSignal(1, shiftStart.Add(70*time.Minute), 5, 0),    // 07:10, live
+		countSignal(5000, shiftStart.Add(50*time.Minute), 7, 0), // 06:50, backfilled by a gateway with a higher seq
+	}, plc)
+	require.NoError(t, err)
+	require.Equal(t, equipment.Applied, res[0].Outcome)
+	require.Equal(t, equipment.Applied, res[1].Outcome)
+	hist, err := p.EquipmentHistory(ctx, "CNC-1", shiftStart, shiftStart.Add(2*time.Hour))
+	require.NoError(t, err)
+	var good int64
+	for _, iv := range hist {
+		good += iv.Good
+	}
+	assert.Equal(t, int64(12), good, "replayed in time order, seq 1 came after seq 5000 and was dropped as too old")
+}

@@ -1153,8 +1153,13 @@ func (p *Plant) Material(ctx context.Context, id string) (genealogy.Material, er
 // any of equipment that is held itself or lies under held equipment (a hold on a work
 // center holds its units). A site without active holds costs one index read.
 func (c *command) checkMoveHolds(lot *Lot, equipment []string) error {
-	subject := quality.Subject{Lot: lot.ID, WorkOrder: lot.WorkOrder, Material: lot.Material, SupplierLot: lot.SupplierLot}
-	holds, all, err := siteHolds(c.ctx, c.tx, lot.Site)
+	return c.checkHeldOn(lot.Site, quality.Subject{Lot: lot.ID, WorkOrder: lot.WorkOrder, Material: lot.Material, SupplierLot: lot.SupplierLot}, equipment)
+}
+
+// checkHeldOn refuses subject (material, without equipment) in site when it is held, or
+// when any of equipment is held itself or lies under held equipment.
+func (c *command) checkHeldOn(site string, subject quality.Subject, equipment []string) error {
+	holds, all, err := siteHolds(c.ctx, c.tx, site)
 	if err != nil || (all && len(holds) == 0) {
 		return err
 	}
@@ -1173,7 +1178,7 @@ func (c *command) checkMoveHolds(lot *Lot, equipment []string) error {
 		for _, eq := range chain {
 			ts = append(ts, string(quality.OnEquipment)+"/"+eq)
 		}
-		if holds, err = holdsOn(c.ctx, c.tx, lot.Site, ts...); err != nil {
+		if holds, err = holdsOn(c.ctx, c.tx, site, ts...); err != nil {
 			return err
 		}
 	}
