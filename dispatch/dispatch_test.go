@@ -274,6 +274,7 @@ func TestCompileRejectsBadRules(t *testing.T) {
 		{"nested list", "len([[1], [2]])", ErrInvalidRule, 1, 6, "list elements must be"},
 		{"nested map", "len({a: [1]})", ErrInvalidRule, 1, 9, "map values must be"},
 		{"collection builtin", "len(join(['a'], lot))", ErrInvalidRule, 1, 5, "unknown name join"},
+		{"facts through $env", "$env.dueInHours", ErrInvalidRule, 1, 0, "name the facts directly"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -523,4 +524,11 @@ func TestEnvFieldIndexes(t *testing.T) {
 		"setupFamily": fieldSetupFamily, "runningFamily": fieldRunningFamily,
 	}
 	assert.Equal(t, want, envFields)
+}
+
+func TestSetupWithNothingRunningRanksByDueDate(t *testing.T) {
+	x, y := job("X", 1, 10), job("Y", 1, 1)
+	y.SetupFamily = "A" // X has no setup family, nor does anything running: no changeover to save
+	l := Rank(builtin(t, "SETUP"), []Candidate{x, y}, Request{WorkCenter: "CNC", Now: t0})
+	require.Equal(t, []string{"Y", "X"}, lots(l))
 }

@@ -377,6 +377,9 @@ func (v *ruleVisitor) Visit(node *ast.Node) {
 	}
 	switch n := (*node).(type) {
 	case *ast.IdentifierNode:
+		if n.Value == "$env" {
+			reject(n, "$env is not available in ranking rules; name the facts directly (dueInHours, not $env.dueInHours)")
+		}
 		v.names = append(v.names, n.Value)
 	case *ast.VariableDeclaratorNode:
 		v.declared[n.Name] = true
@@ -463,7 +466,7 @@ var builtinSources = []struct{ name, source, doc string }{
 	{"CR", "dueInHours / remainingHours", "critical ratio: time left to the due date over remaining processing time, smallest first (below 1 means late)"},
 	{"SLACK", "(dueInHours - remainingHours) / remainingSteps", "slack per remaining operation, smallest first"},
 	{"PRIORITY_EDD", "priority * 1e6 + dueInHours", "work order priority (1 first), then earliest due date"},
-	{"SETUP", "(setupFamily == runningFamily ? 0 : 1e6) + dueInHours", "least setup change: the running job's setup family first, then earliest due date"},
+	{"SETUP", "(setupFamily != \"\" && setupFamily == runningFamily ? 0 : 1e6) + dueInHours", "least setup change: the running job's setup family first, then earliest due date"},
 }
 
 // Builtins returns the names of the built-in rules with one line on what each does.

@@ -924,7 +924,12 @@ func (s *RuleSet) evaluate(i int, env *Env, open *OpenCauses, out *[]Decision) e
 		if err != nil {
 			return err
 		}
-		cause = res.(string)
+		text, ok := res.(string)
+		if !ok { // a branch of another type passes the save-time check
+			return &EvalError{Rule: r.spec.Name, Field: "cause", Line: 1, Column: 1,
+				Message: fmt.Sprintf("the cause is %T %v, not text; make every branch a string (string(x) converts)", res, res), Err: ErrRuleFailed}
+		}
+		cause = text
 	}
 	if len(cause) > MaxCauseLength {
 		return &EvalError{Rule: r.spec.Name, Field: "cause", Line: 1, Column: 1,

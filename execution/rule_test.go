@@ -117,6 +117,16 @@ func TestEmptyCauseDefaultsToSubjectAndEmptyCauseNeverFires(t *testing.T) {
 	assert.Empty(t, ds)
 }
 
+func TestACauseOfAnotherTypeIsAnErrorNotAPanic(t *testing.T) {
+	r, err := Compile(RuleSpec{Name: "mixed", Owner: "x", When: "true", Cause: `lot.queued ? lot.id : 1`})
+	require.NoError(t, err, "the number branch passes the save-time check")
+	ds, errs := NewRuleSet(r).Evaluate(&Env{Event: EventFacts{Type: TickEvent, Subject: "L1"}}, nil)
+	assert.Empty(t, ds)
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], ErrRuleFailed)
+	assert.Contains(t, errs[0].Error(), "not text")
+}
+
 func TestEventTypeFilter(t *testing.T) {
 	for src, want := range map[string][]string{
 		`event.type == "a"`:                                      {"a"},

@@ -418,6 +418,9 @@ func (b *board) deriveLot(ctx context.Context, p *Plant, tx store.ReadTx, lotID 
 		if !prog.Waiting.IsPositive() {
 			continue
 		}
+		if ready, err := rt.Readiness(*l.Execution, s.ID, routing.Facts{}); err != nil || ready.State == routing.Paused || ready.State == routing.Done {
+			continue // a paused step takes no track-in; a skipped one passes its quantity on
+		}
 		rest, steps := remaining(rt, i, prog.Waiting)
 		c := dispatch.Candidate{
 			Lot: l.ID, WorkOrder: wo.ID, Step: s.ID, WorkCenters: append([]string{s.WorkCenter}, s.Alternates...),

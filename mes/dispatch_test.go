@@ -194,3 +194,20 @@ func TestDispatchListFollowsTheEventsTheExceptionRulesRead(t *testing.T) {
 	assert.Equal(t, lots["C"].ID, list.Ineligible[0].Candidate.Lot)
 	assert.Equal(t, want.Ineligible, list.Ineligible)
 }
+
+func TestAPausedStepIsNotDispatched(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	wo := releasedOrder(t, f, "P1")
+	lot, err := p.StartLot(ctx, wo.ID, units.MustParse("10 ea"), planner)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.MustParse("4 ea"), operator)
+	require.NoError(t, err)
+	_, err = p.PauseLot(ctx, lot.ID, "10", operator, mes.Reason("tool broke"))
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.ErrorIs(t, err, mes.ErrWrongState) // the engine refuses it
+	list, err := p.DispatchList(ctx, "PLANT-1", "CNC")
+	require.NoError(t, err)
+	require.Empty(t, lotsOf(list), "a paused step takes no track-in")
+}

@@ -1535,6 +1535,11 @@ func (a *kpiAdapter) records(e Event) ([]execution.Record, error) {
 	case *WorkOrderCreated:
 		a.product[ev.WorkOrder.ID], a.due[ev.WorkOrder.ID] = ev.WorkOrder.Product, ev.WorkOrder.Due
 		return nil, nil
+	case *WorkOrderRescheduled:
+		if !ev.Due.IsZero() { // on time is judged against the due date in force
+			a.due[ev.ID] = ev.Due
+		}
+		return nil, nil
 	case *WorkOrderReleased:
 		r.Kind = execution.OrderReleased
 		order(ev.ID)

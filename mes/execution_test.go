@@ -517,3 +517,32 @@ func TestKPIsFromTheEventLog(t *testing.T) {
 	assert.Equal(t, 1, byLot[0].WIP)
 	assert.Equal(t, time.Hour, byLot[0].WIPAge.Max)
 }
+
+func TestOnTimeIsJudgedByTheRescheduledDueDate(t *testing.T) {
+	f := newPlant(t)
+	p := f.plant
+	require.NoError(t, p.DefineMaterial(ctx, genealogy.Material{ID: "PUMP-100", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct}, admin))
+	start := f.clock.Now()
+	in := newOrder("R1")
+	in.Qty, in.Due = units.MustParse("10 ea"), start.Add(time.Hour)
+	wo, err := p.CreateWorkOrder(ctx, in, erp)
+	require.NoError(t, err)
+	_, err = p.ReleaseWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	_, err = p.RescheduleWorkOrder(ctx, wo.ID, start.Add(48*time.Hour), units.Quantity{}, planner)
+	require.NoError(t, err)
+	lot, err := p.StartLot(ctx, wo.ID, units.MustParse("10 ea"), planner)
+	require.NoError(t, err)
+	f.clock.Advance(3 * time.Hour) // after the original due, well before the new one
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: units.MustParse("10 ea")}, operator)
+	require.NoError(t, err)
+	_, err = p.CompleteWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	k, err := p.KPIs(ctx, "PLANT-1", execution.Window{From: start, To: start.Add(24 * time.Hour)})
+	require.NoError(t, err)
+	require.Len(t, k, 1)
+	require.Equal(t, 1, k[0].Completed)
+	require.Equal(t, 1, k[0].OnTime, "completed 45h before its (rescheduled) due date")
+}
