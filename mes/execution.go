@@ -932,7 +932,7 @@ func (f *facts) lookUpLot(env *execution.Env, lotID, step string) error {
 	}
 	env.Lot.WorkCenter, env.Equipment = s.WorkCenter, s.WorkCenter
 	waiting := stepBooks(*l.Execution, step).Waiting
-	if !waiting.IsPositive() {
+	if !waiting.IsPositive() || !l.Execution.Running() { // an aborted lot's books keep what waited, but nothing waits any more
 		return nil
 	}
 	env.Lot.Queued, env.Lot.Quantity, env.Lot.Unit = true, waiting.Float64(), string(waiting.Unit())
@@ -1054,13 +1054,24 @@ func (f *facts) ticks(site string, each func(*execution.Env)) error {
 	if err != nil {
 		return err
 	}
+	wip := make(map[string]bool, len(lots))
 	for _, l := range lots {
+		wip[l.ID] = true
 		for step := range l.Execution.Waiting() {
 			if err := f.lot(tick(l.ID), l.ID, step); err != nil {
 				return err
 			}
 			each(&env)
 		}
+	}
+	if err := f.leftLots(site, wip, func(lot, step string) error {
+		if err := f.lot(tick(lot), lot, step); err != nil {
+			return err
+		}
+		each(&env)
+		return nil
+	}); err != nil {
+		return err
 	}
 	holds, err := f.tx.List(f.ctx, store.Query{Kind: holdKind, Site: site, Index: "state", Value: "active"})
 	if err != nil {
@@ -1091,6 +1102,43 @@ func (f *facts) ticks(site string, each func(*execution.Env)) error {
 		seen[k] = true
 		tick("").Scrap = execution.ScrapFacts{Product: e.Product, Step: e.Step, LastHour: w.lastHour(e.Product, e.Step, f.now), Unit: string(e.Unit)}
 		each(&env)
+	}
+	return nil
+}
+
+// leftLots calls each with every step of the lots that open tasks of site link and that
+// left work in process (aborted, merged away, completed): no event of theirs will come to
+// clear the tasks, so the tick pass shows rules that they wait nowhere any more.
+func (f *facts) leftLots(site string, wip map[string]bool, each func(lot, step string) error) error {
+	tasks, err := peekAll[storedTask](f.ctx, f.tx, store.Query{Kind: taskKind, Site: site, Index: "open", Value: "yes"})
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		for _, id := range t.Links.Lots {
+			if wip[id] {
+				continue
+			}
+			wip[id] = true // once
+			rec, err := f.tx.Get(f.ctx, lotKind, id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return storeErr(err)
+			}
+			l, err := peek[Lot](rec)
+			if err != nil {
+				return err
+			}
+			if l.Execution == nil {
+				continue
+			}
+			for _, p := range l.Execution.Steps() {
+				if err := each(id, p.Step); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	return nil
 }

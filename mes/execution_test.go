@@ -546,3 +546,39 @@ func TestOnTimeIsJudgedByTheRescheduledDueDate(t *testing.T) {
 	require.Equal(t, 1, k[0].Completed)
 	require.Equal(t, 1, k[0].OnTime, "completed 45h before its (rescheduled) due date")
 }
+
+func TestTasksOfLotsThatLeftWorkInProcessClear(t *testing.T) {
+	for name, leave := range map[string]func(f fixture, lot mes.Lot) error{
+		"aborted": func(f fixture, lot mes.Lot) error {
+			_, err := f.plant.AbortLot(ctx, lot.ID, planner, mes.Reason("customer cancelled"))
+			return err
+		},
+		"merged away": func(f fixture, lot mes.Lot) error {
+			part, err := f.plant.SplitLot(ctx, lot.ID, "10", units.MustParse("10 ea"), planner)
+			if err == nil {
+				_, err = f.plant.MergeLots(ctx, part.ID, lot.ID, planner)
+			}
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := plantWithPump(t)
+			saveRule(t, f, execution.RuleSpec{Name: "waiting", Owner: "supervisor",
+				When: `event.type == "tick" && lot.queued && lot.waitingMinutes > 30`, Cause: `lot.id + "@" + lot.step`, Clear: `!lot.queued`})
+			_, lot := startedLot(t, f, "4711")
+			f.clock.Advance(31 * time.Minute)
+			_, tasks := runRules(t, f)
+			require.Len(t, tasks, 1)
+			require.NoError(t, leave(f, lot))
+			f.clock.Advance(time.Minute)
+			_, tasks = runRules(t, f)
+			var open []string
+			for _, tk := range tasks {
+				if !tk.State.Closed() {
+					open = append(open, tk.Cause)
+				}
+			}
+			assert.NotContains(t, open, lot.ID+"@10", "no event of the lot comes any more to clear it")
+		})
+	}
+}
