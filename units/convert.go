@@ -2,6 +2,9 @@ package units
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/shopspring/decimal"
@@ -63,7 +66,25 @@ func (c *Conversions) Convert(material string, q Quantity, to Unit) (Quantity, e
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	for k, f := range c.rates {
+	// One answer for the same question, whatever the map's order: the rates set in these very
+	// units first, then the forward ones, then by unit.
+	keys := slices.SortedFunc(maps.Keys(c.rates), func(a, b convKey) int {
+		rank := func(k convKey) int {
+			switch {
+			case k.from == q.Unit() && k.to == to:
+				return 0
+			case k.from == to && k.to == q.Unit():
+				return 1
+			}
+			return 2
+		}
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra - rb
+		}
+		return strings.Compare(string(a.from)+"\x00"+string(a.to), string(b.from)+"\x00"+string(b.to))
+	})
+	for _, k := range keys {
+		f := c.rates[k]
 		if k.material != material {
 			continue
 		}

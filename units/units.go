@@ -215,6 +215,10 @@ func FromInt(n int64, u Unit) (Quantity, error) {
 	return Quantity{coef: n, def: def}, nil
 }
 
+// maxNumberText bounds the number of a quantity's text, so that reading one costs little;
+// MarshalText refuses to write what Parse would refuse to read.
+const maxNumberText = 1024
+
 // Parse reads a quantity written as "<number> <unit>", for example "50 ea", "2.5 kg" or
 // "-3 m". The number is read exactly (no float rounding).
 func Parse(s string) (Quantity, error) {
@@ -225,8 +229,8 @@ func Parse(s string) (Quantity, error) {
 	if len(fields) != 2 {
 		return Quantity{}, fmt.Errorf("%w %q: write a number, a space and a unit, for example \"50 ea\"", ErrMalformed, s)
 	}
-	if len(fields[0]) > 64 {
-		return Quantity{}, fmt.Errorf("%w %q: number has more than 64 characters", ErrMalformed, s)
+	if len(fields[0]) > maxNumberText {
+		return Quantity{}, fmt.Errorf("%w %q: number has more than %d characters", ErrMalformed, s, maxNumberText)
 	}
 	if strings.ContainsAny(fields[0], "eE") {
 		return Quantity{}, fmt.Errorf("%w %q: write the number in plain decimal notation, not with an exponent", ErrMalformed, s)
@@ -455,10 +459,18 @@ func (q Quantity) InExactly(u Unit) (Quantity, error) {
 	if err != nil || c.Unit() == q.Unit() || q.IsZero() {
 		return c, err
 	}
-	if back, err := c.In(q.Unit()); err != nil || !back.Equal(q) {
+	if !inBase(c).Equal(inBase(q)) { // multiplications only: exact
 		return Quantity{}, fmt.Errorf("%w: %s is %s only approximately; give it in %s", ErrInexact, q, c, u)
 	}
 	return c, nil
+}
+
+// inBase is q's value in the base unit of its dimension, exactly (a multiplication).
+func inBase(q Quantity) decimal.Decimal {
+	if q.def == nil {
+		return q.Value()
+	}
+	return q.Value().Mul(q.def.toBase)
 }
 
 // In converts q to unit u within one dimension (g to kg). Crossing dimensions needs
@@ -506,7 +518,9 @@ func alignUnits(a, b *Quantity) error {
 	return nil
 }
 
-// Add returns q+o in q's unit; o is converted when its unit has the same dimension.
+// Add returns q+o in q's unit; o is converted when its unit has the same dimension (In:
+// rounded where the conversion does not end, so convert with InExactly first where the sum
+// must be exact).
 func (q Quantity) Add(o Quantity) (Quantity, error) {
 	if err := align(&q, &o); err != nil {
 		return Quantity{}, err
@@ -521,7 +535,8 @@ func (q Quantity) Add(o Quantity) (Quantity, error) {
 	return fromDecimal(q.Value().Add(o.Value()), q.def), nil
 }
 
-// Sub returns q-o in q's unit; o is converted when its unit has the same dimension.
+// Sub returns q-o in q's unit; o is converted when its unit has the same dimension (In:
+// rounded where the conversion does not end, see Add).
 func (q Quantity) Sub(o Quantity) (Quantity, error) {
 	if err := align(&q, &o); err != nil {
 		return Quantity{}, err
@@ -574,8 +589,15 @@ var pow10 = func() (t [20]uint64) {
 	return t
 }()
 
-// Cmp compares q and o: -1 if q < o, 0 if equal, +1 if q > o.
+// Cmp compares q and o: -1 if q < o, 0 if equal, +1 if q > o. Quantities in two units of one
+// dimension are compared exactly, in the dimension's base unit.
 func (q Quantity) Cmp(o Quantity) (int, error) {
+	if q.def != o.def && q.def != nil && o.def != nil {
+		if q.def.dim != o.def.dim {
+			return 0, fmt.Errorf("%w: cannot compare %s (%s) with %s (%s) without a material conversion", ErrIncompatible, q, q.def.dim, o, o.def.dim)
+		}
+		return inBase(q).Cmp(inBase(o)), nil // exact, where converting one into the other's unit may round
+	}
 	if err := align(&q, &o); err != nil {
 		return 0, err
 	}
@@ -684,7 +706,11 @@ func (q Quantity) RequireNonNegative(what string) error {
 // MarshalText writes the form Parse reads, so JSON holds "50 ea" exactly.
 func (q Quantity) MarshalText() ([]byte, error) {
 	var buf [128]byte
-	return bytes.Clone(q.appendText(buf[:0])), nil
+	b := q.appendText(buf[:0])
+	if n := bytes.IndexByte(b, ' '); n > maxNumberText {
+		return nil, fmt.Errorf("%w: a quantity of %d digits; round it before it is stored", ErrMalformed, n)
+	}
+	return bytes.Clone(b), nil
 }
 
 // UnmarshalText reads the form MarshalText writes. An empty text or "0" is the zero Quantity.

@@ -79,6 +79,37 @@ func TestInExactlyRefusesConversionsThatDoNotEnd(t *testing.T) {
 	require.ErrorIs(t, err, units.ErrInexact, "0.0833… dozen, rounded, would leave a rest behind")
 	_, err = units.MustParse("1 ea").InExactly("kg")
 	require.ErrorIs(t, err, units.ErrIncompatible)
+	_, err = units.MustParse("0.01 kg").InExactly("lb")
+	require.ErrorIs(t, err, units.ErrInexact, "0.0220462262184878 lb is 10.000000000000019 g: converting back rounds the error away")
+}
+
+func TestConvertGivesOneAnswer(t *testing.T) {
+	var c units.Conversions
+	require.NoError(t, c.Set("M", "ea", "kg", decimal.RequireFromString("0.3")))
+	require.NoError(t, c.Set("M", "dozen", "kg", decimal.RequireFromString("3.6")))
+	first, err := c.Convert("M", units.MustParse("1 kg"), "ea")
+	require.NoError(t, err)
+	for range 200 { // map order changes from run to run
+		q, err := c.Convert("M", units.MustParse("1 kg"), "ea")
+		require.NoError(t, err)
+		require.Equal(t, first.String(), q.String())
+	}
+}
+
+func TestComparisonsAcrossUnitsAreExact(t *testing.T) {
+	a, b := units.MustParse("1 ea"), units.MustParse("0.0833333333333333 dozen")
+	assert.False(t, a.Equal(b), "0.9999999999999996 ea")
+	assert.False(t, b.Equal(a), "either way round")
+	assert.True(t, units.MustParse("1 kg").Equal(units.MustParse("1000 g")))
+	assert.True(t, units.MustParse("1000 g").Equal(units.MustParse("1 kg")))
+	c, err := a.Cmp(b)
+	require.NoError(t, err)
+	assert.Equal(t, 1, c)
+	c, err = b.Cmp(a)
+	require.NoError(t, err)
+	assert.Equal(t, -1, c)
+	_, err = a.Cmp(units.MustParse("1 kg"))
+	require.ErrorIs(t, err, units.ErrIncompatible)
 }
 
 func TestZeroQuantityIsIdentity(t *testing.T) {
