@@ -516,3 +516,30 @@ func TestNotFoundSaysWhat(t *testing.T) {
 	assert.Contains(t, err.Error(), "mes: not found: ")
 	assert.Contains(t, err.Error(), `"NO-SUCH-LOT"`)
 }
+
+func TestOneReleasedRoutingPerProductAndIDsThatCannotMeet(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	next := routing.Routing{ID: "PUMP-100X", Product: "PUMP-100", Revision: "A", Status: routing.Draft,
+		Steps: []routing.Step{{ID: "10", Name: "New", WorkCenter: "CNC"}}}
+	require.NoError(t, next.Validate())
+	_, err := p.PublishRouting(ctx, "PLANT-1", &next, admin)
+	require.NoError(t, err)
+	cur, err := p.ReleasedRouting(ctx, "PLANT-1", "PUMP-100")
+	require.NoError(t, err)
+	assert.Equal(t, "PUMP-100X", cur.ID, "the routing published last is the one new orders run on")
+	wo := releasedOrder(t, f, "4711")
+	assert.Equal(t, "PUMP-100X", wo.Routing)
+
+	a, err := routing.New("X@1", "2").Step("10", "a", routing.At("CNC")).Build()
+	require.NoError(t, err)
+	_, err = p.PublishRouting(ctx, "PLANT-1", a, admin)
+	require.NoError(t, err)
+	b, err := routing.New("X", "1@2").Step("10", "b", routing.At("CNC")).Build()
+	require.NoError(t, err)
+	_, err = p.PublishRouting(ctx, "PLANT-1", b, admin)
+	require.NoError(t, err, "X@1 rev 2 and X rev 1@2 are two routings")
+	got, err := p.Routing(ctx, "PLANT-1", "X", "1@2")
+	require.NoError(t, err)
+	assert.Equal(t, "X", got.ID)
+}

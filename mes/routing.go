@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,7 +18,8 @@ import (
 const routingKind = "routing"
 
 // RoutingPublished: a routing revision was released for production in a site; Obsoleted
-// names the revision it replaced, if any.
+// names the revision it replaced, if any ("routing@revision" when it was another routing of
+// the product: a site has one released routing per product).
 type RoutingPublished struct {
 	Site      string `json:"site"`
 	ID        string `json:"id"`
@@ -35,15 +38,26 @@ func routingRecordID(site, id, revision string) string {
 	return string(appendRoutingRecordID(nil, site, id, revision))
 }
 
-// appendRoutingRecordID appends the record id of a routing revision ("site/id@revision").
+// appendRoutingRecordID appends the record id of a routing revision ("site/id@revision",
+// each part escaped where it holds / or @, so that no two revisions share an id).
 func appendRoutingRecordID(b []byte, site, id, revision string) []byte {
-	return append(append(append(append(append(b, site...), '/'), id...), '@'), revision...)
+	return append(append(append(append(append(b, escapeIDPart(site)...), '/'), escapeIDPart(id)...), '@'), escapeIDPart(revision)...)
+}
+
+// escapeIDPart escapes s (as URL query text) when it holds a separator of record ids or %;
+// other ids stay as they are, and cost nothing.
+func escapeIDPart(s string) string {
+	if !strings.ContainsAny(s, "/@%") {
+		return s
+	}
+	return url.QueryEscape(s)
 }
 
 // PublishRouting releases a draft routing revision for production in site: it is
 // validated (every problem listed), its work centers must exist in the site's equipment
-// hierarchy, and it becomes immutable. The previously released revision of the same
-// routing becomes obsolete for new work orders; orders already released on it keep it.
+// hierarchy, and it becomes immutable. The routing released before for the product (an
+// earlier revision, or another routing of the product: a site releases one per product)
+// becomes obsolete for new work orders; orders already released on it keep it.
 // Plants that require a signature configure WithSignatureRequired("routing.publish", ...).
 func (p *Plant) PublishRouting(ctx context.Context, site string, r *routing.Routing, opts ...CommandOption) (*routing.Routing, error) {
 	return execute(ctx, p, "routing.publish", opts, func(c *command) (*routing.Routing, error) {
@@ -67,7 +81,8 @@ func (p *Plant) PublishRouting(ctx context.Context, site string, r *routing.Rout
 			return nil, err
 		}
 		obsoleted := ""
-		prior, err := c.tx.List(c.ctx, store.Query{Kind: routingKind, Site: site, Index: "released", Value: rt.ID})
+		// One released routing per product: new work orders are pinned to it (pinRouting).
+		prior, err := c.tx.List(c.ctx, store.Query{Kind: routingKind, Site: site, Index: "released_product", Value: rt.Product})
 		if err != nil {
 			return nil, err
 		}
@@ -83,6 +98,9 @@ func (p *Plant) PublishRouting(ctx context.Context, site string, r *routing.Rout
 				return nil, err
 			}
 			obsoleted = old.Revision
+			if old.ID != rt.ID {
+				obsoleted = old.ID + "@" + old.Revision
+			}
 			c.record(objectRef(routingKind, rec.ID), change("status", routing.Released, routing.Obsolete))
 		}
 		id := routingRecordID(site, rt.ID, rt.Revision)
@@ -99,7 +117,7 @@ func (p *Plant) PublishRouting(ctx context.Context, site string, r *routing.Rout
 
 func routingIndex(r *routing.Routing) map[string]string {
 	if r.Status == routing.Released {
-		return map[string]string{"released": r.ID, "released_product": r.Product}
+		return map[string]string{"released_product": r.Product}
 	}
 	return map[string]string{"status": string(r.Status)}
 }

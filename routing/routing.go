@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -132,8 +133,13 @@ type Material struct {
 // Parse reads a routing from JSON and validates it. The error lists every problem.
 func Parse(data []byte) (*Routing, error) {
 	var r Routing
-	if err := json.Unmarshal(data, &r); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields() // a misspelt field ("sucessors") would silently change the flow
+	if err := dec.Decode(&r); err != nil {
 		return nil, fmt.Errorf("%w: not valid routing JSON: %v", ErrInvalid, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: not valid routing JSON: more than one value", ErrInvalid)
 	}
 	if err := r.Validate(); err != nil {
 		return nil, err

@@ -144,6 +144,9 @@ func TestParseRejectsBadJSON(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalid)
 	_, err = Parse([]byte(`{"id":"P","product":"P","revision":"A","status":"draft","steps":[{"id":"10","transfer_qty":"ten ea"}]}`))
 	require.ErrorIs(t, err, ErrInvalid)
+	_, err = Parse([]byte(`{"id":"P","product":"P","revision":"A","status":"draft","steps":[{"id":"10","sucessors":["END"]},{"id":"20"}]}`))
+	require.ErrorIs(t, err, ErrInvalid, "a misspelt field would silently change the flow")
+	assert.Contains(t, err.Error(), "sucessors")
 }
 
 func TestUnvalidatedRoutingIsRefused(t *testing.T) {
