@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -97,6 +98,9 @@ func sealAudit(recs []store.AuditRecord, seq uint64, hash string) ([]any, error)
 		times[i], nanos[i] = splitTime(r.Time)
 		actors[i], kinds[i], actions[i], sites[i], objects[i] = r.Actor, r.ActorKind, r.Action, r.Site, r.Object
 		wheres[i], reasons[i], commands[i], prevs[i], hashes[i] = r.Where, r.Reason, r.Command, r.PrevHash, r.Hash
+		if err := validText(r); err != nil {
+			return nil, err
+		}
 		var err error
 		if changes[i], err = jsonOrNil(r.Changes, len(r.Changes)); err != nil {
 			return nil, err
@@ -106,6 +110,27 @@ func sealAudit(recs []store.AuditRecord, seq uint64, hash string) ([]any, error)
 		}
 	}
 	return []any{seqs, times, nanos, actors, kinds, actions, sites, objects, wheres, reasons, commands, changes, signatures, prevs, hashes}, nil
+}
+
+// validText refuses an audit record whose changes or signatures hold text that is not
+// UTF-8: JSON would store U+FFFD in its place, and the record would no longer match its
+// hash (the text columns refuse such text themselves).
+func validText(r *store.AuditRecord) error {
+	for _, c := range r.Changes {
+		for _, f := range [...]string{c.Field, c.Before, c.After} {
+			if !utf8.ValidString(f) {
+				return fmt.Errorf("pgstore: audit record %s of %s: change text %q is not valid UTF-8", r.Action, r.Object, f)
+			}
+		}
+	}
+	for _, sg := range r.Signatures {
+		for _, f := range [...]string{sg.SignerID, sg.SignerName, sg.Meaning, sg.Digest} {
+			if !utf8.ValidString(f) {
+				return fmt.Errorf("pgstore: audit record %s of %s: signature text %q is not valid UTF-8", r.Action, r.Object, f)
+			}
+		}
+	}
+	return nil
 }
 
 // utcSignatures returns sigs with their times in UTC: JSON writes a time in RFC 3339, whose
@@ -140,7 +165,7 @@ func (s *Store) ReadEvents(ctx context.Context, after uint64, limit int) ([]stor
 	rows, err := s.pool.Query(ctx, `SELECT position, type, site, subject, time, time_ns, actor, command, data, prev_hash, hash
 FROM events WHERE position > $1 ORDER BY position LIMIT $2`, after, limitArg(limit))
 	if err != nil {
-		return nil, mapErr("reading events", err)
+		return nil, s.poolErr("reading events", err)
 	}
 	evs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Event, error) {
 		var e store.Event
@@ -164,7 +189,7 @@ func (s *Store) ReadAudit(ctx context.Context, after uint64, limit int) ([]store
     changes, signatures, prev_hash, hash
 FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limitArg(limit))
 	if err != nil {
-		return nil, mapErr("reading audit records", err)
+		return nil, s.poolErr("reading audit records", err)
 	}
 	recs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.AuditRecord, error) {
 		var r store.AuditRecord
@@ -195,7 +220,7 @@ func (s *Store) Head(ctx context.Context) (uint64, error) {
 	}
 	var last uint64
 	if err := s.pool.QueryRow(ctx, "SELECT event_pos FROM log_head").Scan(&last); err != nil {
-		return 0, mapErr("reading the event log position", err)
+		return 0, s.poolErr("reading the event log position", err)
 	}
 	return last, nil
 }

@@ -28,6 +28,8 @@ package pgstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -129,7 +131,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	return &Store{
 		pool:      pool,
 		schema:    o.schema,
-		channel:   "takt_events/" + o.schema,
+		channel:   eventChannel(o.schema),
 		recheck:   o.recheck,
 		changed:   make(chan struct{}),
 		listenCtx: listenCtx,
@@ -177,7 +179,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return mapErr("taking a connection", err)
+		return s.poolErr("taking a connection", err)
 	}
 	// Rolls back on every way out but a commit, a panic in fn included (it then goes on to
 	// the caller). The pool drops a connection left in a transaction.
@@ -208,7 +210,7 @@ func (s *Store) View(ctx context.Context, fn func(store.ReadTx) error) error {
 	}
 	pgtx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return mapErr("starting a read-only transaction", err)
+		return s.poolErr("starting a read-only transaction", err)
 	}
 	defer func() { _ = pgtx.Rollback(context.WithoutCancel(ctx)) }()
 	t := &readTx{q: pgtx}
@@ -227,6 +229,15 @@ const (
 
 // mapErr wraps a database error with what the store was doing, mapping the failures a
 // caller should retry to store.ErrConflict and a unique violation to store.ErrDuplicateKey.
+// poolErr is mapErr for a call on the pool: ErrClosed when the store was closed meanwhile
+// (the pool then fails its calls in words of its own).
+func (s *Store) poolErr(doing string, err error) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	return mapErr(doing, err)
+}
+
 func mapErr(doing string, err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -238,4 +249,14 @@ func mapErr(doing string, err error) error {
 		}
 	}
 	return fmt.Errorf("pgstore: %s: %w", doing, err)
+}
+
+// eventChannel names the notification channel of a schema's event log: "takt_events/" and
+// the schema, or for a schema too long for a channel name (63 bytes at most), its hash.
+func eventChannel(schema string) string {
+	if c := "takt_events/" + schema; len(c) <= 63 {
+		return c
+	}
+	sum := sha256.Sum256([]byte(schema))
+	return "takt_events/" + hex.EncodeToString(sum[:16])
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 
@@ -77,6 +78,10 @@ func (e *queryError) Error() string { return e.doing + ": " + e.err.Error() }
 
 // trace reads the edges reachable from root with one recursive query and builds the trace
 // from them with genealogy.Walk, so the answer is the reference's by construction.
+// depthLimit is a trace's MaxDepth as the query's integer column holds it: a limit beyond
+// its range limits nothing a graph can have.
+func depthLimit(d int) int32 { return int32(min(d, math.MaxInt32)) }
+
 func trace(ctx context.Context, q querier, root genealogy.Node, dir genealogy.Direction, opts genealogy.TraceOptions) (genealogy.Trace, error) {
 	if root.IsZero() || root.ID == "" || opts.MaxDepth < 0 || (dir != genealogy.Backward && dir != genealogy.Forward) {
 		return genealogy.Walk(ctx, nearEdges(nil), root, dir, opts) // Walk explains what is wrong
@@ -84,11 +89,11 @@ func trace(ctx context.Context, q querier, root genealogy.Node, dir genealogy.Di
 	sql, args := traceBackwardSQL, []any{int16(root.Kind), root.ID}
 	switch {
 	case dir == genealogy.Forward && opts.MaxDepth > 0:
-		sql, args = traceForwardDepthSQL, append(args, opts.MaxDepth)
+		sql, args = traceForwardDepthSQL, append(args, depthLimit(opts.MaxDepth))
 	case dir == genealogy.Forward:
 		sql = traceForwardSQL
 	case opts.MaxDepth > 0:
-		sql, args = traceBackwardDepthSQL, append(args, opts.MaxDepth)
+		sql, args = traceBackwardDepthSQL, append(args, depthLimit(opts.MaxDepth))
 	}
 	doing := fmt.Sprintf("tracing %s %s", dir, root)
 	rows, err := q.Query(ctx, sql, args...)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -63,6 +64,9 @@ func (t *readTx) Get(ctx context.Context, kind, id string) (store.Record, error)
 	if t.failed != nil {
 		return store.Record{}, t.failed
 	}
+	if hasNUL(kind, id) { // no record has one, and asking PostgreSQL would fail the transaction
+		return store.Record{}, fmt.Errorf("%s %q: %w", kind, id, store.ErrNotFound)
+	}
 	r, err := scanRecord(t.q.QueryRow(ctx, "SELECT "+recordColumns+" FROM records WHERE kind = $1 AND id = $2", kind, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Record{}, fmt.Errorf("%s %q: %w", kind, id, store.ErrNotFound)
@@ -76,6 +80,9 @@ func (t *readTx) Get(ctx context.Context, kind, id string) (store.Record, error)
 func (t *readTx) Lookup(ctx context.Context, kind, key string) (store.Record, error) {
 	if t.failed != nil {
 		return store.Record{}, t.failed
+	}
+	if hasNUL(kind, key) {
+		return store.Record{}, fmt.Errorf("%s with key %q: %w", kind, key, store.ErrNotFound)
 	}
 	r, err := scanRecord(t.q.QueryRow(ctx, `SELECT r.kind, r.id, r.site, r.version, r.keys, r.index_names, r.index_values, r.data
 FROM record_keys k JOIN records r ON r.kind = k.kind AND r.id = k.id
@@ -92,6 +99,9 @@ WHERE k.kind = $1 AND k.key = $2`, kind, key))
 func (t *readTx) List(ctx context.Context, q store.Query) ([]store.Record, error) {
 	if t.failed != nil {
 		return nil, t.failed
+	}
+	if hasNUL(q.Kind, q.Site, q.Index, q.Value, q.After) {
+		return nil, nil
 	}
 	var limit *int64
 	if q.Limit > 0 {
@@ -401,4 +411,15 @@ func splitTime(t time.Time) (time.Time, int16) {
 
 func joinTime(us time.Time, ns int16) time.Time {
 	return us.UTC().Add(time.Duration(ns))
+}
+
+// hasNUL reports whether any of ss holds a NUL byte, which no stored text can (PostgreSQL
+// refuses it).
+func hasNUL(ss ...string) bool {
+	for _, s := range ss {
+		if strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,59 @@
+package pgstore
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/taktmes/takt/genealogy"
+	"github.com/taktmes/takt/store"
+)
+
+func TestALongSchemaNameStillNotifies(t *testing.T) {
+	schema := "takt_test_long_" + strings.Repeat("x", 40) // legal, but "takt_events/<schema>" is over 63 bytes
+	dsn := testDSN(t)
+	t.Cleanup(func() { dropSchema(t, dsn, schema) })
+	s := openSchema(t, schema)
+	ctx := context.Background()
+	require.NoError(t, s.Update(ctx, func(tx store.Tx) error {
+		return tx.AppendEvents(ctx, store.Event{Type: "e", Site: "S1", Subject: "x", Time: time.Now()})
+	}), "pg_notify refused the channel name")
+	require.NoError(t, s.WaitEvents(ctx, 0))
+}
+
+func TestAuditTextThatIsNotUTF8IsRefused(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	rec := store.AuditRecord{Time: time.Now(), Actor: "a", Action: "x", Site: "S1", Object: "wo/1",
+		Changes: []store.Change{{Field: "note", After: "bad\xffbyte"}}}
+	err := s.Update(ctx, func(tx store.Tx) error { return tx.AppendAudit(ctx, rec) })
+	require.ErrorContains(t, err, "not valid UTF-8", "JSON would store U+FFFD, and the record would fail its hash")
+	got, err := s.ReadAudit(ctx, 0, 0)
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
+func TestTraceDepthBeyondTheColumnRange(t *testing.T) {
+	s := openTestStore(t)
+	_, err := s.TraceBackward(context.Background(), genealogy.LotNode("L1"), genealogy.TraceOptions{MaxDepth: 1 << 31})
+	require.NoError(t, err)
+}
+
+func TestReadingTextWithNULFindsNothing(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	require.NoError(t, s.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.Get(ctx, "wo", "a\x00b")
+		require.ErrorIs(t, err, store.ErrNotFound)
+		_, err = tx.Lookup(ctx, "wo", "k\x00")
+		require.ErrorIs(t, err, store.ErrNotFound)
+		recs, err := tx.List(ctx, store.Query{Kind: "wo", Site: "S\x001"})
+		require.NoError(t, err)
+		require.Empty(t, recs)
+		_, err = tx.Put(ctx, store.Record{Kind: "wo", ID: "1", Site: "S1"})
+		return err // the transaction goes on
+	}))
+}
