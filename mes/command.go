@@ -32,7 +32,9 @@ type cmdOptions struct {
 func By(a Actor) CommandOption { return func(o *cmdOptions) { o.actor = a } }
 
 // IdempotencyKey makes a command safe to retry: a command whose key was already applied
-// returns the first result and changes nothing. Devices and ERPs should always send one.
+// returns the first result and changes nothing. A key names one command: used again by
+// another actor, for another action or about another subject (another lot or work order,
+// say) it is refused with ErrIdempotencyKeyReused. Devices and ERPs should always send one.
 func IdempotencyKey(key string) CommandOption { return func(o *cmdOptions) { o.key = key } }
 
 // Reason records why the command was issued (shown in the audit trail).
@@ -70,6 +72,7 @@ type commandState struct {
 	p         *Plant
 	tx        store.Tx
 	action    string
+	about     []string // the command's subject (see execute); kept for keyed commands only
 	opts      cmdOptions
 	now       time.Time
 	site      string
@@ -86,16 +89,20 @@ type commandState struct {
 const idempotencyKind = "idempotency"
 
 type idempotencyRecord struct {
-	Action string          `json:"action"`
-	Actor  string          `json:"actor"`
-	Result json.RawMessage `json:"result"`
+	Action string `json:"action"`
+	// Subject is what the command was about (its lot and step, say), so that a key used
+	// again for another subject is refused rather than answered with the first result.
+	Subject []string        `json:"subject,omitempty"`
+	Actor   string          `json:"actor"`
+	Result  json.RawMessage `json:"result"`
 }
 
 // detach: an idempotency record is never changed after it is written.
 func (r *idempotencyRecord) detach() {}
 
-// execute runs fn as one atomic command with retries on version conflicts.
-func execute[T any](ctx context.Context, p *Plant, action string, opts []CommandOption, fn func(c *command) (T, error)) (T, error) {
+// execute runs fn as one atomic command with retries on version conflicts. subject names
+// what the command is about (the ids it was given), which an idempotency key is bound to.
+func execute[T any](ctx context.Context, p *Plant, action string, subject []string, opts []CommandOption, fn func(c *command) (T, error)) (T, error) {
 	var zero T
 	c := commands.Get().(*command)
 	defer c.free()
@@ -109,6 +116,10 @@ func execute[T any](ctx context.Context, p *Plant, action string, opts []Command
 		c.opts.actor.Kind = Person
 	}
 	o := c.opts
+	var about []string
+	if o.key != "" {
+		about = slices.Clone(subject) // only a keyed command keeps it: the caller's slice stays on its stack
+	}
 	result, ok := c.resultSpace.(*T)
 	if !ok {
 		result = new(T)
@@ -118,7 +129,7 @@ func execute[T any](ctx context.Context, p *Plant, action string, opts []Command
 	for attempt := 0; ; attempt++ {
 		*result = zero
 		c.clearSpaces()
-		c.commandState = commandState{ctx: ctx, p: p, action: action, opts: o, now: p.now()}
+		c.commandState = commandState{ctx: ctx, p: p, action: action, about: about, opts: o, now: p.now()}
 		c.events, c.audits, c.sites, c.arena = c.eventSpace[:0], c.auditSpace[:0], c.siteSpace[:0], c.arenaSpace[:0]
 		err := p.store.Update(ctx, func(tx store.Tx) (err error) {
 			defer func() {
@@ -207,6 +218,9 @@ func (c *command) replay() (bool, []byte, error) {
 	}
 	if prior.Action != c.action {
 		return false, nil, fmt.Errorf("%w: key %q was used for %s; this is %s — use a new key per command", ErrIdempotencyKeyReused, c.opts.key, prior.Action, c.action)
+	}
+	if !slices.Equal(prior.Subject, c.about) {
+		return false, nil, fmt.Errorf("%w: key %q was used for %s of %v; this is %s of %v — use a new key per command", ErrIdempotencyKeyReused, c.opts.key, prior.Action, prior.Subject, c.action, c.about)
 	}
 	if err := c.p.auth.Authorize(c.ctx, AuthRequest{Actor: c.opts.actor, Action: c.action, Site: rec.Site}); err != nil {
 		return false, nil, err
@@ -390,7 +404,7 @@ func (c *command) finish(result any) error {
 	if err != nil {
 		return fmt.Errorf("%w: encoding result of %s: %v", ErrInternal, c.action, err)
 	}
-	_, err = save(c, idempotencyKind, c.opts.key, c.site, 0, &idempotencyRecord{Action: c.action, Actor: c.opts.actor.ID, Result: res}, nil, nil)
+	_, err = save(c, idempotencyKind, c.opts.key, c.site, 0, &idempotencyRecord{Action: c.action, Subject: c.about, Actor: c.opts.actor.ID, Result: res}, nil, nil)
 	return err
 }
 

@@ -314,7 +314,7 @@ func (m *MachineCount) detach() {}
 // states as EquipmentStateChanged and alarms as EquipmentAlarm. Devices send batches: a
 // call with many signals costs little more than one with a single signal.
 func (p *Plant) IngestSignals(ctx context.Context, signals []equipment.Signal, opts ...CommandOption) ([]IngestResult, error) {
-	return execute(ctx, p, "equipment.ingest", opts, func(c *command) ([]IngestResult, error) {
+	return execute(ctx, p, "equipment.ingest", nil, opts, func(c *command) ([]IngestResult, error) {
 		if c.opts.actor.Kind != Device {
 			return nil, fmt.Errorf("%w: signals come from devices; pass mes.By(mes.Actor{ID: ..., Kind: mes.Device}), not a %s", ErrInvalid, c.opts.actor.Kind)
 		}
@@ -907,7 +907,7 @@ func (p *Plant) EquipmentHistory(ctx context.Context, equipmentID string, from, 
 // with mes.Reason) that wins over earlier ones, audited and published as
 // DowntimeReasonCorrected. Running intervals take no reason.
 func (p *Plant) CorrectDowntimeReason(ctx context.Context, equipmentID string, intervalBegan time.Time, reason string, opts ...CommandOption) (equipment.Correction, error) {
-	return execute(ctx, p, "equipment.correct_reason", opts, func(c *command) (equipment.Correction, error) {
+	return execute(ctx, p, "equipment.correct_reason", []string{equipmentID, intervalBegan.UTC().Format(time.RFC3339Nano)}, opts, func(c *command) (equipment.Correction, error) {
 		se, err := loadEquipmentNode(c.ctx, c.tx, equipmentID)
 		if err != nil {
 			return equipment.Correction{}, err

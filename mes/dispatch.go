@@ -46,7 +46,7 @@ func init() { registerEvent(&DispatchRuleSaved{}) }
 // SLACK, PRIORITY_EDD, SETUP) with an empty source. The rule is compiled and type-checked
 // now: a rule with an error is refused with its line and column and nothing changes.
 func (p *Plant) SetDispatchRule(ctx context.Context, workCenter, name, source string, opts ...CommandOption) error {
-	_, err := execute(ctx, p, "dispatch.set_rule", opts, func(c *command) (struct{}, error) {
+	_, err := execute(ctx, p, "dispatch.set_rule", []string{workCenter}, opts, func(c *command) (struct{}, error) {
 		var se storedEquipment
 		if _, err := load(c.ctx, c.tx, equipmentKind, workCenter, &se); err != nil {
 			return struct{}{}, fmt.Errorf("work center %q: %w", workCenter, err)

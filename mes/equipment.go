@@ -36,7 +36,7 @@ func init() { registerEvent(&EquipmentDefined{}) }
 // call. Every record Takt keeps belongs to a site defined here. All problems are listed;
 // on error nothing changes.
 func (p *Plant) DefineEquipment(ctx context.Context, items []equipment.Equipment, opts ...CommandOption) error {
-	_, err := execute(ctx, p, "equipment.define", opts, func(c *command) (struct{}, error) {
+	_, err := execute(ctx, p, "equipment.define", nil, opts, func(c *command) (struct{}, error) {
 		if len(items) == 0 {
 			return struct{}{}, fmt.Errorf("%w: DefineEquipment needs at least one equipment", ErrInvalid)
 		}

@@ -174,7 +174,7 @@ type cachedRule struct {
 // *execution.RuleError that lists every problem with its position) and nothing changes.
 // Rules take effect at the next RunExceptionRules.
 func (p *Plant) SaveExceptionRule(ctx context.Context, site string, spec execution.RuleSpec, opts ...CommandOption) error {
-	_, err := execute(ctx, p, "exception.save_rule", opts, func(c *command) (struct{}, error) {
+	_, err := execute(ctx, p, "exception.save_rule", []string{site, spec.Name}, opts, func(c *command) (struct{}, error) {
 		if _, err := execution.Compile(spec); err != nil {
 			return struct{}{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
@@ -493,7 +493,7 @@ func (p *Plant) tickBatch(ctx context.Context, ev *evaluator) (*batch, error) {
 // commitBatch writes what a batch decided in one command.
 func (p *Plant) commitBatch(ctx context.Context, opts []CommandOption, b *batch, run *ExceptionRun) error {
 	var counts ExceptionRun
-	_, err := execute(ctx, p, "execution.process", opts, func(c *command) (struct{}, error) {
+	_, err := execute(ctx, p, "execution.process", nil, opts, func(c *command) (struct{}, error) {
 		counts = ExceptionRun{}
 		if b.to > 0 {
 			var cp checkpoint
@@ -1174,7 +1174,7 @@ func taskErr(err error) error {
 // changeTask runs one person's command on a task.
 func (p *Plant) changeTask(ctx context.Context, id, action string, opts []CommandOption,
 	apply func(c *command, t execution.Task) (execution.Task, EventPayload, error)) (execution.Task, error) {
-	return execute(ctx, p, action, opts, func(c *command) (execution.Task, error) {
+	return execute(ctx, p, action, []string{id}, opts, func(c *command) (execution.Task, error) {
 		rec, err := c.tx.Get(c.ctx, taskKind, id)
 		if err != nil {
 			return execution.Task{}, fmt.Errorf("task %q: %w", id, storeErr(err))
@@ -1266,7 +1266,7 @@ func (p *Plant) Escalate(ctx context.Context, opts ...CommandOption) (int, error
 	if err != nil {
 		return 0, err
 	}
-	n, err := execute(ctx, p, "task.escalate", opts, func(c *command) (int, error) {
+	n, err := execute(ctx, p, "task.escalate", nil, opts, func(c *command) (int, error) {
 		n := 0
 		for _, site := range slices.Sorted(maps.Keys(rules)) {
 			if err := c.authorize(site); err != nil {

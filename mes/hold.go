@@ -43,7 +43,7 @@ func holdIndex(h quality.Hold) map[string]string {
 // consumed, shipped, released or started. Give the reason as the reason argument; the hold
 // overlays whatever state the target is in.
 func (p *Plant) PlaceHold(ctx context.Context, site string, target quality.Target, reason string, opts ...CommandOption) (quality.Hold, error) {
-	return execute(ctx, p, "hold.place", opts, func(c *command) (quality.Hold, error) {
+	return execute(ctx, p, "hold.place", []string{site, string(target.Kind), target.ID, target.SupplierLot}, opts, func(c *command) (quality.Hold, error) {
 		h, err := quality.NewHold(c.p.newID(), target, reason, c.opts.actor.ID, c.now)
 		if err != nil {
 			return quality.Hold{}, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -74,7 +74,7 @@ func (c *command) addHold(site string, h quality.Hold) error {
 // ReleaseHold releases an active hold. Say why with mes.Reason (required). Plants that
 // require a signature for releases configure WithSignatureRequired("hold.release", ...).
 func (p *Plant) ReleaseHold(ctx context.Context, holdID string, opts ...CommandOption) (quality.Hold, error) {
-	return execute(ctx, p, "hold.release", opts, func(c *command) (quality.Hold, error) {
+	return execute(ctx, p, "hold.release", []string{holdID}, opts, func(c *command) (quality.Hold, error) {
 		var h quality.Hold
 		rec, err := c.tx.Get(c.ctx, holdKind, holdID)
 		if err != nil {

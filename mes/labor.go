@@ -267,7 +267,7 @@ func laborSeq(id string) uint64 {
 // mes.By); it defaults to the person's ID and is unique. Name, roles, crew, rate and user id are governed:
 // every change is audited.
 func (p *Plant) DefinePerson(ctx context.Context, site string, person labor.Person, opts ...CommandOption) (labor.Person, error) {
-	return execute(ctx, p, "person.define", opts, func(c *command) (labor.Person, error) {
+	return execute(ctx, p, "person.define", []string{site, person.ID}, opts, func(c *command) (labor.Person, error) {
 		if person.UserID == "" {
 			person.UserID = person.ID
 		}
@@ -365,7 +365,7 @@ type storedQualification struct {
 // demands. A step may require a qualification that is not in the catalog: it then demands
 // level 1 and is shown by its id.
 func (p *Plant) DefineQualification(ctx context.Context, site string, q labor.Qualification, level int, opts ...CommandOption) error {
-	_, err := execute(ctx, p, "qualification.define", opts, func(c *command) (struct{}, error) {
+	_, err := execute(ctx, p, "qualification.define", []string{site, q.ID}, opts, func(c *command) (struct{}, error) {
 		ps := problems{what: "qualification"}
 		if q.ID == "" {
 			ps.add("id", "", "is required")
@@ -410,7 +410,7 @@ func (c *command) requirement(site, qualification string) (labor.Requirement, er
 // (inclusive) until Expires (exclusive; zero never expires). Certifications are never
 // changed: a renewal is a new certification. It returns the certification's id.
 func (p *Plant) Certify(ctx context.Context, cert labor.Certification, opts ...CommandOption) (string, error) {
-	return execute(ctx, p, "certification.grant", opts, func(c *command) (string, error) {
+	return execute(ctx, p, "certification.grant", []string{cert.Person, cert.Qualification}, opts, func(c *command) (string, error) {
 		ps := problems{what: "certification"}
 		if cert.Person == "" {
 			ps.add("person", "", "is required")
@@ -508,7 +508,7 @@ func (s *ShiftCalendar) detach() {
 // DefineShiftCalendar defines or replaces the shift calendar of site. Every problem of the
 // definition is listed; on error nothing changes.
 func (p *Plant) DefineShiftCalendar(ctx context.Context, site string, cal ShiftCalendar, opts ...CommandOption) error {
-	_, err := execute(ctx, p, "calendar.define", opts, func(c *command) (struct{}, error) {
+	_, err := execute(ctx, p, "calendar.define", []string{site}, opts, func(c *command) (struct{}, error) {
 		if _, err := labor.NewCalendar(cal.Zone, cal.Week, cal.Exceptions...); err != nil {
 			return struct{}{}, laborErr(err)
 		}
@@ -805,7 +805,7 @@ func (c *command) startedBy(site string, op labor.Operation) []string {
 // bookFor runs a labor command for person: records builds what it books from the person's
 // ledger.
 func (p *Plant) bookFor(ctx context.Context, action, person string, opts []CommandOption, records func(c *command, lg *ledger) ([]labor.Record, error)) (Booking, error) {
-	return execute(ctx, p, action, opts, func(c *command) (Booking, error) {
+	return execute(ctx, p, action, []string{person}, opts, func(c *command) (Booking, error) {
 		lg, err := c.subject(person)
 		if err != nil {
 			return Booking{}, err

@@ -426,7 +426,7 @@ func routingErr(err error) error {
 // DefineMaterial adds or changes a material definition. Materials are shared by every
 // site of the store.
 func (p *Plant) DefineMaterial(ctx context.Context, m genealogy.Material, opts ...CommandOption) error {
-	_, err := execute(ctx, p, "material.define", opts, func(c *command) (struct{}, error) {
+	_, err := execute(ctx, p, "material.define", []string{m.ID}, opts, func(c *command) (struct{}, error) {
 		if err := m.Validate(); err != nil {
 			return struct{}{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
@@ -473,7 +473,7 @@ type Receipt struct {
 // ReceiveLot books material delivered by a supplier into a new lot. The supplier lot is
 // where a recall starts.
 func (p *Plant) ReceiveLot(ctx context.Context, in Receipt, opts ...CommandOption) (Lot, error) {
-	return execute(ctx, p, "lot.receive", opts, func(c *command) (Lot, error) {
+	return execute(ctx, p, "lot.receive", []string{in.Site, in.Lot}, opts, func(c *command) (Lot, error) {
 		if err := c.authorize(in.Site); err != nil {
 			return Lot{}, err
 		}
@@ -587,7 +587,7 @@ func (p *Plant) LotsOfWorkOrder(ctx context.Context, site, workOrder string) ([]
 // pinned to; the quantity queues at the first step. The lots of an order may not start
 // more than the order's quantity.
 func (p *Plant) StartLot(ctx context.Context, workOrderID string, qty units.Quantity, opts ...CommandOption) (Lot, error) {
-	return execute(ctx, p, "lot.start", opts, func(c *command) (Lot, error) {
+	return execute(ctx, p, "lot.start", []string{workOrderID}, opts, func(c *command) (Lot, error) {
 		wo, err := c.loadWorkOrder(workOrderID)
 		if err != nil {
 			return Lot{}, err
@@ -774,7 +774,7 @@ func (c *command) checkEquipment(sc *stepContext) error {
 // Name the equipment with mes.On. The lot, its work order, the equipment and the material
 // must not be held; the first track-in of an order marks it running.
 func (p *Plant) TrackIn(ctx context.Context, lotID, step string, qty units.Quantity, opts ...CommandOption) (Lot, error) {
-	return execute(ctx, p, "lot.track_in", opts, func(c *command) (Lot, error) {
+	return execute(ctx, p, "lot.track_in", []string{lotID, step}, opts, func(c *command) (Lot, error) {
 		sc, err := c.loadStep(lotID, step, holdsOnWaiting)
 		if err != nil {
 			return Lot{}, err
@@ -834,7 +834,7 @@ func stepBooks(e routing.Execution, step string) routing.Books {
 // Several partial track-outs add up; Outcome.Final closes the step and books the
 // difference as process loss. Good quantity flows on to the next step(s).
 func (p *Plant) TrackOut(ctx context.Context, lotID, step string, outcome routing.Outcome, opts ...CommandOption) (Lot, error) {
-	return execute(ctx, p, "lot.track_out", opts, func(c *command) (Lot, error) {
+	return execute(ctx, p, "lot.track_out", []string{lotID, step}, opts, func(c *command) (Lot, error) {
 		out := outcome // each attempt starts from the caller's outcome, which it never changes
 		out.Scrap = slices.Clone(outcome.Scrap)
 		out.Results, out.InSpec = maps.Clone(outcome.Results), maps.Clone(outcome.InSpec)

@@ -14,7 +14,7 @@ import (
 // moveLot runs one routing move on a lot at a step and records it.
 func (p *Plant) moveLot(ctx context.Context, action, lotID, step, move string, needReason bool, holds holdCheck, opts []CommandOption,
 	apply func(c *command, sc *stepContext) (routing.Execution, []routing.Effect, error)) (Lot, error) {
-	return execute(ctx, p, action, opts, func(c *command) (Lot, error) {
+	return execute(ctx, p, action, []string{lotID, step}, opts, func(c *command) (Lot, error) {
 		sc, err := c.loadStep(lotID, step, holds)
 		if err != nil {
 			return Lot{}, err
@@ -91,7 +91,7 @@ func (p *Plant) MoveBack(ctx context.Context, lotID, step, to string, qty units.
 // move is allowed afterwards; the material stays on hand for a disposition. A reason is
 // required.
 func (p *Plant) AbortLot(ctx context.Context, lotID string, opts ...CommandOption) (Lot, error) {
-	return execute(ctx, p, "lot.abort", opts, func(c *command) (Lot, error) {
+	return execute(ctx, p, "lot.abort", []string{lotID}, opts, func(c *command) (Lot, error) {
 		lot, err := c.loadLot(lotID)
 		if err != nil {
 			return Lot{}, err
@@ -128,7 +128,7 @@ func (p *Plant) AbortLot(ctx context.Context, lotID string, opts ...CommandOptio
 // "". The genealogy records the split; reverse a mistaken split with MergeLots(sublot,
 // parent).
 func (p *Plant) SplitLot(ctx context.Context, lotID, step string, qty units.Quantity, opts ...CommandOption) (Lot, error) {
-	return execute(ctx, p, "lot.split", opts, func(c *command) (Lot, error) {
+	return execute(ctx, p, "lot.split", []string{lotID, step}, opts, func(c *command) (Lot, error) {
 		lot, err := c.loadLot(lotID)
 		if err != nil {
 			return Lot{}, err
@@ -192,7 +192,7 @@ func (p *Plant) SplitLot(ctx context.Context, lotID, step string, qty units.Quan
 // lots of one work order at the same step of the same routing revision (books are added
 // step by step). other is consumed; the genealogy records the merge.
 func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...CommandOption) (Lot, error) {
-	return execute(ctx, p, "lot.merge", opts, func(c *command) (Lot, error) {
+	return execute(ctx, p, "lot.merge", []string{into, other}, opts, func(c *command) (Lot, error) {
 		target, source, err := c.loadPair(into, other)
 		if err != nil {
 			return Lot{}, err
@@ -248,7 +248,7 @@ func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...Comma
 // ConsumeMaterial records qty of a component lot going into a lot at a step (consumption
 // by actual quantity; steps can also back-flush). Held, expired or short lots are refused.
 func (p *Plant) ConsumeMaterial(ctx context.Context, fromLot, intoLot, step string, qty units.Quantity, opts ...CommandOption) (Lot, error) {
-	return execute(ctx, p, "lot.consume", opts, func(c *command) (Lot, error) {
+	return execute(ctx, p, "lot.consume", []string{fromLot, intoLot, step}, opts, func(c *command) (Lot, error) {
 		into, from, err := c.loadPair(intoLot, fromLot)
 		if err != nil {
 			return Lot{}, err
@@ -274,7 +274,7 @@ func (p *Plant) ConsumeMaterial(ctx context.Context, fromLot, intoLot, step stri
 // ShipLot sends qty of a finished lot to a customer shipment; the lot must be available,
 // not held and not expired.
 func (p *Plant) ShipLot(ctx context.Context, lotID string, shipment genealogy.Shipment, qty units.Quantity, opts ...CommandOption) (Lot, error) {
-	return execute(ctx, p, "lot.ship", opts, func(c *command) (Lot, error) {
+	return execute(ctx, p, "lot.ship", []string{lotID, shipment.ID}, opts, func(c *command) (Lot, error) {
 		lot, err := c.loadLot(lotID)
 		if err != nil {
 			return Lot{}, err
@@ -302,7 +302,7 @@ func (p *Plant) ShipLot(ctx context.Context, lotID string, shipment genealogy.Sh
 // AdjustLot corrects a material lot's quantity on hand (a count found more or less); the
 // reason (mes.Reason) is required and the correction is a new genealogy edge.
 func (p *Plant) AdjustLot(ctx context.Context, lotID string, delta units.Quantity, opts ...CommandOption) (Lot, error) {
-	return execute(ctx, p, "lot.adjust", opts, func(c *command) (Lot, error) {
+	return execute(ctx, p, "lot.adjust", []string{lotID}, opts, func(c *command) (Lot, error) {
 		lot, err := c.loadLot(lotID)
 		if err != nil {
 			return Lot{}, err

@@ -207,7 +207,7 @@ func (p *Plant) DefineInspectionPlan(ctx context.Context, site string, plan qual
 	if strings.ContainsAny(plan.ID, "/@") {
 		return InspectionPlan{}, &ValidationError{What: "inspection plan", Problems: []Problem{{Field: "id", Value: plan.ID, Reason: `must not contain "/" or "@"`}}}
 	}
-	return execute(ctx, p, "inspection_plan.define", opts, func(c *command) (InspectionPlan, error) {
+	return execute(ctx, p, "inspection_plan.define", []string{site, plan.ID}, opts, func(c *command) (InspectionPlan, error) {
 		if err := c.authorize(site); err != nil {
 			return InspectionPlan{}, err
 		}
@@ -464,7 +464,7 @@ type Inspection struct {
 // control charts of its characteristic (SetControlLimits): a rule violation emits
 // SPCViolation and, as the chart is configured, holds the lot or the equipment.
 func (p *Plant) RecordInspection(ctx context.Context, lotID, step string, results []quality.Result, opts ...CommandOption) (Inspection, error) {
-	return execute(ctx, p, "inspection.record", opts, func(c *command) (Inspection, error) {
+	return execute(ctx, p, "inspection.record", []string{lotID, step}, opts, func(c *command) (Inspection, error) {
 		sc, err := c.loadStep(lotID, step, ignoreHolds)
 		if err != nil {
 			return Inspection{}, err
@@ -921,7 +921,7 @@ func chartID(site, characteristic, equipment string) string {
 // on (on cfg.Equipment, when set) is a point checked against cfg.Rules over the recent
 // points. Setting limits again starts the rules afresh.
 func (p *Plant) SetControlLimits(ctx context.Context, site string, cfg ChartConfig, limits quality.IMRChart, opts ...CommandOption) (ControlChart, error) {
-	return execute(ctx, p, "spc.set_limits", opts, func(c *command) (ControlChart, error) {
+	return execute(ctx, p, "spc.set_limits", []string{site, cfg.Characteristic, cfg.Equipment}, opts, func(c *command) (ControlChart, error) {
 		return c.setChart(site, ControlChart{ChartConfig: cfg, Site: site, Limits: limits})
 	})
 }
@@ -932,7 +932,7 @@ func (p *Plant) SetControlLimits(ctx context.Context, site string, cfg ChartConf
 // "spc.set_limits"). Too few or constant values are refused (ErrInvalid, also matching
 // quality.ErrInsufficientData).
 func (p *Plant) ComputeControlLimits(ctx context.Context, site string, cfg ChartConfig, from, to time.Time, opts ...CommandOption) (ControlChart, error) {
-	return execute(ctx, p, "spc.set_limits", opts, func(c *command) (ControlChart, error) {
+	return execute(ctx, p, "spc.set_limits", []string{site, cfg.Characteristic, cfg.Equipment}, opts, func(c *command) (ControlChart, error) {
 		values, _, err := series(c.ctx, c.tx, site, cfg.Characteristic, cfg.Equipment, from, to)
 		if err != nil {
 			return ControlChart{}, err
@@ -1139,7 +1139,7 @@ func (p *Plant) Capability(ctx context.Context, site, characteristic, equipment 
 // codes. An empty ID is assigned. Every problem is reported (ErrInvalid). The quantity of a
 // lot's non-conformance must not exceed what the lot has on hand.
 func (p *Plant) OpenNonConformance(ctx context.Context, site string, nc quality.NonConformance, opts ...CommandOption) (quality.NonConformance, error) {
-	return execute(ctx, p, "nc.open", opts, func(c *command) (quality.NonConformance, error) {
+	return execute(ctx, p, "nc.open", []string{site, nc.ID, nc.Lot}, opts, func(c *command) (quality.NonConformance, error) {
 		if err := c.authorize(site); err != nil {
 			return quality.NonConformance{}, err
 		}
@@ -1221,7 +1221,7 @@ func (c *command) loadNC(id string) (quality.NonConformance, store.Record, error
 //     scrapped quantity; a material lot (not on a routing) is scrapped in genealogy;
 //   - return-to-vendor ships the quantity of a received material lot back to its supplier.
 func (p *Plant) DispositionNonConformance(ctx context.Context, id string, lines []quality.DispositionLine, opts ...CommandOption) (quality.NonConformance, error) {
-	return execute(ctx, p, "nc.disposition", opts, func(c *command) (quality.NonConformance, error) {
+	return execute(ctx, p, "nc.disposition", []string{id}, opts, func(c *command) (quality.NonConformance, error) {
 		nc, rec, err := c.loadNC(id)
 		if err != nil {
 			return quality.NonConformance{}, err
@@ -1344,7 +1344,7 @@ func (c *command) removeMaterial(lot *Lot, o quality.Order, reason string) error
 
 // CloseNonConformance closes a dispositioned non-conformance (action "nc.close").
 func (p *Plant) CloseNonConformance(ctx context.Context, id string, opts ...CommandOption) (quality.NonConformance, error) {
-	return execute(ctx, p, "nc.close", opts, func(c *command) (quality.NonConformance, error) {
+	return execute(ctx, p, "nc.close", []string{id}, opts, func(c *command) (quality.NonConformance, error) {
 		nc, rec, err := c.loadNC(id)
 		if err != nil {
 			return quality.NonConformance{}, err

@@ -60,7 +60,7 @@ func escapeIDPart(s string) string {
 // becomes obsolete for new work orders; orders already released on it keep it.
 // Plants that require a signature configure WithSignatureRequired("routing.publish", ...).
 func (p *Plant) PublishRouting(ctx context.Context, site string, r *routing.Routing, opts ...CommandOption) (*routing.Routing, error) {
-	return execute(ctx, p, "routing.publish", opts, func(c *command) (*routing.Routing, error) {
+	return execute(ctx, p, "routing.publish", nil, opts, func(c *command) (*routing.Routing, error) {
 		if r == nil {
 			return nil, fmt.Errorf("%w: PublishRouting needs a routing", ErrInvalid)
 		}

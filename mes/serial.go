@@ -91,7 +91,7 @@ func (c *command) saveSerial(s storedSerial, version uint64) error {
 // SerializeUnits gives units of a lot of a serial-tracked material their serial numbers;
 // each unit inherits the lot's genealogy. A serial number is unique in the store.
 func (p *Plant) SerializeUnits(ctx context.Context, lotID string, serials []string, opts ...CommandOption) ([]genealogy.Serial, error) {
-	return execute(ctx, p, "serial.create", opts, func(c *command) ([]genealogy.Serial, error) {
+	return execute(ctx, p, "serial.create", []string{lotID}, opts, func(c *command) ([]genealogy.Serial, error) {
 		lot, err := c.loadLot(lotID)
 		if err != nil {
 			return nil, err
@@ -138,7 +138,7 @@ func (p *Plant) SerializeUnits(ctx context.Context, lotID string, serials []stri
 // serialised component (component names a serial; qty is ignored) or qty of a lot
 // (component names a lot). The unit's as-built record (AsBuilt) lists it.
 func (p *Plant) AssembleComponent(ctx context.Context, into, component, step string, qty units.Quantity, opts ...CommandOption) (genealogy.Serial, error) {
-	return execute(ctx, p, "serial.assemble", opts, func(c *command) (genealogy.Serial, error) {
+	return execute(ctx, p, "serial.assemble", []string{into, component, step}, opts, func(c *command) (genealogy.Serial, error) {
 		unit, uv, err := c.loadSerial(into)
 		if err != nil {
 			return genealogy.Serial{}, err
@@ -201,7 +201,7 @@ func (p *Plant) AssembleComponent(ctx context.Context, into, component, step str
 
 // ShipSerial sends a serialised unit to a customer shipment.
 func (p *Plant) ShipSerial(ctx context.Context, serial string, shipment genealogy.Shipment, opts ...CommandOption) (genealogy.Serial, error) {
-	return execute(ctx, p, "serial.ship", opts, func(c *command) (genealogy.Serial, error) {
+	return execute(ctx, p, "serial.ship", []string{serial, shipment.ID}, opts, func(c *command) (genealogy.Serial, error) {
 		s, v, err := c.loadSerial(serial)
 		if err != nil {
 			return genealogy.Serial{}, err

@@ -190,7 +190,7 @@ func init() {
 // CreateWorkOrder creates a work order in status created. The number (and the external id,
 // when given) must be new in the site.
 func (p *Plant) CreateWorkOrder(ctx context.Context, in NewWorkOrder, opts ...CommandOption) (WorkOrder, error) {
-	return execute(ctx, p, "workorder.create", opts, func(c *command) (WorkOrder, error) {
+	return execute(ctx, p, "workorder.create", []string{in.Site, in.Number}, opts, func(c *command) (WorkOrder, error) {
 		if err := in.validate(); err != nil {
 			return WorkOrder{}, err
 		}
@@ -307,7 +307,7 @@ func (p *Plant) CancelWorkOrder(ctx context.Context, id string, opts ...CommandO
 // transitionWorkOrder moves a work order from one of from to status to.
 func (p *Plant) transitionWorkOrder(ctx context.Context, id, action, verb string, from []WorkOrderStatus, to WorkOrderStatus, opts []CommandOption,
 	apply func(c *command, wo *WorkOrder) (EventPayload, error)) (WorkOrder, error) {
-	return execute(ctx, p, action, opts, func(c *command) (WorkOrder, error) {
+	return execute(ctx, p, action, []string{id}, opts, func(c *command) (WorkOrder, error) {
 		wo, err := c.loadWorkOrder(id)
 		if err != nil {
 			return WorkOrder{}, err
@@ -344,7 +344,7 @@ func (p *Plant) transitionWorkOrder(ctx context.Context, id, action, verb string
 // SetWorkOrderPriority changes the order's priority (1 is the most urgent). Making an
 // order more urgent after release is an expedite, counted by the execution KPIs.
 func (p *Plant) SetWorkOrderPriority(ctx context.Context, id string, priority int, opts ...CommandOption) (WorkOrder, error) {
-	return execute(ctx, p, "workorder.set_priority", opts, func(c *command) (WorkOrder, error) {
+	return execute(ctx, p, "workorder.set_priority", []string{id}, opts, func(c *command) (WorkOrder, error) {
 		wo, err := c.loadWorkOrder(id)
 		if err != nil {
 			return WorkOrder{}, err
@@ -426,7 +426,7 @@ func init() { registerEvent(&WorkOrderRescheduled{}) }
 // due or qty leaves that one as it is). The quantity cannot drop below what the order's
 // lots already started, and keeps the order's unit.
 func (p *Plant) RescheduleWorkOrder(ctx context.Context, id string, due time.Time, qty units.Quantity, opts ...CommandOption) (WorkOrder, error) {
-	return execute(ctx, p, "workorder.reschedule", opts, func(c *command) (WorkOrder, error) {
+	return execute(ctx, p, "workorder.reschedule", []string{id}, opts, func(c *command) (WorkOrder, error) {
 		wo, err := c.loadWorkOrder(id)
 		if err != nil {
 			return WorkOrder{}, err

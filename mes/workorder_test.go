@@ -690,3 +690,21 @@ func TestEveryReadGivesTheCurrentVersion(t *testing.T) {
 	assert.Equal(t, wo.Version, byExt.Version, "by external id")
 	assert.Equal(t, wo.Version, all[0].Version, "in a list (the stored value has the version it was saved over)")
 }
+
+func TestAKeyIsBoundToItsSubject(t *testing.T) {
+	f := newPlant(t)
+	a, err := f.plant.CreateWorkOrder(ctx, newOrder("A"), erp)
+	require.NoError(t, err)
+	b, err := f.plant.CreateWorkOrder(ctx, newOrder("B"), erp)
+	require.NoError(t, err)
+	first, err := f.plant.ReleaseWorkOrder(ctx, a.ID, planner, mes.IdempotencyKey("k"))
+	require.NoError(t, err)
+	again, err := f.plant.ReleaseWorkOrder(ctx, a.ID, planner, mes.IdempotencyKey("k"))
+	require.NoError(t, err, "the same command again is answered with its first result")
+	assert.Equal(t, first, again)
+	_, err = f.plant.ReleaseWorkOrder(ctx, b.ID, planner, mes.IdempotencyKey("k"))
+	require.ErrorIs(t, err, mes.ErrIdempotencyKeyReused, "it answered with A's result, and B stayed created")
+	got, err := f.plant.WorkOrder(ctx, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, mes.StatusCreated, got.Status)
+}

@@ -111,7 +111,7 @@ func shift(from, to *WorkOrder, t lotTotals) error {
 // happened). The original keeps the rest and must still cover what it started. Reverse a
 // mistaken split with MergeWorkOrders.
 func (p *Plant) SplitWorkOrder(ctx context.Context, id, number string, qty units.Quantity, lots []string, opts ...CommandOption) (WorkOrder, error) {
-	return execute(ctx, p, "workorder.split", opts, func(c *command) (WorkOrder, error) {
+	return execute(ctx, p, "workorder.split", []string{id, number}, opts, func(c *command) (WorkOrder, error) {
 		wo, err := c.loadWorkOrder(id)
 		if err != nil {
 			return WorkOrder{}, err
@@ -190,7 +190,7 @@ func (p *Plant) SplitWorkOrder(ctx context.Context, id, number string, qty units
 // MergeWorkOrders moves everything of work order from back into into (quantity and lots)
 // and cancels from: the reversal of a mistaken SplitWorkOrder, recorded as a new act.
 func (p *Plant) MergeWorkOrders(ctx context.Context, into, from string, opts ...CommandOption) (WorkOrder, error) {
-	return execute(ctx, p, "workorder.merge", opts, func(c *command) (WorkOrder, error) {
+	return execute(ctx, p, "workorder.merge", []string{into, from}, opts, func(c *command) (WorkOrder, error) {
 		dst, err := c.loadWorkOrder(into)
 		if err != nil {
 			return WorkOrder{}, err
