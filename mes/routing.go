@@ -111,7 +111,11 @@ func (p *Plant) PublishRouting(ctx context.Context, site string, r *routing.Rout
 			return nil, err
 		}
 		c.record(objectRef(routingKind, id), change("status", routing.Draft, routing.Released), change("digest", "", rt.Digest))
-		return rt.Clone(), c.emit(id, RoutingPublished{Site: site, ID: rt.ID, Product: rt.Product, Revision: rt.Revision, Digest: rt.Digest, Obsoleted: obsoleted})
+		out, err := runnableCopy(rt)
+		if err != nil {
+			return nil, err
+		}
+		return out, c.emit(id, RoutingPublished{Site: site, ID: rt.ID, Product: rt.Product, Revision: rt.Revision, Digest: rt.Digest, Obsoleted: obsoleted})
 	})
 }
 
@@ -158,13 +162,16 @@ func (p *Plant) Routing(ctx context.Context, site, id, revision string) (*routin
 	err := p.view(ctx, func(tx store.ReadTx) error {
 		cached, err := p.routings.revision(ctx, tx, site, id, revision)
 		if err == nil {
-			rt = cached.Clone()
-			var stored routing.Routing // the status may have moved on (obsolete); the cache keeps the definition
-			if rec, err := tx.Get(ctx, routingKind, routingRecordID(site, id, revision)); err == nil && decode(rec, &stored) == nil {
-				rt.Status = stored.Status
-			}
+			rt, err = runnableCopy(cached)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		var stored routing.Routing // the status may have moved on (obsolete); the cache keeps the definition
+		if rec, err := tx.Get(ctx, routingKind, routingRecordID(site, id, revision)); err == nil && decode(rec, &stored) == nil {
+			rt.Status = stored.Status
+		}
+		return nil
 	})
 	return rt, err
 }
@@ -253,9 +260,19 @@ func (p *Plant) ReleasedRouting(ctx context.Context, site, product string) (*rou
 		}
 		cached, err := p.routings.get(ctx, tx, recs[0].ID)
 		if err == nil {
-			rt = cached.Clone()
+			rt, err = runnableCopy(cached)
 		}
 		return err
 	})
 	return rt, err
+}
+
+// runnableCopy returns a copy of a validated routing for a caller, validated in its turn so
+// that it runs (routing.Routing.Clone leaves copies to be validated).
+func runnableCopy(rt *routing.Routing) (*routing.Routing, error) {
+	out := rt.Clone()
+	if err := out.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: routing %s rev %s no longer validates: %w", ErrInternal, rt.ID, rt.Revision, err)
+	}
+	return out, nil
 }

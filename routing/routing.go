@@ -186,17 +186,19 @@ func (r *Routing) NewRevision(revision string) (*Routing, error) {
 		return nil, fmt.Errorf("%w: new revision %q must be non-empty and differ from %q", ErrStatus, revision, r.Revision)
 	}
 	n := r.Clone()
-	n.Revision, n.Status, n.Digest, n.c = revision, Draft, "", nil
+	n.Revision, n.Status, n.Digest = revision, Draft, ""
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
 	return n, nil
 }
 
-// Clone returns a deep copy of r (sharing only the compiled form, which never changes), so
-// a caller may change the copy without touching r.
+// Clone returns a deep copy of r, so a caller may change the copy without touching r. The
+// copy is not validated: call Validate before it runs (it may have been changed; moves
+// refuse it with ErrNotValidated until then).
 func (r *Routing) Clone() *Routing {
 	n := *r
+	n.c = nil
 	n.Steps = make([]Step, len(r.Steps))
 	for i, s := range r.Steps {
 		s.Alternates = slices.Clone(s.Alternates)

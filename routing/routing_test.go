@@ -249,6 +249,19 @@ func TestBuilderRoutingsShareNothing(t *testing.T) {
 	require.NoError(t, released.Validate(), "the released routing is unchanged")
 }
 
+func TestAChangedCloneRunsOnlyOnceValidated(t *testing.T) {
+	r := build(t, New("P", "A").Step("10", "a").Step("20", "b").Step("30", "c"))
+	c := r.Clone()
+	c.Steps[0].Successors = []string{"30"} // 20 becomes a rework path into 30
+	c.Steps[1].ReworkEntry, c.Steps[1].Successors = true, []string{"30"}
+	_, _, err := c.Start(q("5 ea"), t0)
+	require.ErrorIs(t, err, ErrNotValidated, "it ran the original's flow")
+	require.NoError(t, c.Validate())
+	l := start(t, c, "5 ea").in("10", "").good("10", "5 ea")
+	qtyIs(t, "5 ea", l.books("30").Received, "10 now leads to 30")
+	qtyIs(t, "5 ea", start(t, r, "5 ea").in("10", "").good("10", "5 ea").books("20").Received, "the original keeps its flow")
+}
+
 func TestParallelBranchesMustJoinBeforeTheEnd(t *testing.T) {
 	_, err := New("P", "A").Step("10", "a", Then("20", End)).Step("20", "b").Build()
 	paths := problemPaths(t, err)
