@@ -219,7 +219,7 @@ func (c *command) replay() (bool, []byte, error) {
 	if prior.Action != c.action {
 		return false, nil, fmt.Errorf("%w: key %q was used for %s; this is %s — use a new key per command", ErrIdempotencyKeyReused, c.opts.key, prior.Action, c.action)
 	}
-	if !slices.Equal(prior.Subject, c.about) {
+	if prior.Subject != nil && !slices.Equal(prior.Subject, c.about) { // nil: a record from before subjects were kept
 		return false, nil, fmt.Errorf("%w: key %q was used for %s of %v; this is %s of %v — use a new key per command", ErrIdempotencyKeyReused, c.opts.key, prior.Action, prior.Subject, c.action, c.about)
 	}
 	if err := c.p.auth.Authorize(c.ctx, AuthRequest{Actor: c.opts.actor, Action: c.action, Site: rec.Site}); err != nil {
