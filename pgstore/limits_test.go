@@ -57,3 +57,15 @@ func TestReadingTextWithNULFindsNothing(t *testing.T) {
 		return err // the transaction goes on
 	}))
 }
+
+func TestAnIndexEntryTooLongForTheBtreeIsRefused(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	long := strings.Repeat("x", store.MaxText)
+	require.NoError(t, s.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.Put(ctx, store.Record{Kind: "wo", ID: long, Site: long, Index: map[string]string{"note": long}})
+		require.ErrorIs(t, err, store.ErrTooLong, "each part is allowed, together they pass the btree's limit")
+		_, err = tx.Put(ctx, store.Record{Kind: "wo", ID: "1", Site: "S1", Index: map[string]string{"note": long}})
+		return err // and the transaction goes on
+	}))
+}

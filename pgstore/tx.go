@@ -285,6 +285,14 @@ func (t *writeTx) Put(ctx context.Context, rec store.Record) (uint64, error) {
 	if rec.Kind == "" || rec.ID == "" {
 		return 0, fmt.Errorf("pgstore: record needs a kind and an id (got %q/%q)", rec.Kind, rec.ID)
 	}
+	if err := rec.CheckText(); err != nil { // checked here, before the database aborts the transaction
+		return 0, fmt.Errorf("pgstore: %w", err)
+	}
+	for name, value := range rec.Index { // record_index's primary key holds all five in one btree entry
+		if n := len(rec.Kind) + len(rec.Site) + len(name) + len(value) + len(rec.ID); n > maxIndexEntry {
+			return 0, fmt.Errorf("pgstore: %w: index entry %.40q of %s %q takes %d bytes with the record's kind, site and id; at most %d", store.ErrTooLong, name, rec.Kind, rec.ID, n, maxIndexEntry)
+		}
+	}
 	data, err := rec.Encode()
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: encoding %s %q as JSON: %w", rec.Kind, rec.ID, err)
@@ -423,3 +431,7 @@ func hasNUL(ss ...string) bool {
 	}
 	return false
 }
+
+// maxIndexEntry bounds the text of a record_index row (kind, site, name, value, id) below
+// PostgreSQL's btree entry limit (2704 bytes with its headers).
+const maxIndexEntry = 2600

@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/taktmes/takt/genealogy"
@@ -32,7 +33,16 @@ var (
 	ErrDuplicateKey = errors.New("store: duplicate key")
 	// ErrReadOnly: a write was attempted where only reads are allowed.
 	ErrReadOnly = errors.New("store: read-only transaction")
+	// ErrTooLong: a Put gave a record a kind, id, site, key or index entry longer than
+	// MaxText bytes (Record.CheckText).
+	ErrTooLong = errors.New("store: text too long")
 )
+
+// MaxText is the longest kind, id, site, unique key, index name or index value a record may
+// have, in bytes: stores index them, and indexes have limits (PostgreSQL's btree entries
+// about 2.7 KB). Put refuses longer ones with ErrTooLong and the transaction goes on; a
+// driver may refuse, the same way, an index entry whose parts together pass its limit.
+const MaxText = 1024
 
 // Store keeps Takt's records. Implementations must be safe for concurrent use by many
 // goroutines (and, for shared databases, many processes).
@@ -84,7 +94,8 @@ type Tx interface {
 	// Put creates or updates a record. rec.Version must be the version the caller read
 	// (0 to create); a mismatch is ErrConflict, a unique key held by another record of the
 	// kind is ErrDuplicateKey. The stored version becomes rec.Version+1, which Put returns.
-	// Keys and Index replace the record's previous ones. The store may keep rec's Keys,
+	// Keys and Index replace the record's previous ones; text longer than MaxText is
+	// ErrTooLong (see Record.CheckText), and changes nothing. The store may keep rec's Keys,
 	// Index and Value: the caller must not change them afterwards (Data it may), and the
 	// store never changes them, so a caller may pass the same slice or map again, or one a
 	// read returned.
@@ -134,6 +145,27 @@ type Record struct {
 	// it from reads (readers must copy before changing it); a store that serialises stores
 	// Encode's bytes and returns them as Data.
 	Value any
+}
+
+// CheckText returns ErrTooLong, naming the field, when the record has a kind, id, site,
+// unique key, index name or index value longer than MaxText bytes.
+func (r Record) CheckText() error {
+	for _, f := range [...]struct{ name, text string }{{"kind", r.Kind}, {"id", r.ID}, {"site", r.Site}} {
+		if len(f.text) > MaxText {
+			return fmt.Errorf("%w: the %s of a record is %d bytes long; at most %d", ErrTooLong, f.name, len(f.text), MaxText)
+		}
+	}
+	for _, k := range r.Keys {
+		if len(k) > MaxText {
+			return fmt.Errorf("%w: a unique key of %s %q is %d bytes long; at most %d", ErrTooLong, r.Kind, r.ID, len(k), MaxText)
+		}
+	}
+	for name, value := range r.Index {
+		if len(name) > MaxText || len(value) > MaxText {
+			return fmt.Errorf("%w: index entry %.40q of %s %q is longer than %d bytes", ErrTooLong, name, r.Kind, r.ID, MaxText)
+		}
+	}
+	return nil
 }
 
 // Encode returns the record's JSON: Data, or Value encoded.

@@ -439,6 +439,9 @@ func (t *tx) Put(ctx context.Context, rec store.Record) (uint64, error) {
 	if rec.Kind == "" || rec.ID == "" {
 		return 0, fmt.Errorf("memstore: record needs a kind and an id (got %q/%q)", rec.Kind, rec.ID)
 	}
+	if err := rec.CheckText(); err != nil {
+		return 0, fmt.Errorf("memstore: %w", err)
+	}
 	i := t.write(rec.Kind, rec.ID)
 	var curVersion uint64
 	if i >= 0 {

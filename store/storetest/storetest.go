@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -414,6 +415,24 @@ func crudCases() []Case {
 			got, err := lookup(t, s, "wo", "k3")
 			require.NoError(t, err)
 			assert.Equal(t, "x", got.ID)
+		}},
+		{"crud/long-text-is-refused-and-the-tx-goes-on", func(t *testing.T, s store.Store) {
+			long := strings.Repeat("x", store.MaxText+1)
+			require.NoError(t, s.Update(bg, func(tx store.Tx) error {
+				for _, r := range []store.Record{
+					{Kind: "wo", ID: long, Site: "S1"},
+					{Kind: "wo", ID: "a", Site: "S1", Keys: []string{long}},
+					{Kind: "wo", ID: "a", Site: "S1", Index: map[string]string{"note": long}},
+				} {
+					_, err := tx.Put(bg, r)
+					require.ErrorIs(t, err, store.ErrTooLong)
+				}
+				_, err := tx.Put(bg, store.Record{Kind: "wo", ID: "a", Site: "S1", Index: map[string]string{"note": long[1:]}, Data: []byte(`{}`)})
+				return err // MaxText itself is fine, and the transaction goes on
+			}))
+			got, err := get(t, s, "wo", "a")
+			require.NoError(t, err)
+			assert.Len(t, got.Index["note"], store.MaxText)
 		}},
 		{"crud/large-data", func(t *testing.T, s store.Store) {
 			big := make([]byte, 0, 1<<20)
