@@ -1,14 +1,16 @@
 package routing
 
 import (
-	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -130,21 +132,75 @@ type Material struct {
 	Backflush bool `json:"backflush,omitempty"`
 }
 
-// Parse reads a routing from JSON and validates it. The error lists every problem.
+// Parse reads a routing from JSON and validates it. The error lists every problem: each
+// field of the wrong type or with an unknown name (a misspelt "sucessors" would silently
+// change the flow), or, when the JSON reads, everything Validate finds.
 func Parse(data []byte) (*Routing, error) {
 	var r Routing
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields() // a misspelt field ("sucessors") would silently change the flow
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("%w: not valid routing JSON: %v", ErrInvalid, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: not valid routing JSON: more than one value", ErrInvalid)
+	var ps Problems
+	decodeFields(data, &r, "", &ps)
+	if len(ps) > 0 {
+		return nil, ps
 	}
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
 	return &r, nil
+}
+
+// decodeFields decodes the JSON object data into the struct *v one field at a time, so that
+// every field that does not read is a problem of its own (encoding/json reports only the
+// first). The steps of a routing are decoded the same way, one by one.
+func decodeFields(data []byte, v any, path string, ps *Problems) {
+	at := func(name string) string {
+		if path == "" {
+			return name
+		}
+		return path + "." + name
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil || raw == nil {
+		*ps = append(*ps, Problem{Path: cmp.Or(path, "routing"), Value: clip(data), Reason: "must be a JSON object"})
+		return
+	}
+	rv := reflect.ValueOf(v).Elem()
+	fields := map[string]reflect.Value{}
+	for i := range rv.NumField() {
+		f := rv.Type().Field(i)
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); f.IsExported() && name != "" && name != "-" {
+			fields[name] = rv.Field(i)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
+		fv, ok := fields[name]
+		switch {
+		case !ok:
+			*ps = append(*ps, Problem{Path: at(name), Value: clip(raw[name]), Reason: "unknown field; check its spelling"})
+		case fv.Type() == reflect.TypeFor[[]Step]():
+			var steps []json.RawMessage
+			if err := json.Unmarshal(raw[name], &steps); err != nil {
+				*ps = append(*ps, Problem{Path: at(name), Value: clip(raw[name]), Reason: "must be a list of steps"})
+				continue
+			}
+			out := make([]Step, len(steps))
+			for i, st := range steps {
+				decodeFields(st, &out[i], fmt.Sprintf("%s[#%d]", at(name), i+1), ps)
+			}
+			fv.Set(reflect.ValueOf(out))
+		default:
+			if err := json.Unmarshal(raw[name], fv.Addr().Interface()); err != nil {
+				*ps = append(*ps, Problem{Path: at(name), Value: clip(raw[name]), Reason: "does not read: " + err.Error()})
+			}
+		}
+	}
+}
+
+// clip is JSON text for a problem, shortened.
+func clip(b []byte) string {
+	if len(b) > 80 {
+		return string(b[:77]) + "..."
+	}
+	return string(b)
 }
 
 // Step returns the step with the given id.

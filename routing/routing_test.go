@@ -147,6 +147,13 @@ func TestParseRejectsBadJSON(t *testing.T) {
 	_, err = Parse([]byte(`{"id":"P","product":"P","revision":"A","status":"draft","steps":[{"id":"10","sucessors":["END"]},{"id":"20"}]}`))
 	require.ErrorIs(t, err, ErrInvalid, "a misspelt field would silently change the flow")
 	assert.Contains(t, err.Error(), "sucessors")
+
+	_, err = Parse([]byte(`{"id":"P","product":"P","revision":"A","status":"draft","steps":[{"id":"10","setup":"1m","run_per_unit":"2s"},{"id":20}]}`))
+	paths := problemPaths(t, err)
+	assert.Len(t, paths, 3, "every field that does not read, not only the first: %v", paths)
+	for _, p := range []string{"steps[#1].setup", "steps[#1].run_per_unit", "steps[#2].id"} {
+		assert.Contains(t, paths, p)
+	}
 }
 
 func TestUnvalidatedRoutingIsRefused(t *testing.T) {
