@@ -164,9 +164,9 @@ func segmentIDs(p erp.Performance) []string {
 	return ids
 }
 
-// Two lots of two orders run on CNC-1 at once: the engine splits the machine's time, the
-// ERP export reports each run's full length, so the machine time sent adds up to more
-// than the machine ran.
+// Two lots of two orders run on CNC-1 at once: the engine splits the machine's time, and
+// the ERP export sends each run its share (it sent each run's full length, more hours than
+// the machine ran).
 func TestExportSplitsMachineTimeAsTheEngineDoes(t *testing.T) {
 	f := newPlant(t)
 	p := f.plant
@@ -213,8 +213,8 @@ func TestExportSplitsMachineTimeAsTheEngineDoes(t *testing.T) {
 }
 
 // Labor on an operation that ended at a clock-out, then a late-entry start (a correction)
-// and a normal stop of a second run: the export pairs the stop with the first run's start
-// and sends the first run's hour again.
+// and a normal stop of a second run: the export pairs the stop with the late start (it
+// paired it with the first run's start and sent that hour again).
 func TestExportPairsAStopWithALateEnteredStart(t *testing.T) {
 	f := newPlant(t)
 	p := f.plant

@@ -241,8 +241,8 @@ type authorizerFunc func(mes.AuthRequest) error
 
 func (f authorizerFunc) Authorize(_ context.Context, r mes.AuthRequest) error { return f(r) }
 
-// A lot without supplier passes validation; the material is defined, then the receipt
-// fails: a bad document is partly written.
+// A lot without a supplier is refused by validation, before anything is written (the
+// material was defined, then the receipt failed: the document was half applied).
 func TestImportRefusesALotTheReceiptWouldRefuse(t *testing.T) {
 	f := newPlant(t)
 	doc := `{"materials": [{"id": "BOLT", "unit": "ea"}],
@@ -254,7 +254,7 @@ func TestImportRefusesALotTheReceiptWouldRefuse(t *testing.T) {
 	assert.ErrorIs(t, merr, mes.ErrNotFound, "a rejected document must change nothing")
 }
 
-// A run time per unit in decimal hours overflows decimalDuration.
+// A run time per unit in nine-digit decimal hours reads right (it overflowed).
 func TestImportDecimalHoursOfNineDigits(t *testing.T) {
 	f := newPlant(t)
 	doc := `{"materials": [{"id": "P", "unit": "ea", "kind": "product"}],

@@ -155,8 +155,8 @@ func TestDirectoryValidate(t *testing.T) {
 }
 
 // Three operations start together and two stop 1 ns later: the nanosecond goes to one of
-// them and operation b gets a slice of zero time, its only direct  Efficiencies by
-// person (or work center) then shares b's standard by weights that add up to zero.
+// them and operation b gets a slice of zero time, its only direct labor. Efficiencies by
+// person shares b's standard as unassigned (it divided by weights that add up to zero).
 func TestEfficienciesWithAnOperationOfNoDirectTime(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 	a := Operation{WorkOrder: "WO", Lot: "L1", Step: "10"}

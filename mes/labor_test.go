@@ -718,8 +718,8 @@ func machineTimeOf(t *testing.T, f fixture, wo string) time.Duration {
 	return rep.Total.Machine
 }
 
-// Splitting the in-process quantity off into a sublot leaves the parent's machine run open
-// for ever: the sublot's track-out closes nothing.
+// Splitting the in-process quantity off into a sublot moves the machine run to the sublot,
+// whose track-out closes it (the parent's run stayed open for ever).
 func TestSplittingInProcessQuantityMovesTheMachineRun(t *testing.T) {
 	f := laborPlant(t)
 	lot := startLot(t, f, "A", "10 ea")
@@ -732,7 +732,7 @@ func TestSplittingInProcessQuantityMovesTheMachineRun(t *testing.T) {
 	assert.Equal(t, time.Hour, machineTimeOf(t, f, lot.WorkOrder), "CNC-1 ran the operation for 1 h, then nothing was in process")
 }
 
-// Aborting a lot with quantity in process never closes its machine run.
+// Aborting a lot with quantity in process closes its machine run.
 func TestAbortingALotClosesItsMachineRuns(t *testing.T) {
 	f := laborPlant(t)
 	lot := startLot(t, f, "A", "10 ea")
@@ -744,7 +744,8 @@ func TestAbortingALotClosesItsMachineRuns(t *testing.T) {
 	assert.Equal(t, time.Hour, machineTimeOf(t, f, lot.WorkOrder), "the machine stopped running the aborted lot")
 }
 
-// Merging a lot that is in process into another leaves the merged lot's run open for ever.
+// Merging a lot that is in process into another closes the merged lot's run (it stayed
+// open for ever).
 func TestMergingALotInProcessClosesItsMachineRun(t *testing.T) {
 	f := laborPlant(t)
 	in := newOrder("A")

@@ -680,8 +680,8 @@ func TestSkipLotSamplingCountsLotsOfThePlan(t *testing.T) {
 	}
 }
 
-// An existing lot hold suppresses the plan's hold-lot reaction; releasing the unrelated
-// hold then frees an out-of-spec lot.
+// An existing lot hold does not stand in for the plan's hold-lot reaction: releasing the
+// unrelated hold leaves the out-of-spec lot held.
 func TestAnotherHoldDoesNotStandInForAnInspectionHold(t *testing.T) {
 	f := qualityPlant(t, borePlan())
 	p := f.plant
@@ -697,7 +697,7 @@ func TestAnotherHoldDoesNotStandInForAnInspectionHold(t *testing.T) {
 	require.ErrorIs(t, err, mes.ErrOnHold, "out-of-spec lot must stay held after an unrelated hold is released")
 }
 
-// A serialised component whose lot is held can still be assembled (consumed).
+// A serialised component whose lot is held is not assembled.
 func TestHeldSerialsAreNotAssembled(t *testing.T) {
 	f := plantWithPump(t)
 	p := f.plant
@@ -717,7 +717,7 @@ func TestHeldSerialsAreNotAssembled(t *testing.T) {
 	require.ErrorIs(t, err, mes.ErrOnHold, "a serial of a held lot must not be assembled")
 }
 
-// A supplier-lot hold on a material blocks ShipLot but not ShipSerial of its units.
+// A supplier-lot hold on a material blocks ShipLot and ShipSerial of its units alike.
 func TestShipSerialRespectsSupplierLotHolds(t *testing.T) {
 	f := plantWithPump(t)
 	p := f.plant
@@ -734,7 +734,7 @@ func TestShipSerialRespectsSupplierLotHolds(t *testing.T) {
 	require.ErrorIs(t, err, mes.ErrOnHold, "ShipSerial must see the supplier-lot hold too")
 }
 
-// A quarantined product material does not stop StartLot.
+// A quarantined product material stops StartLot.
 func TestNoLotStartsOfAHeldProduct(t *testing.T) {
 	f := plantWithPump(t)
 	p := f.plant
@@ -746,7 +746,7 @@ func TestNoLotStartsOfAHeldProduct(t *testing.T) {
 }
 
 // A new out-of-spec unit recorded together with an in-spec re-measurement of an earlier
-// bad unit triggers no reaction (no non-conformance for it).
+// bad unit gets its reaction (a non-conformance); the counts alone did not change.
 func TestANewBadUnitReactsThoughAnotherIsGoodAgain(t *testing.T) {
 	plan := borePlan()
 	plan.Sampling = quality.SamplingPlan{Method: quality.EveryUnit}
@@ -764,7 +764,7 @@ func TestANewBadUnitReactsThoughAnotherIsGoodAgain(t *testing.T) {
 	require.Len(t, insp.NonConformances, 1, "S2 is a new nonconforming unit; the plan opens an NC for it")
 }
 
-// Acceptance sampling: a dispositioned NC from an earlier round lets a lot that is
+// Acceptance sampling: a dispositioned NC from an earlier round does not let a lot that is
 // rejected again in a later round through.
 func TestARejectionIsNotCoveredByTheLastRoundsDisposition(t *testing.T) {
 	plan := quality.Plan{ID: "BORE", Characteristics: []quality.Characteristic{{Name: "visual", Kind: quality.Attribute}},
@@ -799,8 +799,8 @@ func TestARejectionIsNotCoveredByTheLastRoundsDisposition(t *testing.T) {
 	require.ErrorIs(t, err, mes.ErrLotRejected, "the new rejection has no disposition")
 }
 
-// Skip-lot sampling: a rework lot split off a sampled lot gets a fresh lot index and
-// comes back through the inspection step uninspected.
+// Skip-lot sampling: a rework lot split off a sampled lot is sampled as its lot was, so it
+// is inspected again (it got a fresh lot index and passed uninspected).
 func TestAReworkLotIsSampledAsItsLotWas(t *testing.T) {
 	plan := borePlan()
 	plan.Sampling = quality.SamplingPlan{Method: quality.EveryNthLot, N: 2}
