@@ -2,6 +2,7 @@ package execution
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -89,13 +90,25 @@ type Operation struct {
 }
 
 // Work is the operation's standard time: Setup + RunPerUnit × Quantity, or 0 when Quantity
-// is 0. Fractions of a second are rounded up.
+// is 0. Fractions of a second of the run are rounded up. A time too long for a
+// time.Duration (about 292 years; Project refuses it) is the longest Duration.
 func (o Operation) Work() time.Duration {
+	w, _ := o.work()
+	return w
+}
+
+// work is Work, and whether it fits in a time.Duration.
+func (o Operation) work() (time.Duration, bool) {
 	if !o.Quantity.IsPositive() {
-		return 0
+		return 0, true
 	}
-	run := decimal.NewFromInt(int64(o.RunPerUnit)).Mul(o.Quantity).Ceil()
-	return o.Setup + time.Duration(run.IntPart())
+	second := decimal.NewFromInt(int64(time.Second))
+	run := decimal.NewFromInt(int64(o.RunPerUnit)).Mul(o.Quantity).Div(second).Ceil().Mul(second)
+	total := run.Add(decimal.NewFromInt(int64(o.Setup)))
+	if total.GreaterThan(decimal.NewFromInt(math.MaxInt64)) {
+		return math.MaxInt64, false
+	}
+	return time.Duration(total.IntPart()), true
 }
 
 // Planned is one operation as projected.
@@ -146,6 +159,10 @@ func Project(now time.Time, ops []Operation, ahead map[string]time.Duration, cal
 		}
 		if o.Quantity.IsNegative() {
 			v.Problems = append(v.Problems, Problem{Field: fmt.Sprintf("operations[%d].quantity", i), Value: o.Quantity.String(), Reason: "must not be negative"})
+		}
+		if _, ok := o.work(); !ok {
+			v.Problems = append(v.Problems, Problem{Field: fmt.Sprintf("operations[%d].quantity", i), Value: o.Quantity.String(),
+				Reason: fmt.Sprintf("%s per unit for this quantity is longer than a duration holds (about 292 years); check the quantity and the run time", o.RunPerUnit)})
 		}
 		if ahead[o.WorkCenter] < 0 {
 			v.Problems = append(v.Problems, Problem{Field: "ahead." + o.WorkCenter, Value: ahead[o.WorkCenter].String(), Reason: "must not be negative"})

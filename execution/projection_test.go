@@ -85,4 +85,13 @@ func TestProjectErrors(t *testing.T) {
 	p, err := Project(t0, []Operation{{Step: "10", Setup: time.Hour}}, nil, nil)
 	require.NoError(t, err)
 	assert.Equal(t, t0, p.Finish, "nothing left to process takes no time, setup included")
+
+	_, err = Project(t0, []Operation{{Step: "10", RunPerUnit: time.Hour, Quantity: decimal.NewFromInt(10_000_000)}}, nil, nil)
+	require.ErrorAs(t, err, &v, "1,100 years of work overflowed into a negative time and finished now")
+	assert.Contains(t, v.Problems[0].Reason, "longer than a duration holds")
+}
+
+func TestWorkRoundsTheRunUpToTheSecond(t *testing.T) {
+	assert.Equal(t, 2*time.Second, Operation{RunPerUnit: time.Second, Quantity: decimal.RequireFromString("1.5")}.Work())
+	assert.Equal(t, time.Minute+3*time.Second, Operation{Setup: time.Minute, RunPerUnit: time.Second, Quantity: decimal.NewFromInt(3)}.Work())
 }

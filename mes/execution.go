@@ -453,6 +453,13 @@ func (p *Plant) tickBatch(ctx context.Context, ev *evaluator) (*batch, error) {
 		b.projections = slices.Grow(b.projections, len(orders))
 		for i, wo := range orders {
 			proj, err := pr.project(ctx, wo, ops[i])
+			var bad *execution.ValidationError
+			if errors.As(err, &bad) || errors.Is(err, execution.ErrNoWorkingTime) {
+				// One order that cannot be projected (work too long for a duration, a
+				// calendar without working time) must not stop the site's exception rules.
+				p.log.Warn("work order not projected", "site", site, "order", wo.Number, "err", err)
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}

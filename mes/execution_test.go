@@ -582,3 +582,20 @@ func TestTasksOfLotsThatLeftWorkInProcessClear(t *testing.T) {
 		})
 	}
 }
+
+func TestAnOrderThatCannotBeProjectedDoesNotStopTheRules(t *testing.T) {
+	f := plantWithPump(t)
+	saveRule(t, f, execution.RuleSpec{Name: "waiting", Owner: "supervisor",
+		When: `event.type == "tick" && lot.queued && lot.waitingMinutes > 30`, Cause: `lot.id + "@" + lot.step`, Clear: `!lot.queued`})
+	huge := newOrder("HUGE")
+	huge.Qty = units.MustParse("1000000000 ea") // 90 s each: 2,850 years, longer than a duration holds
+	wo, err := f.plant.CreateWorkOrder(ctx, huge, erp)
+	require.NoError(t, err)
+	_, err = f.plant.ReleaseWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	_, lot := startedLot(t, f, "4711")
+	f.clock.Advance(31 * time.Minute)
+	_, tasks := runRules(t, f)
+	require.Len(t, tasks, 1, "the other order's lot still gets its task")
+	assert.Equal(t, lot.ID+"@10", tasks[0].Cause)
+}
