@@ -700,14 +700,21 @@ type releaseRequest struct {
 	Operator string `json:"operator"`
 }
 
-// opts returns the command options of an operator's request.
-func opts(operator, where string) []mes.CommandOption {
+// opts returns the command options of an operator's request: the actor, the equipment and
+// the request's idempotency key (the Idempotency-Key header, see command), if any.
+func opts(ctx context.Context, operator, where string) []mes.CommandOption {
 	o := []mes.CommandOption{mes.By(actor(operator))}
 	if where != "" {
 		o = append(o, mes.On(where))
 	}
+	if key, _ := ctx.Value(idempotencyKey{}).(string); key != "" {
+		o = append(o, mes.IdempotencyKey(key))
+	}
 	return o
 }
+
+// idempotencyKey is the context key of a request's Idempotency-Key header.
+type idempotencyKey struct{}
 
 // quantity parses a quantity typed by a person: "12 ea", or "12" in unit.
 func quantity(field, s string, unit units.Unit) (units.Quantity, error) {
@@ -741,8 +748,11 @@ func (a *app) trackIn(ctx context.Context, lot string, r trackIn) (mes.Lot, erro
 		if qty, err = quantity("qty", r.Qty, unit); err != nil {
 			return mes.Lot{}, err
 		}
+		if !qty.IsPositive() { // the SDK reads zero as "all of it"; leave the field empty for that
+			return mes.Lot{}, &mes.ValidationError{What: "request", Problems: []mes.Problem{{Field: "qty", Value: r.Qty, Reason: "must be more than zero; leave it empty to track in all that waits"}}}
+		}
 	}
-	return a.plant.TrackIn(ctx, lot, r.Step, qty, opts(r.Operator, r.Equipment)...)
+	return a.plant.TrackIn(ctx, lot, r.Step, qty, opts(ctx, r.Operator, r.Equipment)...)
 }
 
 func (a *app) trackOut(ctx context.Context, lot string, r trackOut) (mes.Lot, error) {
@@ -768,7 +778,7 @@ func (a *app) trackOut(ctx context.Context, lot string, r trackOut) (mes.Lot, er
 	if err := errors.Join(errs...); err != nil {
 		return mes.Lot{}, err
 	}
-	return a.plant.TrackOut(ctx, lot, r.Step, out, opts(r.Operator, r.Equipment)...)
+	return a.plant.TrackOut(ctx, lot, r.Step, out, opts(ctx, r.Operator, r.Equipment)...)
 }
 
 func (a *app) recordInspection(ctx context.Context, lot string, r inspection) (mes.Inspection, error) {
@@ -785,15 +795,15 @@ func (a *app) recordInspection(ctx context.Context, lot string, r inspection) (m
 	if problems != nil {
 		return mes.Inspection{}, &mes.ValidationError{What: "inspection", Problems: problems}
 	}
-	return a.plant.RecordInspection(ctx, lot, r.Step, results, opts(r.Operator, r.Equipment)...)
+	return a.plant.RecordInspection(ctx, lot, r.Step, results, opts(ctx, r.Operator, r.Equipment)...)
 }
 
 func (a *app) placeHold(ctx context.Context, r holdRequest) (quality.Hold, error) {
-	return a.plant.PlaceHold(ctx, site, quality.Target{Kind: r.Kind, ID: r.ID, SupplierLot: r.SupplierLot}, r.Reason, opts(r.Operator, "")...)
+	return a.plant.PlaceHold(ctx, site, quality.Target{Kind: r.Kind, ID: r.ID, SupplierLot: r.SupplierLot}, r.Reason, opts(ctx, r.Operator, "")...)
 }
 
 func (a *app) releaseHold(ctx context.Context, id string, r releaseRequest) (quality.Hold, error) {
-	return a.plant.ReleaseHold(ctx, id, append(opts(r.Operator, ""), mes.Reason(r.Reason))...)
+	return a.plant.ReleaseHold(ctx, id, append(opts(ctx, r.Operator, ""), mes.Reason(r.Reason))...)
 }
 
 // ---- errors ------------------------------------------------------------------------------

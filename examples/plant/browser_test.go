@@ -120,7 +120,7 @@ func TestBrowser(t *testing.T) {
 	holds := text("holds")
 	assert.Contains(t, holds, "lot "+lot)
 	assert.Contains(t, text("ncs"), lot)
-	_, err = d.plant.PlaceHold(ctx, site, quality.Target{Kind: quality.OnLot, ID: "PLANT-1-5120-2"}, "die D-200 cracked", opts("sam", "")...)
+	_, err = d.plant.PlaceHold(ctx, site, quality.Target{Kind: quality.OnLot, ID: "PLANT-1-5120-2"}, "die D-200 cracked", opts(ctx, "sam", "")...)
 	require.NoError(t, err)
 	_, err = chromedp.Run(tab, chromedp.Poll[bool](`document.getElementById('holds').innerText.includes('die D-200 cracked')`, chromedp.WithPollingTimeout(30*time.Second)))
 	require.NoError(t, err, "the board shows a new hold without a reload")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -45,6 +46,10 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 // maxBody bounds request bodies.
 const maxBody = 1 << 20
 
+// maxEvents is the most events GET /api/events returns at once, and what it returns when
+// the request names no limit.
+const maxEvents = 1000
+
 // routes returns the app's HTTP handler: the pages and the JSON API.
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -67,9 +72,25 @@ func (a *app) routes() http.Handler {
 	}))
 	mux.Handle("GET /api/lots/{lot}", query(func(r *http.Request) (mes.Lot, error) { return a.plant.Lot(r.Context(), r.PathValue("lot")) }))
 	mux.Handle("GET /api/events", query(func(r *http.Request) ([]mes.Event, error) {
-		after, _ := strconv.ParseUint(r.FormValue("after"), 10, 64)
-		limit, _ := strconv.Atoi(r.FormValue("limit"))
-		return a.plant.ReadEvents(r.Context(), after, min(max(limit, 1), 1000))
+		after, limit := uint64(0), maxEvents
+		var ps []mes.Problem
+		if s := r.FormValue("after"); s != "" {
+			var err error
+			if after, err = strconv.ParseUint(s, 10, 64); err != nil {
+				ps = append(ps, mes.Problem{Field: "after", Value: s, Reason: "must be an event position (0 or more)"})
+			}
+		}
+		if s := r.FormValue("limit"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > maxEvents {
+				ps = append(ps, mes.Problem{Field: "limit", Value: s, Reason: fmt.Sprintf("must be a number from 1 to %d", maxEvents)})
+			}
+			limit = n
+		}
+		if len(ps) > 0 {
+			return nil, &mes.ValidationError{What: "query", Problems: ps}
+		}
+		return a.plant.ReadEvents(r.Context(), after, limit)
 	}))
 	mux.Handle("POST /api/lots/{lot}/track-in", command("lot", a.trackIn))
 	mux.Handle("POST /api/lots/{lot}/track-out", command("lot", a.trackOut))
@@ -103,7 +124,11 @@ func command[Req, Res any](key string, run func(ctx context.Context, id string, 
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req Req
 		if decode(w, r, &req) {
-			v, err := run(r.Context(), r.PathValue(key), req)
+			ctx := r.Context()
+			if k := r.Header.Get("Idempotency-Key"); k != "" { // a retried request is applied once
+				ctx = context.WithValue(ctx, idempotencyKey{}, k)
+			}
+			v, err := run(ctx, r.PathValue(key), req)
 			reply(w, v, err)
 		}
 	}
@@ -113,7 +138,11 @@ func command[Req, Res any](key string, run func(ctx context.Context, id string, 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
+	}
+	if err != nil {
 		writeJSON(w, http.StatusBadRequest, problem{Code: "bad-request", Title: "Malformed request", Detail: "the body is not the JSON this endpoint takes (see README): " + err.Error()})
 		return false
 	}

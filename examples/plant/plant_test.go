@@ -460,3 +460,46 @@ func FuzzAPICommands(f *testing.F) {
 		require.True(t, json.Valid(rec.Body.Bytes()), rec.Body.String())
 	})
 }
+
+func TestTrackInOfZeroIsRefused(t *testing.T) {
+	d := newTestDemo(t)
+	h := d.app.routes()
+	var lot mes.Lot
+	code := api(t, h, "POST", "/api/lots/"+lotAtCNC+"/track-in", trackIn{Step: "10", Qty: "0", Operator: "olga", Equipment: "CNC-1"}, &lot)
+	assert.Equal(t, http.StatusBadRequest, code, "the SDK reads zero as all of it: an operator typing 0 started the whole lot")
+	rec := form(t, h, "/terminal/track-in", url.Values{"lot": {lotAtCNC}, "step": {"10"}, "op": {"olga"}, "wc": {"CNC"}, "unit": {"CNC-1"}, "qty": {"0"}})
+	assert.NotEqual(t, http.StatusSeeOther, rec.Code, "nor from the terminal")
+	got, err := d.app.plant.Lot(t.Context(), lotAtCNC)
+	require.NoError(t, err)
+	b, err := got.Execution.Books("10")
+	require.NoError(t, err)
+	assert.True(t, b.InProcess.IsZero())
+}
+
+func TestARetriedCommandWithItsKeyIsAppliedOnce(t *testing.T) {
+	d := newTestDemo(t)
+	h := d.app.routes()
+	for range 2 {
+		r := httptest.NewRequest("POST", "/api/holds", strings.NewReader(`{"kind":"lot","id":"`+lotAtCNC+`","reason":"suspect porosity","operator":"sam"}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Idempotency-Key", "retry-1")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	}
+	holds, err := d.app.plant.HoldsOn(t.Context(), site, quality.Target{Kind: quality.OnLot, ID: lotAtCNC})
+	require.NoError(t, err)
+	assert.Len(t, holds, 1)
+}
+
+func TestEventsQueryDefaultsAndRefusals(t *testing.T) {
+	h := newTestDemo(t).app.routes()
+	var evs []json.RawMessage
+	rec := do(t, h, "GET", "/api/events", nil, "")
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &evs))
+	assert.Greater(t, len(evs), 1, "no limit is the most, not one")
+	rec = do(t, h, "GET", "/api/events?limit=abc&after=xyz", nil, "")
+	assert.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	rec = do(t, h, "POST", "/api/holds", strings.NewReader(`{"kind":"lot","id":"`+lotAtCNC+`","reason":"x","operator":"sam"} {"operator":"ben"}`), "application/json")
+	assert.Equal(t, http.StatusBadRequest, rec.Code, "a second JSON value after the request is refused, not ignored")
+}
