@@ -632,12 +632,11 @@ func (c *command) loadOperation(sc *stepContext, step, eq string) (equipmentLoad
 	return ld, emitHot(c, sc.lot.ID, MachineRunStarted{ID: op.Run, Run: op.run(eq)})
 }
 
-// moveOperation hands the operations of from's lot that quantity moving to to's lot runs
-// (a split or merge of quantity in process): to's lot runs on the same equipment from now,
-// and from's runs close at the steps where nothing of from's lot is in process any more.
-func (c *command) moveOperation(from, to *stepContext) error {
-	on := slices.Clone(from.lot.OnEquipment)
-	for _, o := range on {
+// handOperations makes to's lot run on the equipment from's lot runs on, at the steps where
+// to's lot has quantity in process (quantity in process split off or merged in). Closing
+// from's runs is the caller's: after a split some may stay open, after a merge none does.
+func (c *command) handOperations(from, to *stepContext) error {
+	for _, o := range slices.Clone(from.lot.OnEquipment) {
 		if step := stepOf(to.rt, o.Step); step != nil && inProcessAt(to.lot, o.Step) {
 			sc := *to
 			sc.step = step
@@ -646,7 +645,7 @@ func (c *command) moveOperation(from, to *stepContext) error {
 			}
 		}
 	}
-	return c.closeOperations(from, false)
+	return nil
 }
 
 // closeOperations closes the machine runs of sc's lot on equipment: at every step (all, the

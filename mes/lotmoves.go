@@ -165,7 +165,10 @@ func (p *Plant) SplitLot(ctx context.Context, lotID, step string, qty units.Quan
 			childSc := *sc
 			childSc.lot = child
 			child.ID, child.Site, child.Material, child.SupplierLot = id, lot.Site, lot.Material, lot.SupplierLot // as the split will make it
-			if err := c.moveOperation(sc, &childSc); err != nil {
+			if err := c.handOperations(sc, &childSc); err != nil {
+				return Lot{}, err
+			}
+			if err := c.closeOperations(sc, false); err != nil { // runs whose quantity all split off end
 				return Lot{}, err
 			}
 		} else if step != "" {
@@ -227,7 +230,7 @@ func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...Comma
 			}
 			sourceSc := *sc
 			sourceSc.lot = source
-			if err := c.moveOperation(&sourceSc, sc); err != nil {
+			if err := c.handOperations(&sourceSc, sc); err != nil {
 				return Lot{}, err
 			}
 			if err := c.closeOperations(&sourceSc, true); err != nil { // merged away: its runs end
