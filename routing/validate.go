@@ -154,7 +154,7 @@ func (r *Routing) Validate() error {
 	if len(ps) > 0 {
 		return ps
 	}
-	c.reach = reachability(c.next, n)
+	c.reach = reachability(c.next)
 	r.joinBranches(c)
 	ps = append(ps, r.checkFlow(c)...)
 	if len(ps) > 0 {
@@ -209,7 +209,7 @@ func (r *Routing) joinBranches(c *compiled) {
 		if !s.Join {
 			continue
 		}
-		fromFirst := reachableAvoiding(c.next, 0, is(k))
+		fromFirst := reachableFrom(c.next, []int{0}, isStep(k))
 		for i := range n {
 			if slices.Contains(c.next[i], k) && fromFirst[i] {
 				c.branches[k] = append(c.branches[k], i)
@@ -219,7 +219,7 @@ func (r *Routing) joinBranches(c *compiled) {
 			if i == k || !c.reach[i][k] {
 				continue
 			}
-			passes := reachableAvoiding(c.next, i, is(k))
+			passes := reachableFrom(c.next, []int{i}, isStep(k))
 			var missed []int
 			for _, b := range c.branches[k] {
 				if !passes[b] {
@@ -269,7 +269,7 @@ func dominators(next [][]int, n int) [][]bool {
 			}
 		}
 	}
-	reached := reachableAvoiding(next, 0, func(int) bool { return false })
+	reached := reachableFrom(next, []int{0}, nil)
 	dom := make([][]bool, n)
 	for v := range n {
 		dom[v] = make([]bool, n)
@@ -323,15 +323,15 @@ func countTrue(bs []bool) int {
 	return n
 }
 
-// reachableAvoiding marks the steps (and End, index len(next)) reachable from step from,
-// itself included, without passing a step that avoid reports.
-func reachableAvoiding(next [][]int, from int, avoid func(step int) bool) []bool {
+// reachableFrom marks the steps (and End, index len(next)) reachable from the steps starts,
+// those included, without passing a step that avoid (if not nil) reports.
+func reachableFrom(next [][]int, starts []int, avoid func(step int) bool) []bool {
 	seen := make([]bool, len(next)+1)
-	stack := []int{from}
+	stack := slices.Clone(starts)
 	for len(stack) > 0 {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if seen[i] || (i < len(next) && avoid(i)) {
+		if seen[i] || (i < len(next) && avoid != nil && avoid(i)) {
 			continue
 		}
 		seen[i] = true
@@ -342,8 +342,8 @@ func reachableAvoiding(next [][]int, from int, avoid func(step int) bool) []bool
 	return seen
 }
 
-// is returns a test for step k.
-func is(k int) func(int) bool { return func(i int) bool { return i == k } }
+// isStep returns a test for step k.
+func isStep(k int) func(int) bool { return func(i int) bool { return i == k } }
 
 // checkFlow finds joins without several incoming branches or fed by alternatives,
 // unreachable steps, dead ends and loops with no exit.
@@ -361,7 +361,7 @@ func (r *Routing) checkFlow(c *compiled) Problems {
 			continue
 		}
 		for j, k := range c.next[i] {
-			unjoined := reachableAvoiding(c.next, k, func(x int) bool { return x == i || r.Steps[x].Join })
+			unjoined := reachableFrom(c.next, []int{k}, func(x int) bool { return x == i || r.Steps[x].Join })
 			if unjoined[n] {
 				ps = append(ps, Problem{fmt.Sprintf("%s.successors[%d]", stepPath(i, s.ID), j), s.Successors[j],
 					"this branch reaches the end without a join, and a parallel split sends all of its quantity down every branch, so it would finish more than once; join the branches before the end"})
@@ -391,23 +391,12 @@ func (r *Routing) checkFlow(c *compiled) Problems {
 	return ps
 }
 
-// reachability returns the transitive closure of next over n steps plus the end (index n).
-func reachability(next [][]int, n int) [][]bool {
-	reach := make([][]bool, n)
-	for i := range n {
-		reach[i] = make([]bool, n+1)
-		stack := append([]int(nil), next[i]...)
-		for len(stack) > 0 {
-			k := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if reach[i][k] {
-				continue
-			}
-			reach[i][k] = true
-			if k < n {
-				stack = append(stack, next[k]...)
-			}
-		}
+// reachability returns the transitive closure of next: reach[i][k] when a path of one or more
+// steps leads from step i to step k (or End, index len(next)).
+func reachability(next [][]int) [][]bool {
+	reach := make([][]bool, len(next))
+	for i := range next {
+		reach[i] = reachableFrom(next, next[i], nil)
 	}
 	return reach
 }
