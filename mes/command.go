@@ -8,10 +8,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/taktmes/takt/store"
 	"github.com/taktmes/takt/units"
@@ -385,8 +383,8 @@ func (c *command) finish(result any) error {
 				SignerID: s.ID, SignerName: s.Name, Meaning: string(s.Meaning), Time: c.now, Digest: a.Content(),
 			})
 		}
-		if err := checkText(a); err != nil {
-			return err
+		if err := a.CheckText(); err != nil {
+			return fmt.Errorf("%w: %v; send text as UTF-8", ErrInvalid, err)
 		}
 	}
 	if err := c.tx.AppendAudit(c.ctx, c.audits...); err != nil {
@@ -516,35 +514,3 @@ func (p *Plant) view(ctx context.Context, fn func(store.ReadTx) error) error {
 }
 
 func objectRef(kind, id string) string { return kind + "/" + id }
-
-// checkText refuses text an audit record cannot keep exactly: invalid UTF-8 (a JSON or SQL
-// store would replace it, and the record would no longer match its hash) and NUL.
-func checkText(a *store.AuditRecord) error {
-	for _, f := range [...]string{a.Actor, a.ActorKind, a.Action, a.Site, a.Object, a.Where, a.Reason, a.Command} {
-		if err := checkString(f); err != nil {
-			return err
-		}
-	}
-	for _, ch := range a.Changes {
-		for _, f := range [...]string{ch.Field, ch.Before, ch.After} {
-			if err := checkString(f); err != nil {
-				return err
-			}
-		}
-	}
-	for _, sg := range a.Signatures {
-		for _, f := range [...]string{sg.SignerID, sg.SignerName, sg.Meaning} {
-			if err := checkString(f); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func checkString(f string) error {
-	if !utf8.ValidString(f) || strings.IndexByte(f, 0) >= 0 {
-		return fmt.Errorf("%w: text %q is not valid UTF-8 or contains NUL; send text as UTF-8", ErrInvalid, f)
-	}
-	return nil
-}

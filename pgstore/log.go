@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -98,8 +97,8 @@ func sealAudit(recs []store.AuditRecord, seq uint64, hash string) ([]any, error)
 		times[i], nanos[i] = splitTime(r.Time)
 		actors[i], kinds[i], actions[i], sites[i], objects[i] = r.Actor, r.ActorKind, r.Action, r.Site, r.Object
 		wheres[i], reasons[i], commands[i], prevs[i], hashes[i] = r.Where, r.Reason, r.Command, r.PrevHash, r.Hash
-		if err := validText(r); err != nil {
-			return nil, err
+		if err := r.CheckText(); err != nil { // JSON would store U+FFFD, and the record would fail its hash
+			return nil, fmt.Errorf("pgstore: %w", err)
 		}
 		var err error
 		if changes[i], err = jsonOrNil(r.Changes, len(r.Changes)); err != nil {
@@ -110,27 +109,6 @@ func sealAudit(recs []store.AuditRecord, seq uint64, hash string) ([]any, error)
 		}
 	}
 	return []any{seqs, times, nanos, actors, kinds, actions, sites, objects, wheres, reasons, commands, changes, signatures, prevs, hashes}, nil
-}
-
-// validText refuses an audit record whose changes or signatures hold text that is not
-// UTF-8: JSON would store U+FFFD in its place, and the record would no longer match its
-// hash (the text columns refuse such text themselves).
-func validText(r *store.AuditRecord) error {
-	for _, c := range r.Changes {
-		for _, f := range [...]string{c.Field, c.Before, c.After} {
-			if !utf8.ValidString(f) {
-				return fmt.Errorf("pgstore: audit record %s of %s: change text %q is not valid UTF-8", r.Action, r.Object, f)
-			}
-		}
-	}
-	for _, sg := range r.Signatures {
-		for _, f := range [...]string{sg.SignerID, sg.SignerName, sg.Meaning, sg.Digest} {
-			if !utf8.ValidString(f) {
-				return fmt.Errorf("pgstore: audit record %s of %s: signature text %q is not valid UTF-8", r.Action, r.Object, f)
-			}
-		}
-	}
-	return nil
 }
 
 // utcSignatures returns sigs with their times in UTC: JSON writes a time in RFC 3339, whose

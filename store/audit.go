@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // AuditRecord answers who, what, when, where and why for one change. Records are never
@@ -54,6 +56,38 @@ type Signature struct {
 func (r AuditRecord) Content() string {
 	r.Signatures = nil
 	return auditSum(&r, 0, "").Hex()
+}
+
+// CheckText returns ErrInvalidText, quoting the text, when a text field of r (its
+// changes and signatures included) is not valid UTF-8 or holds NUL: a JSON or SQL store
+// would replace or refuse it, and the record would no longer match its hash.
+func (r AuditRecord) CheckText() error {
+	invalid := func(t string) error {
+		if utf8.ValidString(t) && strings.IndexByte(t, 0) < 0 {
+			return nil
+		}
+		return fmt.Errorf("%w: audit record %s of %s: text %q is not valid UTF-8 or holds NUL", ErrInvalidText, r.Action, r.Object, t)
+	}
+	for _, t := range [...]string{r.Actor, r.ActorKind, r.Action, r.Site, r.Object, r.Where, r.Reason, r.Command} {
+		if err := invalid(t); err != nil {
+			return err
+		}
+	}
+	for _, c := range r.Changes {
+		for _, t := range [...]string{c.Field, c.Before, c.After} {
+			if err := invalid(t); err != nil {
+				return err
+			}
+		}
+	}
+	for _, sg := range r.Signatures {
+		for _, t := range [...]string{sg.SignerID, sg.SignerName, sg.Meaning, sg.Digest} {
+			if err := invalid(t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Seal sets r's Seq and PrevHash and computes its Hash. Drivers call it at commit, in

@@ -36,6 +36,9 @@ var (
 	// ErrTooLong: a Put gave a record a kind, id, site, key or index entry longer than
 	// MaxText bytes (Record.CheckText).
 	ErrTooLong = errors.New("store: text too long")
+	// ErrInvalidText: an audit record held text that is not valid UTF-8 or holds NUL
+	// (AuditRecord.CheckText).
+	ErrInvalidText = errors.New("store: text is not valid UTF-8 or holds NUL")
 )
 
 // MaxText is the longest kind, id, site, unique key, index name or index value a record may
