@@ -10,6 +10,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -266,15 +267,63 @@ func (r *Routing) Clone() *Routing {
 	return &n
 }
 
-// digest is the SHA-256 of the definition without status and digest.
+// digest is the SHA-256 of the definition without status and digest: its JSON as
+// encoding/json writes it with shopspring's default settings, whatever they are now.
 func (r *Routing) digest() string {
+	steps := make([]digestStep, len(r.Steps))
+	for i, s := range r.Steps {
+		steps[i] = digestStep{s.ID, s.Name, s.WorkCenter, s.Alternates, s.EquipmentClass, s.Setup, s.RunPerUnit,
+			s.Qualification, s.Materials, s.InspectionPlan, s.Instructions, s.InstructionsURL, s.Parameters,
+			s.SetupFamily, s.Optional, s.TransferQty, canonicalDecimal(s.ExpectedYield), canonicalDecimal(s.YieldTolerance),
+			s.Successors, s.Condition, s.Join, s.ReworkEntry}
+	}
 	b, err := json.Marshal(struct {
 		ID, Product, Revision string
-		Steps                 []Step
-	}{r.ID, r.Product, r.Revision, r.Steps})
+		Steps                 []digestStep
+	}{r.ID, r.Product, r.Revision, steps})
 	if err != nil { // cannot happen: every field marshals
 		return ""
 	}
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+// digestStep is Step as its digest reads it: the same fields, names and order, with the
+// decimals written as decimal.Decimal writes them by default (TestDigestStepMirrorsStep
+// keeps the two types alike). Quantities write themselves the same way in every process.
+type digestStep struct {
+	ID              string            `json:"id"`
+	Name            string            `json:"name"`
+	WorkCenter      string            `json:"work_center,omitempty"`
+	Alternates      []string          `json:"alternates,omitempty"`
+	EquipmentClass  string            `json:"equipment_class,omitempty"`
+	Setup           time.Duration     `json:"setup,omitempty"`
+	RunPerUnit      time.Duration     `json:"run_per_unit,omitempty"`
+	Qualification   string            `json:"qualification,omitempty"`
+	Materials       []Material        `json:"materials,omitempty"`
+	InspectionPlan  string            `json:"inspection_plan,omitempty"`
+	Instructions    string            `json:"instructions,omitempty"`
+	InstructionsURL string            `json:"instructions_url,omitempty"`
+	Parameters      map[string]string `json:"parameters,omitempty"`
+	SetupFamily     string            `json:"setup_family,omitempty"`
+	Optional        bool              `json:"optional,omitempty"`
+	TransferQty     units.Quantity    `json:"transfer_qty,omitzero"`
+	ExpectedYield   canonicalDecimal  `json:"expected_yield,omitzero"`
+	YieldTolerance  canonicalDecimal  `json:"yield_tolerance,omitzero"`
+	Successors      []string          `json:"successors,omitempty"`
+	Condition       string            `json:"condition,omitempty"`
+	Join            bool              `json:"join,omitempty"`
+	ReworkEntry     bool              `json:"rework_entry,omitempty"`
+}
+
+// canonicalDecimal is a decimal.Decimal that marshals as the quoted string decimal writes
+// with its default settings.
+type canonicalDecimal decimal.Decimal
+
+// IsZero reports whether d is zero, which omitzero omits, as it does a zero decimal.Decimal.
+func (d canonicalDecimal) IsZero() bool { return decimal.Decimal(d).IsZero() }
+
+// MarshalJSON implements json.Marshaler.
+func (d canonicalDecimal) MarshalJSON() ([]byte, error) {
+	return strconv.AppendQuote(nil, units.FormatDecimal(decimal.Decimal(d))), nil
 }

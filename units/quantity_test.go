@@ -26,6 +26,9 @@ func sameAs(t *testing.T, what string, q Quantity, d decimal.Decimal, u Unit) {
 		t.Fatalf("%s: %s × 10^%d, decimal gives %s × 10^%d", what, v.Coefficient(), v.Exponent(), d.Coefficient(), d.Exponent())
 	}
 	want := d.String()
+	if f := FormatDecimal(d); f != want {
+		t.Fatalf("%s: FormatDecimal %q, decimal gives %q", what, f, want)
+	}
 	if u != "" {
 		want += " " + string(u)
 	}
@@ -228,15 +231,21 @@ func TestOverflowFallsBackToDecimal(t *testing.T) {
 	})
 }
 
-func TestStringFollowsDecimalSettings(t *testing.T) {
-	q := MustParse("10.50 kg")
-	big := mustNew(t, decimal.New(12, 3), "g")
-	defer func(trim, sci bool) { decimal.TrimTrailingZeros, decimal.UseScientificNotation = trim, sci }(decimal.TrimTrailingZeros, decimal.UseScientificNotation)
-	decimal.TrimTrailingZeros = false
-	assert.Equal(t, "10.50 kg", q.String())
-	decimal.TrimTrailingZeros, decimal.UseScientificNotation = true, true
-	assert.Equal(t, "10.5 kg", q.String())
-	assert.Equal(t, "1.2E4 g", big.String())
+func TestTextIgnoresDecimalSettings(t *testing.T) {
+	small, big := MustParse("10.50 kg"), mustNew(t, decimal.New(12, 3), "g")
+	wide := MustParse("-12345678901234567890.1200 g")
+	defer func(trim, sci, quotes bool) {
+		decimal.TrimTrailingZeros, decimal.UseScientificNotation, decimal.MarshalJSONWithoutQuotes = trim, sci, quotes
+	}(decimal.TrimTrailingZeros, decimal.UseScientificNotation, decimal.MarshalJSONWithoutQuotes)
+	decimal.TrimTrailingZeros, decimal.UseScientificNotation, decimal.MarshalJSONWithoutQuotes = false, true, true
+	for q, want := range map[Quantity]string{small: "10.5 kg", big: "12000 g", wide: "-12345678901234567890.12 g"} {
+		assert.Equal(t, want, q.String())
+		text, err := q.MarshalText()
+		require.NoError(t, err)
+		assert.Equal(t, want, string(text))
+	}
+	assert.Equal(t, "-0.012", FormatDecimal(decimal.New(-1200, -5)))
+	assert.Equal(t, "0", FormatDecimal(decimal.New(0, -3)))
 }
 
 func TestSmallValuesDoNotAllocate(t *testing.T) {

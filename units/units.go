@@ -393,12 +393,13 @@ func (q Quantity) String() string {
 }
 
 // appendText appends what String returns to b. Within 64 places either way a small value
-// takes at most 84 bytes, which with a unit symbol (16 at most) fits String's buffer.
+// takes at most 84 bytes, which with a unit symbol (16 at most) fits String's buffer. The
+// text does not depend on shopspring's formatting globals (see FormatDecimal).
 func (q Quantity) appendText(b []byte) []byte {
-	if q.wide == nil && decimal.TrimTrailingZeros && !decimal.UseScientificNotation && -64 <= q.exp && q.exp <= 64 {
+	if q.wide == nil {
 		b = appendSmall(b, q.coef, q.exp)
 	} else {
-		b = append(b, q.Value().String()...)
+		b = appendDecimal(b, *q.wide)
 	}
 	if q.def == nil {
 		return b
@@ -407,8 +408,27 @@ func (q Quantity) appendText(b []byte) []byte {
 	return append(b, q.def.sym...)
 }
 
-// appendSmall appends c × 10^exp as decimal.Decimal.String writes it with its default
-// settings: plain notation, no trailing zeros after the point.
+// FormatDecimal returns d as quantities write their numbers: plain notation, no trailing
+// zeros after the point ("2.5", "1500", "-0.25"). That is what decimal.Decimal.String writes
+// with shopspring's default settings, but it does not change with those package globals
+// (TrimTrailingZeros, UseScientificNotation), so text that is stored or hashed stays the same.
+func FormatDecimal(d decimal.Decimal) string {
+	return string(appendDecimal(nil, d))
+}
+
+// appendDecimal appends d as FormatDecimal writes it.
+func appendDecimal(b []byte, d decimal.Decimal) []byte {
+	c := d.Coefficient()
+	if c.IsInt64() {
+		return appendSmall(b, c.Int64(), d.Exponent())
+	}
+	if c.Sign() < 0 {
+		b = append(b, '-')
+	}
+	return appendDigits(b, c.Abs(c).Append(nil, 10), d.Exponent())
+}
+
+// appendSmall appends c × 10^exp as FormatDecimal writes it.
 func appendSmall(b []byte, c int64, exp int32) []byte {
 	var buf [20]byte
 	i, m := len(buf), uint64(c)
@@ -423,9 +443,14 @@ func appendSmall(b []byte, c int64, exp int32) []byte {
 			break
 		}
 	}
-	digits := buf[i:]
+	return appendDigits(b, buf[i:], exp)
+}
+
+// appendDigits appends digits × 10^exp, for digits of a non-negative number: plain
+// notation, no trailing zeros after the point.
+func appendDigits(b, digits []byte, exp int32) []byte {
 	switch {
-	case exp == 0 || c == 0:
+	case exp == 0 || len(digits) == 1 && digits[0] == '0':
 		return append(b, digits...)
 	case exp > 0:
 		b = append(b, digits...)
