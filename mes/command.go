@@ -287,6 +287,27 @@ func (c *command) verifySignatures() error {
 	return nil
 }
 
+// requireSignatureFor checks a command that also does action on the side (the first
+// track-in of a released order starts it): when action needs a signature, the command must
+// carry one of its meaning, by a signer authorised for action in site.
+func (c *command) requireSignatureFor(action, site, what string) error {
+	rule, required := c.p.signatures[action]
+	if !required {
+		return nil
+	}
+	for _, s := range c.signers {
+		if s.Meaning != rule.meaning {
+			continue
+		}
+		if err := c.p.auth.Authorize(c.ctx, AuthRequest{Actor: Actor{ID: s.ID, Name: s.Name, Kind: Person, Roles: s.Roles}, Action: action, Site: site}); err != nil {
+			return fmt.Errorf("%w: signer %s has no authority for %s: %v", ErrSignatureInvalid, s.Name, action, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %s, and %s needs a signature meaning %q; do it first with its own command, or pass mes.SignedBy(mes.Credentials{SignerID, Secret, Meaning: %q}) here",
+		ErrSignatureRequired, what, action, rule.meaning, rule.meaning)
+}
+
 // signed is a verified signature on the command.
 type signed struct {
 	Signer

@@ -796,6 +796,9 @@ func (p *Plant) TrackIn(ctx context.Context, lotID, step string, qty units.Quant
 			sc.lot.unqueue(step)
 		}
 		if sc.wo.Status == StatusReleased {
+			if err := c.requireSignatureFor("workorder.start", sc.wo.Site, "this first track-in starts "+sc.wo.ref()); err != nil {
+				return Lot{}, err
+			}
 			wo := sc.changeOrder()
 			wo.Status, wo.StartedAt = StatusRunning, c.now
 			if err := c.saveWorkOrder(wo); err != nil {

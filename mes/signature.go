@@ -45,7 +45,8 @@ type signatureRule struct {
 
 // WithSignatureRequired makes action (for example "hold.release" or "routing.publish")
 // require an electronic signature with the given meaning, by a signer who is authorised for
-// the action. It needs WithSignatureVerifier.
+// the action. It needs WithSignatureVerifier. With "workorder.start", the first track-in of
+// a released order, which starts it, needs that signature too.
 func WithSignatureRequired(action string, meaning Meaning) Option {
 	return func(p *Plant) error {
 		if action == "" || meaning == "" {

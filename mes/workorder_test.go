@@ -560,6 +560,37 @@ func TestSignedSplitOfALotOnItsRouting(t *testing.T) {
 	assert.Equal(t, "Sue Supervisor", last.Signatures[0].SignerName)
 }
 
+// TestFirstTrackInStartsAnOrderOnlyWithTheStartSignature: a site that makes starting an
+// order a signed act gets the signature for the start a first track-in does, too.
+func TestFirstTrackInStartsAnOrderOnlyWithTheStartSignature(t *testing.T) {
+	roles := mes.Roles{"admin": {"*"}, "planner": {"workorder.*", "lot.*"}, "operator": {"lot.*"}, "super": {"workorder.start", "lot.*"}}
+	v := verifier{"sue": {ID: "sue", Name: "Sue Supervisor", Roles: []string{"super"}}, "olga": {ID: "olga", Name: "Olga Operator", Roles: []string{"operator"}}}
+	f := newPlant(t, mes.WithAuthorizer(roles), mes.WithSignatureVerifier(v), mes.WithSignatureRequired("workorder.start", mes.Approval))
+	require.NoError(t, f.plant.DefineMaterial(ctx, genealogy.Material{ID: "PUMP-100", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct}, mes.By(mes.Actor{ID: "admin", Kind: mes.Person, Roles: []string{"admin"}})))
+	wo, err := f.plant.CreateWorkOrder(ctx, newOrder("4711"), planner)
+	require.NoError(t, err)
+	_, err = f.plant.ReleaseWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	lot, err := f.plant.StartLot(ctx, wo.ID, units.MustParse("10 ea"), planner)
+	require.NoError(t, err)
+
+	before := takeSnapshot(t, f.store)
+	_, err = f.plant.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.ErrorIs(t, err, mes.ErrSignatureRequired)
+	assert.Contains(t, err.Error(), "first track-in starts work order 4711")
+	_, err = f.plant.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator, mes.SignedBy(mes.Credentials{SignerID: "olga", Secret: "secret-olga", Meaning: mes.Approval}))
+	require.ErrorIs(t, err, mes.ErrSignatureInvalid, "Olga may track in but not start orders")
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+
+	_, err = f.plant.TrackIn(ctx, lot.ID, "10", units.MustParse("4 ea"), operator, mes.SignedBy(mes.Credentials{SignerID: "sue", Secret: "secret-sue", Meaning: mes.Approval}))
+	require.NoError(t, err)
+	started, err := f.plant.WorkOrder(ctx, wo.ID)
+	require.NoError(t, err)
+	assert.Equal(t, mes.StatusRunning, started.Status)
+	_, err = f.plant.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err, "the order runs: later track-ins need no signature")
+}
+
 func TestIdempotencyKeyOfAnotherActorIsRefused(t *testing.T) {
 	f := newPlant(t)
 	_, err := f.plant.CreateWorkOrder(ctx, newOrder("4711"), erp, mes.IdempotencyKey("k-1"))
