@@ -15,8 +15,11 @@
 // Every quantity change of a lot is an edge. An edge takes its Qty out of From when From is
 // a lot, and puts it into To when To is a lot and the edge moves material (Receive, Produce,
 // Split, Merge, Adjust). Consume takes the component out of its lot but puts nothing into the
-// produced lot: the product's quantity arrives by Produce. Serialize and Assemble move no lot
-// quantity. So a lot's on-hand quantity always equals Balance over its edges.
+// produced lot: the product's quantity arrives by Produce. Serialize takes one unit out of
+// the lot per serial: from then on the serial carries that unit, so the lot's quantity holds
+// only its unnumbered units and no unit can be used both as a serial and as lot quantity.
+// Assemble moves no lot quantity. So a lot's on-hand quantity always equals Balance over
+// its edges.
 //
 // # No cycles, by construction
 //

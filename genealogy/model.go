@@ -72,7 +72,7 @@ const (
 	Available   Status = "available"
 	OnHold      Status = "on_hold"
 	Quarantined Status = "quarantined"
-	Consumed    Status = "consumed" // all of it went into other lots (or, for a serial, into an assembly)
+	Consumed    Status = "consumed" // all of it went into other lots or serials (or, for a serial, into an assembly)
 	Scrapped    Status = "scrapped"
 	Shipped     Status = "shipped"
 )
@@ -92,16 +92,19 @@ type Lot struct {
 	// Level orders lots so the graph stays acyclic: levels never decrease along edges
 	// between lots. The operations maintain it; stores persist it.
 	Level int `json:"level"`
-	// HasOutputs is set once the lot gave quantity to another lot or serial; from then on
-	// its Level is fixed (but for inputs from level-0 lots, see the package doc).
+	// HasOutputs is set once the lot gave quantity to another lot; from then on its Level is
+	// fixed (but for inputs from level-0 lots, see the package doc). Quantity given to
+	// serials does not set it: serials feed only serials, so they cannot close a cycle.
 	HasOutputs bool `json:"has_outputs,omitempty"`
 }
 
-// Serial is one unit with its own identity, possibly inside a lot.
+// Serial is one unit with its own identity. A unit numbered out of a lot has left the lot's
+// on-hand quantity (see Serialize); Lot names the lot it came from, whose holds, work order
+// and supplier lot still apply to it.
 type Serial struct {
 	ID       string `json:"id"`
 	Material string `json:"material"`
-	Lot      string `json:"lot,omitempty"` // optional: the lot the unit belongs to
+	Lot      string `json:"lot,omitempty"` // optional: the lot the unit came from
 	Status   Status `json:"status"`
 }
 
@@ -198,7 +201,7 @@ const (
 	EdgeShip      EdgeKind = 6  // lot or serial → shipment
 	EdgeScrap     EdgeKind = 7  // lot → outside
 	EdgeAdjust    EdgeKind = 8  // outside → lot (found) or lot → outside (lost), with a reason
-	EdgeSerialize EdgeKind = 9  // lot → serial: a unit of the lot was given a serial number
+	EdgeSerialize EdgeKind = 9  // lot → serial: a unit of the lot was given a serial number and left the lot
 	EdgeAssemble  EdgeKind = 10 // component serial → serial it was built into
 )
 
@@ -233,7 +236,7 @@ type Edge struct {
 	From Node     `json:"from,omitzero"` // zero Node for Produce and positive Adjust
 	To   Node     `json:"to,omitzero"`   // zero Node for Scrap and negative Adjust
 	// Qty is in the unit of the lot it leaves (or, when From is not a lot, that it enters);
-	// serial edges carry "1 ea".
+	// edges out of a serial carry "1 ea", a Serialize edge one unit in the lot's unit.
 	Qty       units.Quantity `json:"qty"`
 	WorkOrder string         `json:"work_order,omitempty"`
 	Step      string         `json:"step,omitempty"`
@@ -292,7 +295,7 @@ func Balance(id string, unit units.Unit, edges []Edge) (units.Quantity, error) {
 	node := LotNode(id)
 	for _, e := range edges {
 		switch {
-		case e.From == node && movesQuantityOut(e.Kind):
+		case e.From == node:
 			total, err = total.Sub(e.Qty)
 		case e.To == node && movesQuantityIn(e.Kind):
 			total, err = total.Add(e.Qty)
@@ -302,10 +305,6 @@ func Balance(id string, unit units.Unit, edges []Edge) (units.Quantity, error) {
 		}
 	}
 	return total, nil
-}
-
-func movesQuantityOut(k EdgeKind) bool {
-	return k != EdgeSerialize && k != EdgeAssemble
 }
 
 func movesQuantityIn(k EdgeKind) bool {

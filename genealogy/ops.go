@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/taktmes/takt/units"
 )
 
@@ -108,36 +110,67 @@ func ConsumeIntoSerial(from Lot, into Serial, qty units.Quantity, op Op) (Change
 	return Change{Lots: []Lot{from}, Serials: []Serial{into}, Edges: []Edge{e}, Warnings: warnings}, nil
 }
 
-// Serialize creates serial s, one unit of material m (which must be serial-tracked). When
-// lot is not the zero Lot, the unit belongs to it and inherits its genealogy through a
-// Serialize edge; the lot's quantity does not change.
-func Serialize(m Material, lot Lot, s Serial, op Op) (Change, error) {
+// Serialize creates serials, units of material m (which must be serial-tracked), one unit
+// each. When lot is not the zero Lot, the units come out of it: each serial takes one unit
+// out of the lot's on-hand quantity by a Serialize edge (checked as Consume checks a take:
+// the lot available, not expired per op.Expiry, holding enough units, and counted in a unit
+// in which one piece is exact, such as ea), and inherits the lot's genealogy. A lot whose
+// last unit is numbered becomes Consumed. The serials are returned in the order given.
+func Serialize(m Material, lot Lot, serials []Serial, op Op) (Change, error) {
 	var ps Problems
+	var warnings []error
 	checkOp(&ps, op)
 	m.check(&ps, "material")
 	if m.Tracking != TrackSerial {
 		ps.add("material.tracking", string(m.Tracking), ErrInvalid, "material %s is not serial-tracked; set Tracking to %q to give units serial numbers", m.ID, TrackSerial)
 	}
-	requireID(&ps, "serial.id", s.ID)
-	if s.Status != "" {
-		ps.add("serial.status", string(s.Status), ErrInvalid, "serial %s already exists; pass a new serial with an empty status", s.ID)
+	if len(serials) == 0 {
+		ps.add("serials", "", ErrInvalid, "give at least one serial to create")
 	}
-	if s.Material != "" && s.Material != m.ID {
-		ps.add("serial.material", s.Material, ErrMaterialMismatch, "serial %s names material %s, not %s", s.ID, s.Material, m.ID)
+	seen := map[string]bool{}
+	for i, s := range serials {
+		field := "serials[" + itoa(i) + "]"
+		requireID(&ps, field+".id", s.ID)
+		if seen[s.ID] && s.ID != "" {
+			ps.add(field+".id", s.ID, ErrInvalid, "serial %s is listed twice; give each unit its own serial number", s.ID)
+		}
+		seen[s.ID] = true
+		if s.Status != "" {
+			ps.add(field+".status", string(s.Status), ErrInvalid, "serial %s already exists; pass a new serial with an empty status", s.ID)
+		}
+		if s.Material != "" && s.Material != m.ID {
+			ps.add(field+".material", s.Material, ErrMaterialMismatch, "serial %s names material %s, not %s", s.ID, s.Material, m.ID)
+		}
 	}
-	if lot.ID != "" && lot.Material != m.ID {
-		ps.add("lot.material", lot.Material, ErrMaterialMismatch, "lot %s holds %s; a unit of %s cannot belong to it", lot.ID, lot.Material, m.ID)
-	}
-	if lot.ID != "" && lot.Status != Available {
-		ps.add("lot.status", string(lot.Status), ErrNotAvailable, "lot %s is %s; only units of an available lot get serial numbers", lot.ID, lot.Status)
+	var each units.Quantity // one unit, in the lot's unit
+	if lot.ID != "" {
+		if lot.Material != m.ID {
+			ps.add("lot.material", lot.Material, ErrMaterialMismatch, "lot %s holds %s; a unit of %s cannot come from it", lot.ID, lot.Material, m.ID)
+		}
+		checkUsable(&ps, "lot", lot, op, &warnings)
+		var err error
+		if each, err = one().InExactly(lot.OnHand.Unit()); err != nil {
+			ps.add("lot.on_hand", lot.OnHand.String(), ErrUnit,
+				"lot %s is counted in %s, which cannot express exactly one piece (%v); serial numbers go to units of lots counted in ea or another unit of one piece", lot.ID, lot.OnHand.Unit(), err)
+		} else if len(serials) > 0 {
+			checkEnough(&ps, "serials", lot, each.Mul(decimal.NewFromInt(int64(len(serials)))),
+				"number at most that many units (units numbered before left the lot with their serials)")
+		}
 	}
 	if err := ps.err(); err != nil {
 		return Change{}, err
 	}
-	s.Material, s.Lot, s.Status = m.ID, lot.ID, Available
-	ch := Change{Serials: []Serial{s}}
+	ch := Change{Serials: make([]Serial, len(serials)), Warnings: warnings}
+	for i, s := range serials {
+		s.Material, s.Lot, s.Status = m.ID, lot.ID, Available
+		ch.Serials[i] = s
+		if lot.ID != "" {
+			lot = debit(lot, each, Consumed, false)
+			ch.Edges = append(ch.Edges, op.edge(EdgeSerialize, LotNode(lot.ID), SerialNode(s.ID), each))
+		}
+	}
 	if lot.ID != "" {
-		ch.Edges = []Edge{op.edge(EdgeSerialize, LotNode(lot.ID), SerialNode(s.ID), one())}
+		ch.Lots = []Lot{lot}
 	}
 	return ch, nil
 }
@@ -198,7 +231,7 @@ func Split(parent Lot, parts []Part, op Op) (Change, error) {
 		}
 	}
 	if total.IsPositive() {
-		checkEnough(&ps, "parts", parent, total)
+		checkEnough(&ps, "parts", parent, total, takeHint)
 	}
 	if err := ps.err(); err != nil {
 		return Change{}, err
@@ -319,7 +352,7 @@ func Scrap(lot Lot, qty units.Quantity, op Op) (Change, error) {
 	requireStatus(&ps, "lot.status", lot.ID, lot.Status, Available, OnHold, Quarantined)
 	q, ok := positiveIn(&ps, "qty", qty, lot.OnHand.Unit())
 	if ok {
-		checkEnough(&ps, "qty", lot, q)
+		checkEnough(&ps, "qty", lot, q, takeHint)
 	}
 	if err := ps.err(); err != nil {
 		return Change{}, err
@@ -339,7 +372,7 @@ func Adjust(lot Lot, delta units.Quantity, op Op) (Change, error) {
 	}
 	q, ok := positiveIn(&ps, "delta", absQty(delta), lot.OnHand.Unit())
 	if ok && delta.IsNegative() {
-		checkEnough(&ps, "delta", lot, q)
+		checkEnough(&ps, "delta", lot, q, takeHint)
 	}
 	if err := ps.err(); err != nil {
 		return Change{}, err
@@ -357,6 +390,17 @@ func Adjust(lot Lot, delta units.Quantity, op Op) (Change, error) {
 // checkTake checks that qty can be taken from lot for use (consume or ship) and returns it
 // in the lot's unit.
 func checkTake(ps *Problems, field string, lot Lot, qty units.Quantity, op Op, warnings *[]error) units.Quantity {
+	checkUsable(ps, field, lot, op, warnings)
+	q, ok := positiveIn(ps, "qty", qty, lot.OnHand.Unit())
+	if ok {
+		checkEnough(ps, "qty", lot, q, takeHint)
+	}
+	return q
+}
+
+// checkUsable checks that lot may give material for use: it exists, is available and, per
+// op.Expiry, has not expired (under ExpiryWarn the expiry goes to warnings).
+func checkUsable(ps *Problems, field string, lot Lot, op Op, warnings *[]error) {
 	requireID(ps, field+".id", lot.ID)
 	requireStatus(ps, field+".status", lot.ID, lot.Status, Available)
 	if !lot.Expiry.IsZero() && !op.At.Before(lot.Expiry) && op.Expiry != ExpiryAllow {
@@ -369,11 +413,6 @@ func checkTake(ps *Problems, field string, lot Lot, qty units.Quantity, op Op, w
 			*ps = append(*ps, expired[0])
 		}
 	}
-	q, ok := positiveIn(ps, "qty", qty, lot.OnHand.Unit())
-	if ok {
-		checkEnough(ps, "qty", lot, q)
-	}
-	return q
 }
 
 // checkFeed applies the level rule to an edge from lot from into lot to, whose level is
@@ -425,11 +464,15 @@ func checkShipment(ps *Problems, sh Shipment) {
 	}
 }
 
-func checkEnough(ps *Problems, field string, lot Lot, q units.Quantity) {
+// checkEnough checks that lot holds at least q; hint says what to do when it does not.
+func checkEnough(ps *Problems, field string, lot Lot, q units.Quantity, hint string) {
 	if c, err := q.Cmp(lot.OnHand); err == nil && c > 0 {
-		ps.add(field, q.String(), ErrInsufficient, "lot %s has only %s on hand; take at most that or adjust the lot first", lot.ID, lot.OnHand)
+		ps.add(field, q.String(), ErrInsufficient, "lot %s has only %s on hand; %s", lot.ID, lot.OnHand, hint)
 	}
 }
+
+// takeHint is checkEnough's hint for takes of a quantity.
+const takeHint = "take at most that or adjust the lot first"
 
 func requireID(ps *Problems, field, id string) {
 	if id == "" {

@@ -59,19 +59,70 @@ func TestSerials(t *testing.T) {
 	w.receive(t, resin, "R1", "10 kg")
 	w.produce(t, pump, "P1", "2 ea")
 	w.consume(t, "R1", "P1", "4 kg")
-	w.must(genealogy.Serialize(pump, w.lots["P1"], genealogy.Serial{ID: "SN-1"}, opAt(3)))
-	w.must(genealogy.Serialize(pump, genealogy.Lot{}, genealogy.Serial{ID: "MOTOR-9"}, opAt(3)))
+	w.must(genealogy.Serialize(pump, w.lots["P1"], []genealogy.Serial{{ID: "SN-1"}}, opAt(3)))
+	w.must(genealogy.Serialize(pump, genealogy.Lot{}, []genealogy.Serial{{ID: "MOTOR-9"}}, opAt(3)))
 	w.must(genealogy.ConsumeIntoSerial(w.lots["R1"], w.serials["SN-1"], q("0.5 kg"), opAt(4)))
 	w.must(genealogy.Assemble(w.serials["MOTOR-9"], w.serials["SN-1"], opAt(5)))
 	assert.Equal(t, genealogy.Consumed, w.serials["MOTOR-9"].Status)
 	w.must(genealogy.ShipSerial(w.serials["SN-1"], genealogy.Shipment{ID: "SH-1", Customer: "C"}, opAt(6)))
 	assert.Equal(t, genealogy.Shipped, w.serials["SN-1"].Status)
 	assert.Equal(t, "5.5 kg", w.lots["R1"].OnHand.String())
-	assert.Equal(t, "2 ea", w.lots["P1"].OnHand.String(), "serialising a unit does not move lot quantity")
+	assert.Equal(t, "1 ea", w.lots["P1"].OnHand.String(), "the serial took its unit out of the lot")
 	w.checkBalances(t)
 
 	_, err := genealogy.Assemble(w.serials["MOTOR-9"], w.serials["SN-1"], opAt(7))
 	assert.ErrorIs(t, err, genealogy.ErrNotAvailable)
+}
+
+func TestSerializeTakesUnitsOutOfTheLot(t *testing.T) {
+	w := newWorld(t)
+	w.receive(t, resin, "R1", "10 kg")
+	w.produce(t, pump, "P1", "3 ea")
+	w.consume(t, "R1", "P1", "3 kg")
+	level := w.lots["P1"].Level
+	ch := w.must(genealogy.Serialize(pump, w.lots["P1"], []genealogy.Serial{{ID: "SN-1"}, {ID: "SN-2"}}, opAt(3)))
+	require.Len(t, ch.Edges, 2)
+	for i, e := range ch.Edges {
+		assert.Equal(t, genealogy.EdgeSerialize, e.Kind)
+		assert.Equal(t, genealogy.LotNode("P1"), e.From)
+		assert.Equal(t, genealogy.SerialNode(ch.Serials[i].ID), e.To)
+		assert.Equal(t, "1 ea", e.Qty.String())
+	}
+	assert.Equal(t, []string{"P1", "P1"}, []string{w.serials["SN-1"].Lot, w.serials["SN-2"].Lot}, "a serial names the lot it came from")
+	p1 := w.lots["P1"]
+	assert.Equal(t, "1 ea", p1.OnHand.String())
+	assert.Equal(t, genealogy.Available, p1.Status)
+	assert.False(t, p1.HasOutputs, "serials feed only serials: the lot's level stays free")
+	assert.Equal(t, level, p1.Level)
+	w.checkBalances(t)
+
+	_, err := genealogy.Serialize(pump, p1, []genealogy.Serial{{ID: "SN-3"}, {ID: "SN-4"}}, opAt(4))
+	require.ErrorIs(t, err, genealogy.ErrInsufficient, "one unit is left, not two")
+	assert.Contains(t, err.Error(), "number at most that many units")
+	_, err = genealogy.Ship(p1, genealogy.Shipment{ID: "SH", Customer: "C"}, q("2 ea"), opAt(4))
+	require.ErrorIs(t, err, genealogy.ErrInsufficient, "the numbered units are not the lot's to ship")
+
+	w.must(genealogy.Serialize(pump, p1, []genealogy.Serial{{ID: "SN-3"}}, opAt(4)))
+	assert.True(t, w.lots["P1"].OnHand.IsZero())
+	assert.Equal(t, genealogy.Consumed, w.lots["P1"].Status, "every unit went into a serial")
+	w.checkBalances(t)
+	_, err = genealogy.Consume(w.lots["P1"], w.lots["R1"], q("1 ea"), opAt(5))
+	require.ErrorIs(t, err, genealogy.ErrNotAvailable)
+
+	ch = w.must(genealogy.Serialize(pump, genealogy.Lot{}, []genealogy.Serial{{ID: "LOOSE-1"}}, opAt(5)))
+	assert.Empty(t, ch.Lots, "a unit from no lot takes nothing")
+	assert.Empty(t, ch.Edges)
+	assert.Equal(t, genealogy.Available, w.serials["LOOSE-1"].Status)
+
+	w.produce(t, pump, "P2", "1 ea")
+	expired := w.lots["P2"]
+	expired.Expiry = t0
+	op := opAt(6)
+	op.Expiry = genealogy.ExpiryWarn
+	ch, err = genealogy.Serialize(pump, expired, []genealogy.Serial{{ID: "SN-5"}}, op)
+	require.NoError(t, err)
+	require.Len(t, ch.Warnings, 1, "an expired lot is serialised under the policy of every take")
+	assert.ErrorIs(t, ch.Warnings[0], genealogy.ErrExpired)
 }
 
 func TestBadInputsAreTypedErrorsWithNoChange(t *testing.T) {
@@ -94,6 +145,16 @@ func TestBadInputsAreTypedErrorsWithNoChange(t *testing.T) {
 	require.NoError(t, err)
 	hFed2, h2Fed := ch.Lots[0], ch.Lots[1]
 	_ = hFed2
+	p := w.produce(t, pump, "P1", "2 ea")
+	pKg, pDozen, pExpired, pHeld := p, p, p, p
+	pKg.OnHand, pDozen.OnHand, pExpired.Expiry, pHeld.Status = q("2 kg"), q("1 dozen"), t0, genealogy.OnHold
+	sn := func(ids ...string) []genealogy.Serial {
+		out := make([]genealogy.Serial, len(ids))
+		for i, id := range ids {
+			out[i] = genealogy.Serial{ID: id}
+		}
+		return out
+	}
 	noReason := opAt(3)
 	sh := genealogy.Shipment{ID: "SH", Customer: "C"}
 	parts := []genealogy.Part{{ID: "A", Qty: q("6 kg")}, {ID: "B", Qty: q("6 kg")}}
@@ -151,8 +212,16 @@ func TestBadInputsAreTypedErrorsWithNoChange(t *testing.T) {
 			return genealogy.Adjust(r, q("-11 kg"), op)
 		}, genealogy.ErrInsufficient},
 		{"serialize a lot-tracked material", func() (genealogy.Change, error) {
-			return genealogy.Serialize(housing, h, genealogy.Serial{ID: "S"}, opAt(3))
+			return genealogy.Serialize(housing, h, []genealogy.Serial{{ID: "S"}}, opAt(3))
 		}, genealogy.ErrInvalid},
+		{"serialize more units than on hand", func() (genealogy.Change, error) { return genealogy.Serialize(pump, p, sn("A", "B", "C"), opAt(3)) }, genealogy.ErrInsufficient},
+		{"serialize a lot counted in kg", func() (genealogy.Change, error) { return genealogy.Serialize(pump, pKg, sn("A"), opAt(3)) }, genealogy.ErrUnit},
+		{"serialize a lot counted in dozen", func() (genealogy.Change, error) { return genealogy.Serialize(pump, pDozen, sn("A"), opAt(3)) }, genealogy.ErrUnit},
+		{"serialize an expired lot", func() (genealogy.Change, error) { return genealogy.Serialize(pump, pExpired, sn("A"), opAt(3)) }, genealogy.ErrExpired},
+		{"serialize a held lot", func() (genealogy.Change, error) { return genealogy.Serialize(pump, pHeld, sn("A"), opAt(3)) }, genealogy.ErrNotAvailable},
+		{"serialize a unit of another material", func() (genealogy.Change, error) { return genealogy.Serialize(pump, r, sn("A"), opAt(3)) }, genealogy.ErrMaterialMismatch},
+		{"serialize one number twice", func() (genealogy.Change, error) { return genealogy.Serialize(pump, p, sn("A", "A"), opAt(3)) }, genealogy.ErrInvalid},
+		{"serialize no units", func() (genealogy.Change, error) { return genealogy.Serialize(pump, p, nil, opAt(3)) }, genealogy.ErrInvalid},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -52,13 +52,57 @@ func TestRecallPropagatesQuantities(t *testing.T) {
 	}
 }
 
+// A lot of 10 that numbered 2 units and shipped the other 8: the recall finds both serials
+// and the shipment, and their shares add up to the 10 the lot held.
+func TestRecallThroughSerials(t *testing.T) {
+	w := newWorld(t)
+	w.receive(t, pump, "L", "10 ea")
+	w.must(genealogy.Serialize(pump, w.lots["L"], []genealogy.Serial{{ID: "SN-1"}, {ID: "SN-2"}}, opAt(3)))
+	w.must(genealogy.Ship(w.lots["L"], genealogy.Shipment{ID: "SH1", Customer: "C"}, q("8 ea"), opAt(4)))
+	w.must(genealogy.Serialize(pump, genealogy.Lot{}, []genealogy.Serial{{ID: "UNIT-1"}}, opAt(5)))
+	w.must(genealogy.Assemble(w.serials["SN-1"], w.serials["UNIT-1"], opAt(6)))
+	w.must(genealogy.ShipSerial(w.serials["UNIT-1"], genealogy.Shipment{ID: "SH2", Customer: "C"}, opAt(7)))
+	w.checkBalances(t)
+	assert.Equal(t, genealogy.Shipped, w.lots["L"].Status, "the lot holds nothing after its serials and its shipment")
+	for _, root := range []genealogy.Node{genealogy.SupplierLotNode("PUMP", "ACME", "B-L"), genealogy.LotNode("L")} {
+		for name, r := range map[string]genealogy.Reader{"walk": w, "index": w.index(t)} {
+			rep, err := genealogy.Recall(ctx, r, root, genealogy.TraceOptions{})
+			require.NoError(t, err, name)
+			assert.Equal(t, "10 ea", rep.Source.String(), name)
+			got := map[genealogy.Node]genealogy.RecallItem{}
+			for _, it := range rep.Items {
+				got[it.Node] = it
+			}
+			lot := got[genealogy.LotNode("L")]
+			assert.Equal(t, "10 ea", lot.Contained.String(), name)
+			assert.False(t, lot.End, "%s: the lot passed units on to its serials", name)
+			require.Len(t, lot.Shipped, 1, name)
+			assert.Equal(t, "8 ea", lot.Shipped[0].Contained.String(), name)
+			sum := lot.Shipped[0].Contained
+			for _, sn := range []string{"SN-1", "SN-2"} {
+				it, ok := got[genealogy.SerialNode(sn)]
+				require.True(t, ok, "%s: %s", name, sn)
+				assert.Equal(t, "1 ea", it.Contained.String(), "%s: %s", name, sn)
+				sum, err = sum.Add(it.Contained)
+				require.NoError(t, err)
+			}
+			assert.Equal(t, "10 ea", sum.String(), "%s: shipment and serials add up to the lot", name)
+			unit := got[genealogy.SerialNode("UNIT-1")]
+			assert.Equal(t, "1 ea", unit.Contained.String(), "%s: the unit holds the motor it was built from", name)
+			require.Len(t, unit.Shipped, 1, name)
+			assert.Equal(t, []string{"SH2", "1 ea"}, []string{unit.Shipped[0].Shipment, unit.Shipped[0].Contained.String()}, name)
+			assert.True(t, got[genealogy.SerialNode("SN-2")].End, "%s: SN-2 is still in stock", name)
+		}
+	}
+}
+
 func TestAsBuiltRecord(t *testing.T) {
 	w := newWorld(t)
 	w.receive(t, resin, "R", "10 kg")
 	w.produce(t, pump, "P", "1 ea")
 	w.consume(t, "R", "P", "2 kg")
-	w.must(genealogy.Serialize(pump, w.lots["P"], genealogy.Serial{ID: "SN-1"}, opAt(3)))
-	w.must(genealogy.Serialize(pump, genealogy.Lot{}, genealogy.Serial{ID: "MOTOR-1"}, opAt(3)))
+	w.must(genealogy.Serialize(pump, w.lots["P"], []genealogy.Serial{{ID: "SN-1"}}, opAt(3)))
+	w.must(genealogy.Serialize(pump, genealogy.Lot{}, []genealogy.Serial{{ID: "MOTOR-1"}}, opAt(3)))
 	w.must(genealogy.Assemble(w.serials["MOTOR-1"], w.serials["SN-1"], genealogy.Op{Step: "30", Operator: "bob", Equipment: "ASSY-1", At: t0.Add(time.Hour)}))
 	ab, err := genealogy.AsBuiltRecord(ctx, w.index(t), "SN-1", genealogy.TraceOptions{})
 	require.NoError(t, err)

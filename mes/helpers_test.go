@@ -97,7 +97,7 @@ func takeSnapshot(t *testing.T, s store.Store) string {
 	require.NoError(t, err)
 	snap.Records = map[string][]store.Record{}
 	require.NoError(t, s.View(ctx, func(tx store.ReadTx) error {
-		for _, kind := range []string{"workorder", "equipment", "idempotency", "checkpoint", "hold", "lot", "routing", "person", "qualification", "certification", "calendar", "labor", "machinerun"} {
+		for _, kind := range []string{"workorder", "equipment", "idempotency", "checkpoint", "hold", "lot", "routing", "person", "qualification", "certification", "calendar", "labor", "machinerun", "serial"} {
 			for _, site := range []string{"", "PLANT-1", "PLANT-2"} {
 				recs, err := tx.List(ctx, store.Query{Kind: kind, Site: site})
 				if err != nil {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/taktmes/takt/genealogy"
 	"github.com/taktmes/takt/quality"
 	"github.com/taktmes/takt/store"
@@ -17,7 +15,7 @@ const serialKind = "serial"
 
 // Serial events.
 type (
-	// UnitsSerialized: units of a lot got serial numbers.
+	// UnitsSerialized: units of a lot got serial numbers and left its on-hand quantity.
 	UnitsSerialized struct {
 		Lot      string   `json:"lot"`
 		Material string   `json:"material"`
@@ -88,8 +86,11 @@ func (c *command) saveSerial(s storedSerial, version uint64) error {
 	return err
 }
 
-// SerializeUnits gives units of a lot of a serial-tracked material their serial numbers;
-// each unit inherits the lot's genealogy. A serial number is unique in the store.
+// SerializeUnits gives units of a finished or received lot of a serial-tracked material
+// their serial numbers. Each unit leaves the lot's on-hand quantity (the lot keeps only its
+// unnumbered units, so lot moves cannot use a numbered unit again) and inherits the lot's
+// genealogy; the lot's holds, work order and supplier lot still apply to it. A lot whose
+// last unit is numbered becomes consumed. A serial number is unique in the store.
 func (p *Plant) SerializeUnits(ctx context.Context, lotID string, serials []string, opts ...CommandOption) ([]genealogy.Serial, error) {
 	return execute(ctx, p, "serial.create", []string{lotID}, opts, func(c *command) ([]genealogy.Serial, error) {
 		lot, err := c.loadLot(lotID)
@@ -99,38 +100,31 @@ func (p *Plant) SerializeUnits(ctx context.Context, lotID string, serials []stri
 		if err := c.authorize(lot.Site); err != nil {
 			return nil, err
 		}
+		if lot.unfinished() {
+			return nil, fmt.Errorf("%w: %s has not finished its routing (it runs, or was aborted and needs a disposition); serialise finished or received lots", ErrWrongState, lot.ref())
+		}
 		m, err := c.loadMaterial(lot.Material)
 		if err != nil {
 			return nil, err
 		}
-		if len(serials) == 0 {
-			return nil, fmt.Errorf("%w: SerializeUnits needs at least one serial number", ErrInvalid)
+		numbered := make([]genealogy.Serial, len(serials))
+		for i, id := range serials {
+			numbered[i] = genealogy.Serial{ID: id}
 		}
-		out := make([]genealogy.Serial, 0, len(serials))
-		for _, id := range serials {
-			ch, err := genealogy.Serialize(m, lot.Lot, genealogy.Serial{ID: id}, c.op(lot.WorkOrder, ""))
-			if err != nil {
-				return nil, genealogyErr(err)
-			}
-			s := ch.Serials[0]
+		ch, err := genealogy.Serialize(m, lot.Lot, numbered, c.op(lot.WorkOrder, ""))
+		if err != nil {
+			return nil, genealogyErr(err)
+		}
+		for _, s := range ch.Serials {
 			if err := c.saveSerial(storedSerial{Serial: s, Site: lot.Site}, 0); err != nil {
 				return nil, err
 			}
-			if err := c.tx.AddEdges(c.ctx, ch.Edges...); err != nil {
-				return nil, err
-			}
-			c.record(objectRef(serialKind, id), change("status", "", s.Status), change("lot", "", lot.ID))
-			out = append(out, s)
+			c.record(objectRef(serialKind, s.ID), change("status", "", s.Status), change("lot", "", lot.ID))
 		}
-		numbered, err := c.tx.List(c.ctx, store.Query{Kind: serialKind, Site: lot.Site, Index: "lot", Value: lot.ID})
-		if err != nil {
+		if _, err := c.applyChange(genealogy.Change{Lots: ch.Lots, Edges: ch.Edges}, map[string]*Lot{lot.ID: lot}); err != nil {
 			return nil, err
 		}
-		if lot.OnHand.Unit() == "ea" && lot.OnHand.Value().LessThan(decimal.NewFromInt(int64(len(numbered)))) {
-			return nil, fmt.Errorf("%w: %s has %s on hand and %d serial numbers before these; %d more would number units it does not have",
-				ErrInvalid, lot.ref(), lot.OnHand, len(numbered)-len(serials), len(serials))
-		}
-		return out, c.emit(lot.ID, UnitsSerialized{Lot: lot.ID, Material: m.ID, Serials: serials})
+		return ch.Serials, c.emit(lot.ID, UnitsSerialized{Lot: lot.ID, Material: m.ID, Serials: serials})
 	})
 }
 
