@@ -12,9 +12,10 @@ import (
 
 // Webhook is a Publisher that POSTs each batch to URL as one CloudEvents JSON batch (the
 // HTTP binding's batched content mode: a JSON array, Content-Type
-// application/cloudevents-batch+json). Any 2xx answer acknowledges the batch; any other
-// answer, or no answer, is an error and Run sends the batch again after a backoff. The
-// receiver de-duplicates by the events' (source, id).
+// application/cloudevents-batch+json). Any 2xx answer to the POST acknowledges the batch;
+// any other answer, a redirect the client follows with a GET (301, 302, 303), or no answer
+// is an error and Run sends the batch again after a backoff. The receiver de-duplicates by
+// the events' (source, id).
 type Webhook struct {
 	URL    string
 	Source string       // names the event log; see CloudEvent
@@ -50,6 +51,12 @@ func (w *Webhook) Publish(ctx context.Context, batch []mes.Event) error {
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	if resp.Request.Method != http.MethodPost {
+		// A 301, 302 or 303 redirect made the client follow with a GET: the events went
+		// nowhere, whatever the answer.
+		return fmt.Errorf("%w: webhook %s redirected to %s, which the client followed with a %s; set URL to where the events go",
+			ErrNotAcknowledged, w.URL, resp.Request.URL, resp.Request.Method)
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("%w: webhook %s answered %s", ErrNotAcknowledged, w.URL, resp.Status)
 	}

@@ -97,3 +97,27 @@ func TestWebhookReportsWhatWentWrong(t *testing.T) {
 	err = (&relay.Webhook{URL: srv.URL}).Publish(context.Background(), evs)
 	require.ErrorIs(t, err, relay.ErrInvalid, "a webhook without a source is misconfigured")
 }
+
+func TestWebhookDoesNotTakeARedirectedGETAsAnAcknowledgement(t *testing.T) {
+	var posts int
+	mux := http.NewServeMux()
+	mux.HandleFunc("/old", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/new", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			posts++
+		}
+		w.WriteHeader(http.StatusOK) // a page that answers any GET
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	p := newPlant(t)
+	evs, err := p.ReadEvents(context.Background(), 0, 1)
+	require.NoError(t, err)
+
+	err = (&relay.Webhook{URL: srv.URL + "/old", Source: "s", Client: srv.Client()}).Publish(context.Background(), evs)
+	require.ErrorIs(t, err, relay.ErrNotAcknowledged, "the events never reached the receiver")
+	assert.Contains(t, err.Error(), "/new")
+	assert.Zero(t, posts)
+}
