@@ -35,7 +35,7 @@
 //
 // # Writing a publisher
 //
-// Webhook in this package is a complete publisher in about 40 lines. A Kafka publisher, here
+// Webhook in this package is a complete publisher in about 60 lines. A Kafka publisher, here
 // with github.com/twmb/franz-go (its producer is idempotent by default, and records with
 // the same key keep their order within a partition), is about 20:
 //

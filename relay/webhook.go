@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/taktmes/takt/mes"
 )
@@ -20,7 +21,13 @@ type Webhook struct {
 	URL    string
 	Source string       // names the event log; see CloudEvent
 	Client *http.Client // nil means http.DefaultClient
+	// Timeout bounds each request, from sending it to reading the answer; 0 means
+	// DefaultWebhookTimeout. It applies on top of any timeout of Client.
+	Timeout time.Duration
 }
+
+// DefaultWebhookTimeout is how long a Webhook waits for an answer when its Timeout is 0.
+const DefaultWebhookTimeout = 30 * time.Second
 
 // Publish implements Publisher.
 func (w *Webhook) Publish(ctx context.Context, batch []mes.Event) error {
@@ -36,7 +43,13 @@ func (w *Webhook) Publish(ctx context.Context, batch []mes.Event) error {
 		body = append(body, ce...)
 	}
 	body = append(body, ']')
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	timeout := w.Timeout
+	if timeout <= 0 {
+		timeout = DefaultWebhookTimeout
+	}
+	reqCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("%w: webhook URL %q: %v", ErrInvalid, w.URL, err)
 	}
@@ -46,6 +59,9 @@ func (w *Webhook) Publish(ctx context.Context, batch []mes.Event) error {
 		client = http.DefaultClient
 	}
 	resp, err := client.Do(req)
+	if err != nil && ctx.Err() == nil && reqCtx.Err() != nil {
+		return fmt.Errorf("relay: webhook %s: no answer within %v: %w", w.URL, timeout, err)
+	}
 	if err != nil {
 		return fmt.Errorf("relay: webhook %s: %w", w.URL, err)
 	}

@@ -121,3 +121,30 @@ func TestWebhookDoesNotTakeARedirectedGETAsAnAcknowledgement(t *testing.T) {
 	assert.Contains(t, err.Error(), "/new")
 	assert.Zero(t, posts)
 }
+
+func TestWebhookGivesUpOnAReceiverThatNeverAnswers(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	p := newPlant(t)
+	evs, err := p.ReadEvents(context.Background(), 0, 1)
+	require.NoError(t, err)
+
+	done := make(chan error, 1)
+	go func() {
+		done <- (&relay.Webhook{URL: srv.URL, Source: "s", Timeout: 10 * time.Millisecond}).Publish(context.Background(), evs)
+	}()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), "no answer within 10ms")
+	case <-time.After(time.Minute):
+		t.Fatal("Publish still waits for an answer that never comes")
+	}
+}
