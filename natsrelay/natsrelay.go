@@ -35,10 +35,18 @@
 // while the connection is down are buffered and sent after reconnecting, after earlier
 // messages that the broken connection lost.
 //
+// # Failures
+//
+// A batch whose acknowledgements do not all arrive within Config.AckTimeout is an error
+// (relay.ErrNotAcknowledged), and the relay publishes it again. nats.go keeps such an
+// acknowledgement pending until the connection reconnects, and stalls publishing once 4000
+// are pending, unless js was created with jetstream.WithPublishAsyncTimeout: pass it, with
+// about the same timeout.
+//
 // Running it:
 //
 //	nc, _ := nats.Connect(url, nats.ReconnectBufSize(-1))
-//	js, _ := jetstream.New(nc)
+//	js, _ := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(natsrelay.DefaultAckTimeout))
 //	_, err := natsrelay.EnsureStream(ctx, js, "TAKT", "takt")
 //	pub, err := natsrelay.New(js, natsrelay.Config{Prefix: "takt", Source: "urn:takt:plant-a", Stream: "TAKT"})
 //	err = relay.Run(ctx, plant, "nats", pub)
@@ -61,6 +69,10 @@ import (
 // DuplicateWindow is the duplicate window of the streams EnsureStream creates.
 const DuplicateWindow = 10 * time.Minute
 
+// DefaultAckTimeout is how long Publish waits for the acknowledgements of a batch when
+// Config.AckTimeout is 0.
+const DefaultAckTimeout = 30 * time.Second
+
 // Config says where a Publisher publishes.
 type Config struct {
 	// Prefix is the first subject token(s), for example "takt" or "acme.mes". Required.
@@ -71,6 +83,9 @@ type Config struct {
 	// Stream, when set, makes the server reject messages that would land in another
 	// stream (or in none) instead of storing them there.
 	Stream string
+	// AckTimeout bounds how long Publish waits for the stream to acknowledge a whole batch;
+	// 0 means DefaultAckTimeout.
+	AckTimeout time.Duration
 }
 
 // Publisher publishes events to JetStream. It implements relay.Publisher and is safe for
@@ -151,9 +166,13 @@ func Token(s string) string {
 func MsgID(source string, e mes.Event) string { return source + "/" + relay.ID(e) }
 
 // Publish implements relay.Publisher: it publishes every event of batch asynchronously and
-// waits until the stream acknowledged all of them. An error says which event failed; the
-// relay publishes the batch again.
+// waits until the stream acknowledged all of them, at most Config.AckTimeout. An error says
+// which event failed; the relay publishes the batch again.
 func (p *Publisher) Publish(ctx context.Context, batch []mes.Event) error {
+	timeout := p.cfg.AckTimeout
+	if timeout <= 0 {
+		timeout = DefaultAckTimeout
+	}
 	acks := make([]jetstream.PubAckFuture, 0, len(batch))
 	opts := make([]jetstream.PublishOpt, 0, 2)
 	for _, e := range batch {
@@ -172,11 +191,16 @@ func (p *Publisher) Publish(ctx context.Context, batch []mes.Event) error {
 		}
 		acks = append(acks, ack)
 	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
 	for i, ack := range acks {
 		select {
 		case <-ack.Ok():
 		case err := <-ack.Err():
 			return fmt.Errorf("%w: event %d on %s: %v", relay.ErrNotAcknowledged, batch[i].Position, ack.Msg().Subject, err)
+		case <-deadline.C:
+			return fmt.Errorf("%w: no acknowledgement of event %d on %s within %v; does a stream capture the subject?",
+				relay.ErrNotAcknowledged, batch[i].Position, ack.Msg().Subject, timeout)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
