@@ -41,11 +41,14 @@
 // (relay.ErrNotAcknowledged), and the relay publishes it again. nats.go keeps such an
 // acknowledgement pending until the connection reconnects, and stalls publishing once 4000
 // are pending, unless js was created with jetstream.WithPublishAsyncTimeout: pass it, with
-// about the same timeout.
+// about the same timeout. A closed connection never works again: Publish reports it as
+// relay.ErrInvalid, so relay.Run returns instead of retrying forever. nats.go closes a
+// connection once it gives up reconnecting (by default after 60 attempts);
+// nats.MaxReconnects(-1) keeps it reconnecting through any outage.
 //
 // Running it:
 //
-//	nc, _ := nats.Connect(url, nats.ReconnectBufSize(-1))
+//	nc, _ := nats.Connect(url, nats.ReconnectBufSize(-1), nats.MaxReconnects(-1))
 //	js, _ := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(natsrelay.DefaultAckTimeout))
 //	_, err := natsrelay.EnsureStream(ctx, js, "TAKT", "takt")
 //	pub, err := natsrelay.New(js, natsrelay.Config{Prefix: "takt", Source: "urn:takt:plant-a", Stream: "TAKT"})
@@ -167,8 +170,13 @@ func MsgID(source string, e mes.Event) string { return source + "/" + relay.ID(e
 
 // Publish implements relay.Publisher: it publishes every event of batch asynchronously and
 // waits until the stream acknowledged all of them, at most Config.AckTimeout. An error says
-// which event failed; the relay publishes the batch again.
+// which event failed; the relay publishes the batch again. A closed connection is an error
+// that wraps relay.ErrInvalid and nats.ErrConnectionClosed.
 func (p *Publisher) Publish(ctx context.Context, batch []mes.Event) error {
+	if p.js.Conn().IsClosed() {
+		return fmt.Errorf("%w: the NATS connection is closed; connect again and start a new relay (nats.MaxReconnects(-1) keeps a connection reconnecting): %w",
+			relay.ErrInvalid, nats.ErrConnectionClosed)
+	}
 	timeout := p.cfg.AckTimeout
 	if timeout <= 0 {
 		timeout = DefaultAckTimeout
