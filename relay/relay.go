@@ -21,8 +21,9 @@ type Publisher interface {
 	// acknowledged every event of it. On error Run publishes the same batch again later,
 	// so the destination may see some of its events twice: it should drop an event whose
 	// (source, id) it has seen (see ID). Publish must return when ctx is done. An error
-	// that wraps ErrInvalid (a misconfigured publisher, an event it cannot encode) is
-	// permanent: Run stops and returns it instead of retrying.
+	// that wraps ErrInvalid (a misconfigured publisher, one that can never work again such
+	// as one on a closed connection, an event it cannot encode) is permanent: Run stops and
+	// returns it instead of retrying.
 	Publish(ctx context.Context, batch []mes.Event) error
 }
 
@@ -53,9 +54,9 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 // after the checkpoint saved for consumer, publishes the events after it in batches, and
 // saves the checkpoint after every batch pub acknowledged. Failures of the publisher or of
 // the store are logged and retried with backoff, never skipped; Run returns early only on
-// ErrInvalid: invalid arguments, or a publisher that reports itself misconfigured. Run one relay per consumer name: a second one
-// would publish the same events again (harmless downstream with de-duplication, but
-// wasted).
+// ErrInvalid: invalid arguments, or a publisher that reports itself misconfigured or
+// unusable. Run one relay per consumer name: a second one would publish the same events
+// again (harmless downstream with de-duplication, but wasted).
 func Run(ctx context.Context, plant *mes.Plant, consumer string, pub Publisher, opts ...Option) error {
 	c := config{batchSize: 512, minBackoff: 100 * time.Millisecond, maxBackoff: 30 * time.Second}
 	for _, o := range opts {
