@@ -23,14 +23,27 @@
 //
 // # No cycles, by construction
 //
-// Each lot carries a Level, and levels never decrease along lineage edges; a new edge always
-// goes from a lower to a higher level. A lot that has never given quantity away (HasOutputs
-// false) is raised above its new input; a lot that has keeps its level, and an input at or
-// above it is refused with ErrCycle — except an input from a level-0 lot, which has no
-// inputs of its own and so cannot descend from anything (the receiving lot rises to level 1
-// at most, which its outputs already are). So a new edge from a lower to a higher level can
-// never close a cycle. Serials feed only serials and are consumed whole, so they cannot close a cycle
-// either. Traces still verify that what a store returns is acyclic.
+// Each lot carries a Level, and levels never decrease along lineage edges (lot to lot); a
+// new edge always goes from a lower to a higher level, so it can never close a cycle: a
+// path back from the higher lot to the lower one would have to go down.
+//
+// The fast path reads nothing but the two lots (NeedsLift reports when it does not
+// decide). A lot that has never given quantity away (HasOutputs false) is raised above its
+// new input. An input from a level-0 lot is accepted too: such a lot has no lot inputs of
+// its own, so it cannot descend from anything; the receiving lot rises to level 1 at most,
+// which its outputs already are. Any other input at or above a lot that already gave
+// material away could close a cycle, and only the graph can tell: Consume and Merge refuse
+// it with ErrCycle, and Lift decides it exactly. Lift walks forward from the receiving lot,
+// raising it above the input and every lot below it that would no longer sit above one of
+// its inputs, and stops where levels are already high enough (the input cannot lie below a
+// lot above its level). If the walk reaches the input, the input descends from the
+// receiving lot: the edge would close a cycle and Lift refuses it with ErrCycle, naming the
+// line of descent. Otherwise the caller saves the raised lots with the edge, and Consume
+// and Merge, given the raised lot, accept it by levels. So only a real cycle is refused,
+// and the levels stay true for the edges that follow.
+//
+// Serials feed only serials and are consumed whole, so they cannot close a cycle either.
+// Traces still verify that what a store returns is acyclic.
 //
 // # Trace
 //

@@ -26,7 +26,8 @@ var (
 	// combined, or a lot does not belong to the material given.
 	ErrMaterialMismatch = errors.New("genealogy: material mismatch")
 	// ErrCycle means an edge would make a lot its own ancestor, or a store returned a
-	// genealogy with a cycle.
+	// genealogy with a cycle. Consume and Merge also return it for an edge whose levels
+	// alone cannot rule a cycle out; Lift decides those exactly.
 	ErrCycle = errors.New("genealogy: cycle")
 )
 

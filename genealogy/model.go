@@ -90,11 +90,12 @@ type Lot struct {
 	Parent      string         `json:"parent,omitempty"` // the lot this sublot was split from
 	CreatedAt   time.Time      `json:"created_at"`
 	// Level orders lots so the graph stays acyclic: levels never decrease along edges
-	// between lots. The operations maintain it; stores persist it.
+	// between lots. The operations and Lift maintain it; stores persist it.
 	Level int `json:"level"`
-	// HasOutputs is set once the lot gave quantity to another lot; from then on its Level is
-	// fixed (but for inputs from level-0 lots, see the package doc). Quantity given to
-	// serials does not set it: serials feed only serials, so they cannot close a cycle.
+	// HasOutputs is set once the lot gave quantity to another lot; from then on its Level
+	// rises only with the lots below it (Lift), or to 1 for an input from a level-0 lot (see
+	// the package doc). Quantity given to serials does not set it: serials feed only serials,
+	// so they cannot close a cycle.
 	HasOutputs bool `json:"has_outputs,omitempty"`
 }
 

@@ -78,17 +78,15 @@ func Consume(from, into Lot, qty units.Quantity, op Op) (Change, error) {
 	q := checkTake(&ps, "from", from, qty, op, &warnings)
 	requireID(&ps, "into.id", into.ID)
 	requireStatus(&ps, "into.status", into.ID, into.Status, Available)
-	level := into.Level
 	if from.ID == into.ID && from.ID != "" {
 		ps.add("into.id", into.ID, ErrCycle, "a lot cannot consume itself; consume into the lot being produced")
 	} else {
-		level = checkFeed(&ps, "into", from, into, into.Level)
+		into.Level = checkFeed(&ps, "into", from, into)
 	}
 	if err := ps.err(); err != nil {
 		return Change{}, err
 	}
 	from = debit(from, q, Consumed, true)
-	into.Level = level
 	e := op.edge(EdgeConsume, LotNode(from.ID), LotNode(into.ID), q)
 	return Change{Lots: []Lot{from, into}, Edges: []Edge{e}, Warnings: warnings}, nil
 }
@@ -271,7 +269,6 @@ func Merge(target Lot, sources []Lot, op Op) (Change, error) {
 	} else {
 		requireStatus(&ps, "target.status", target.ID, target.Status, Available)
 	}
-	level := target.Level
 	seen := map[string]bool{}
 	for i, s := range sources {
 		field := "sources[" + itoa(i) + "]"
@@ -293,7 +290,7 @@ func Merge(target Lot, sources []Lot, op Op) (Change, error) {
 		if !s.OnHand.IsPositive() {
 			ps.add(field+".on_hand", s.OnHand.String(), ErrQuantity, "lot %s has nothing on hand to merge", s.ID)
 		}
-		level = checkFeed(&ps, "target", s, target, level)
+		target.Level = checkFeed(&ps, "target", s, target)
 	}
 	if err := ps.err(); err != nil {
 		return Change{}, err
@@ -307,7 +304,6 @@ func Merge(target Lot, sources []Lot, op Op) (Change, error) {
 		}
 		ch.Lots = append(ch.Lots, debit(s, s.OnHand, Consumed, true))
 	}
-	target.Level = level
 	ch.Lots = append(ch.Lots, target)
 	return ch, nil
 }
@@ -415,26 +411,15 @@ func checkUsable(ps *Problems, field string, lot Lot, op Op, warnings *[]error) 
 	}
 }
 
-// checkFeed applies the level rule to an edge from lot from into lot to, whose level is
-// currently level, and returns to's level afterwards.
-func checkFeed(ps *Problems, field string, from, to Lot, level int) int {
-	if from.Level < level {
-		return level
+// checkFeed applies the level rule (feedLevel) to an edge from lot from into lot to and
+// returns to's level afterwards.
+func checkFeed(ps *Problems, field string, from, to Lot) int {
+	level, ok := feedLevel(from, to)
+	if !ok {
+		ps.add(field+".level", itoa(to.Level), ErrCycle,
+			"lot %s already gave material to other lots and sits at level %d, not above lot %s (level %d), so its level cannot show that this edge closes no cycle; decide it with Lift against the genealogy graph, which raises lot %s unless lot %s descends from it, and pass the raised lot",
+			to.ID, to.Level, from.ID, from.Level, to.ID, from.ID)
 	}
-	if !to.HasOutputs {
-		return from.Level + 1
-	}
-	if from.Level == 0 {
-		// A level-0 lot has no lot inputs, so it cannot descend from to: the edge closes no
-		// cycle. Raising to to level 1 keeps levels non-decreasing along to's outputs (they
-		// are at level 1 or above), which is all the level check needs. This is the common
-		// case of a work-in-process lot that split off a rework lot and then consumes a
-		// received component.
-		return max(level, 1)
-	}
-	ps.add(field+".level", itoa(level), ErrCycle,
-		"lot %s already gave material to other lots and sits at level %d, not above lot %s (level %d), so this edge could close a cycle; put the material into a new lot instead",
-		to.ID, level, from.ID, from.Level)
 	return level
 }
 
