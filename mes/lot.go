@@ -1078,9 +1078,16 @@ func (c *command) backflush(sc *stepContext, b routing.Backflush) error {
 
 // consume moves qty of lot from into lot into and records the edge.
 func (c *command) consume(from, into *Lot, qty units.Quantity, workOrder, step string) error {
-	ch, err := genealogy.Consume(from.Lot, into.Lot, qty, c.op(workOrder, step))
+	lf, err := c.lift(from, into)
+	if err != nil {
+		return err
+	}
+	ch, err := genealogy.Consume(from.Lot, lf.into, qty, c.op(workOrder, step))
 	if err != nil {
 		return genealogyErr(err)
+	}
+	if err := c.saveLift(into, lf); err != nil {
+		return err
 	}
 	before := from.OnHand
 	from.Lot, into.Lot = ch.Lots[0], ch.Lots[1]
@@ -1092,6 +1099,65 @@ func (c *command) consume(from, into *Lot, qty units.Quantity, workOrder, step s
 		return err
 	}
 	return c.emit(from.ID, MaterialConsumed{From: from.ID, Into: into.ID, WorkOrder: workOrder, Step: step, Qty: qty})
+}
+
+// lift is what a new edge into a lot raises (genealogy.Lift).
+type lift struct {
+	into  genealogy.Lot // the lot the edge goes into, at its level for the edge
+	below []raised      // the lots below it that rise with it
+}
+
+// raised is a lot a lift raises, its new level set, and its level before.
+type raised struct {
+	lot *Lot
+	was int
+}
+
+// lift decides an edge from lot from into lot into: when the levels alone cannot show that
+// it closes no cycle (genealogy.NeedsLift), genealogy.Lift decides with the stored graph,
+// refusing a cycle; otherwise nothing is read. It changes no stored lot: saveLift saves the
+// raised lots once the edge is accepted.
+func (c *command) lift(from, into *Lot) (lift, error) {
+	if !genealogy.NeedsLift(from.Lot, into.Lot) {
+		return lift{into: into.Lot}, nil
+	}
+	loaded := map[string]*Lot{}
+	lots, err := genealogy.Lift(c.ctx, c.tx, func(_ context.Context, id string) (genealogy.Lot, error) {
+		l, err := c.loadLot(id)
+		if err != nil {
+			return genealogy.Lot{}, err
+		}
+		loaded[id] = l
+		return l.Lot, nil
+	}, from.Lot, into.Lot)
+	if errors.Is(err, genealogy.ErrCycle) {
+		return lift{}, genealogyErr(err)
+	}
+	if err != nil {
+		return lift{}, err
+	}
+	out := lift{into: lots[0], below: make([]raised, len(lots)-1)}
+	for i, gl := range lots[1:] {
+		l := loaded[gl.ID]
+		out.below[i] = raised{lot: l, was: l.Level}
+		l.Level = gl.Level
+	}
+	return out, nil
+}
+
+// saveLift records into's new level (the caller saves into) and saves the lots raised
+// below it.
+func (c *command) saveLift(into *Lot, lf lift) error {
+	if lf.into.Level != into.Level {
+		c.record(objectRef(lotKind, into.ID), change("level", into.Level, lf.into.Level))
+	}
+	for _, r := range lf.below {
+		if err := c.saveLot(r.lot); err != nil {
+			return err
+		}
+		c.record(objectRef(lotKind, r.lot.ID), change("level", r.was, r.lot.Level))
+	}
+	return nil
 }
 
 // consumptionVariance compares what a completed step consumed into the lot (consumption

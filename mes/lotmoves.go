@@ -193,7 +193,8 @@ func (p *Plant) SplitLot(ctx context.Context, lotID, step string, qty units.Quan
 
 // MergeLots merges lot other into lot into: both material lots of one material, or both
 // lots of one work order at the same step of the same routing revision (books are added
-// step by step). other is consumed; the genealogy records the merge.
+// step by step). other is consumed; the genealogy records the merge. A lot that descends
+// from into cannot be merged into it (an error wrapping genealogy.ErrCycle names the line).
 func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...CommandOption) (Lot, error) {
 	return execute(ctx, p, "lot.merge", []string{into, other}, opts, func(c *command) (Lot, error) {
 		target, source, err := c.loadPair(into, other)
@@ -237,9 +238,16 @@ func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...Comma
 				return Lot{}, err
 			}
 		}
-		ch, err := genealogy.Merge(target.Lot, []genealogy.Lot{source.Lot}, c.op(target.WorkOrder, ""))
+		lf, err := c.lift(source, target)
+		if err != nil {
+			return Lot{}, err
+		}
+		ch, err := genealogy.Merge(lf.into, []genealogy.Lot{source.Lot}, c.op(target.WorkOrder, ""))
 		if err != nil {
 			return Lot{}, genealogyErr(err)
+		}
+		if err := c.saveLift(target, lf); err != nil {
+			return Lot{}, err
 		}
 		if _, err := c.applyChange(ch, map[string]*Lot{target.ID: target, source.ID: source}); err != nil {
 			return Lot{}, err
@@ -249,7 +257,8 @@ func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...Comma
 }
 
 // ConsumeMaterial records qty of a component lot going into a lot at a step (consumption
-// by actual quantity; steps can also back-flush). Held, expired or short lots are refused.
+// by actual quantity; steps can also back-flush). Held, expired or short lots are refused,
+// and so is a lot that descends from the lot it would go into (genealogy.ErrCycle).
 func (p *Plant) ConsumeMaterial(ctx context.Context, fromLot, intoLot, step string, qty units.Quantity, opts ...CommandOption) (Lot, error) {
 	return execute(ctx, p, "lot.consume", []string{fromLot, intoLot, step}, opts, func(c *command) (Lot, error) {
 		into, from, err := c.loadPair(intoLot, fromLot)
