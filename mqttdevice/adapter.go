@@ -101,7 +101,8 @@ type Stats struct {
 	// Received is the number of valid signals decoded from messages.
 	Received uint64
 	// Invalid is the number of signals refused: bad payload elements, signals published
-	// on another equipment's topic, and signals the engine rejected as invalid.
+	// on another equipment's topic, and signals the engine rejected as invalid or not
+	// authorized (mes.ErrInvalid, mes.ErrUnauthorized).
 	Invalid uint64
 	// Delivered is the number of signals the engine accepted (applied or recognised as
 	// duplicates); Duplicates counts the latter.
@@ -240,12 +241,15 @@ func (a *Adapter) Run(ctx context.Context, sink Sink) error {
 	}
 }
 
-// deliver passes a batch to the sink. A batch the engine refuses as invalid is split into
-// single signals so that one bad signal does not hold back the rest; bad ones are
-// counted and dropped. Any other error leaves the batch buffered.
+// deliver passes a batch to the sink. A batch the engine refuses (invalid, or not
+// authorized, such as a signal about another site's equipment) is split into single
+// signals so that one bad signal does not hold back the rest; refused ones are counted and
+// dropped, since sending them again would be refused again. Any other error leaves the
+// batch buffered.
 func (a *Adapter) deliver(ctx context.Context, sink Sink, batch []equipment.Signal) error {
 	res, err := sink.IngestSignals(ctx, batch, mes.By(a.cfg.Actor))
-	if errors.Is(err, mes.ErrInvalid) && len(batch) > 1 {
+	refused := errors.Is(err, mes.ErrInvalid) || errors.Is(err, mes.ErrUnauthorized)
+	if refused && len(batch) > 1 {
 		for i := range batch {
 			if err := a.deliver(ctx, sink, batch[i:i+1]); err != nil {
 				return err
@@ -253,7 +257,7 @@ func (a *Adapter) deliver(ctx context.Context, sink Sink, batch []equipment.Sign
 		}
 		return nil
 	}
-	if errors.Is(err, mes.ErrInvalid) {
+	if refused {
 		a.invalid.Add(1)
 		a.cfg.Logger.Warn("engine refused a signal", "source", batch[0].Source, "seq", batch[0].Seq, "err", err)
 		return nil

@@ -347,3 +347,47 @@ func TestNewValidatesConfig(t *testing.T) {
 	require.ErrorIs(t, err, mqttdevice.ErrInvalidConfig)
 	assert.ErrorContains(t, err, "Broker ClientID Site")
 }
+
+// siteDevices lets devices act only in one site; people may do anything.
+type siteDevices string
+
+func (s siteDevices) Authorize(_ context.Context, r mes.AuthRequest) error {
+	if r.Actor.Kind == mes.Device && r.Site != string(s) {
+		return fmt.Errorf("%w: device %s may act in site %s only", mes.ErrUnauthorized, r.Actor.ID, string(s))
+	}
+	return nil
+}
+
+func TestASignalTheEngineRefusesAsUnauthorizedIsDroppedAndDoesNotBlockTheOthers(t *testing.T) {
+	url := brokerURL(t)
+	site := unique("S")
+	plant, _ := newPlant(t, site, mes.WithAuthorizer(siteDevices(site)))
+	other := unique("S")
+	require.NoError(t, plant.DefineEquipment(ctx, []equipment.Equipment{
+		{ID: other, Level: equipment.Site}, {ID: "M9", Level: equipment.WorkUnit, Parent: other},
+	}, admin))
+	a, err := mqttdevice.New(mqttdevice.Config{Broker: url, ClientID: unique("takt"), Site: site,
+		RetryInterval: 20 * time.Millisecond, MaxRetryInterval: 50 * time.Millisecond})
+	require.NoError(t, err)
+	start(t, a, plant)
+	dev := client(t, url)
+
+	// A device on this site's topics reports for equipment of another site: the engine
+	// refuses it, and the signals after it still go through.
+	foreign, err := mqttdevice.SignalTopic(site, "M9")
+	require.NoError(t, err)
+	m9 := count(1, 100)
+	m9.Source, m9.Equipment = "plc-M9", "M9"
+	publish(t, dev, foreign, m9)
+	topic, err := mqttdevice.SignalTopic(site, "M1")
+	require.NoError(t, err)
+	publish(t, dev, topic, count(2, 5))
+	require.Eventually(t, func() bool { return a.Stats().Delivered == 1 }, waitFor, 10*time.Millisecond)
+	assert.Equal(t, mqttdevice.Stats{Received: 2, Invalid: 1, Delivered: 1}, a.Stats())
+	assert.Equal(t, int64(5), goodParts(t, plant))
+	h, err := plant.EquipmentHistory(ctx, "M9", t0, t0.Add(time.Hour))
+	require.NoError(t, err)
+	for _, iv := range h {
+		assert.Zero(t, iv.Good, "M9 counts nothing")
+	}
+}

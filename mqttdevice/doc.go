@@ -33,7 +33,9 @@
 // engine accepts them; while the engine is unavailable the adapter retries with backoff
 // and keeps receiving. When the buffer is full the oldest signals are dropped and counted
 // (Stats.Dropped), so the machine's latest state survives. A batch the engine refuses as
-// invalid is retried signal by signal and the bad ones are dropped (Stats.Invalid). The
+// invalid or not authorized (a device reporting for equipment of a site the adapter's
+// Actor may not act in) is retried signal by signal and the refused ones are dropped
+// (Stats.Invalid). The
 // client reconnects to the broker by itself and keeps a persistent session (clean session
 // off, stable ClientID), so the broker queues QoS 1 signals while the adapter is away,
 // and commands published during an outage are sent after reconnecting.
