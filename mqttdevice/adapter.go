@@ -143,10 +143,16 @@ func New(cfg Config) (*Adapter, error) {
 		SetUsername(cfg.Username).SetPassword(cfg.Password).
 		SetCleanSession(false).SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(cfg.MaxReconnectInterval).
+		// Every message goes to onMessage, which is in place before the first connection:
+		// with a persistent session the broker sends what it queued right after connecting,
+		// and may send messages of subscriptions an earlier configuration made. A message no
+		// handler takes is never acknowledged and, once the broker's in-flight window is
+		// full of them, stops the broker from sending any more.
+		SetDefaultPublishHandler(a.onMessage).
 		SetOnConnectHandler(func(c mqtt.Client) {
 			// Subscribe on every connection: a broker that lost its state (restarted
 			// without persistence) forgets the subscription.
-			tok := c.Subscribe(filter, 1, a.onMessage)
+			tok := c.Subscribe(filter, 1, nil)
 			if tok.WaitTimeout(cfg.PublishTimeout) && tok.Error() != nil {
 				cfg.Logger.Error("subscribe failed", "filter", filter, "err", tok.Error())
 			}
@@ -159,9 +165,13 @@ func New(cfg Config) (*Adapter, error) {
 	return a, nil
 }
 
-// onMessage decodes a signals message into the buffer.
+// onMessage decodes a signals message of the adapter's site into the buffer.
 func (a *Adapter) onMessage(_ mqtt.Client, m mqtt.Message) {
-	_, eq, err := parseSignalTopic(m.Topic())
+	site, eq, err := parseSignalTopic(m.Topic())
+	if err == nil && site != a.cfg.Site {
+		err = fmt.Errorf("%w: %q is about site %q, this adapter serves %q; the broker session of ClientID %q may keep an earlier subscription: unsubscribe it or use another ClientID",
+			ErrInvalidTopic, m.Topic(), site, a.cfg.Site, a.cfg.ClientID)
+	}
 	if err != nil {
 		a.invalid.Add(1)
 		a.cfg.Logger.Warn("message on an unexpected topic ignored", "err", err)

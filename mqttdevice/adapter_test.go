@@ -391,3 +391,81 @@ func TestASignalTheEngineRefusesAsUnauthorizedIsDroppedAndDoesNotBlockTheOthers(
 		assert.Zero(t, iv.Good, "M9 counts nothing")
 	}
 }
+
+func TestSignalsQueuedWhileTheAdapterWasStoppedAreDeliveredWhenANewAdapterStarts(t *testing.T) {
+	url := brokerURL(t)
+	site := unique("S")
+	clientID := unique("takt")
+	plant, _ := newPlant(t, site)
+	dev := client(t, url)
+	topic, err := mqttdevice.SignalTopic(site, "M1")
+	require.NoError(t, err)
+
+	// The first adapter subscribes (the broker keeps the session) and stops.
+	first, err := mqttdevice.New(mqttdevice.Config{Broker: url, ClientID: clientID, Site: site})
+	require.NoError(t, err)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- first.Run(runCtx, plant) }()
+	require.Eventually(t, func() bool {
+		publish(t, dev, topic, count(1, 1))
+		return first.Stats().Delivered > 0
+	}, waitFor, 200*time.Millisecond)
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+
+	// While no adapter runs, the broker queues what the device publishes (more than its
+	// in-flight window).
+	for seq := uint64(2); seq <= 31; seq++ {
+		publish(t, dev, topic, count(seq, 1))
+	}
+
+	// The restarted process creates a new adapter with the same ClientID: it gets them all.
+	second, err := mqttdevice.New(mqttdevice.Config{Broker: url, ClientID: clientID, Site: site})
+	require.NoError(t, err)
+	start(t, second, plant)
+	require.Eventually(t, func() bool { return goodParts(t, plant) == 31 }, waitFor, 10*time.Millisecond,
+		"signals queued by the broker while the adapter was stopped")
+	publish(t, dev, topic, count(32, 1))
+	require.Eventually(t, func() bool { return goodParts(t, plant) == 32 }, waitFor, 10*time.Millisecond,
+		"signals published after the restart")
+}
+
+func TestMessagesFromASubscriptionOfAnEarlierConfigDoNotStallTheAdapter(t *testing.T) {
+	url := brokerURL(t)
+	oldSite, site := unique("OLD"), unique("S")
+	clientID := unique("takt")
+	plant, _ := newPlant(t, site)
+	dev := client(t, url)
+
+	// An adapter with this ClientID once served another site: the broker keeps that
+	// subscription in the persistent session.
+	before, err := mqttdevice.New(mqttdevice.Config{Broker: url, ClientID: clientID, Site: oldSite})
+	require.NoError(t, err)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	oldPlant, _ := newPlant(t, oldSite)
+	go func() { done <- before.Run(runCtx, oldPlant) }()
+	oldTopic, err := mqttdevice.SignalTopic(oldSite, "M1")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		publish(t, dev, oldTopic, count(1, 1))
+		return before.Stats().Received > 0
+	}, waitFor, 200*time.Millisecond)
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+
+	a, err := mqttdevice.New(mqttdevice.Config{Broker: url, ClientID: clientID, Site: site})
+	require.NoError(t, err)
+	start(t, a, plant)
+	// Devices of the old site go on publishing (more than the broker's in-flight window).
+	for seq := uint64(2); seq <= 41; seq++ {
+		publish(t, dev, oldTopic, count(seq, 1))
+	}
+	topic, err := mqttdevice.SignalTopic(site, "M1")
+	require.NoError(t, err)
+	publish(t, dev, topic, count(1, 7))
+	require.Eventually(t, func() bool { return goodParts(t, plant) == 7 }, waitFor, 10*time.Millisecond,
+		"the signal on this site's topic arrives")
+	assert.Positive(t, a.Stats().Invalid, "the old site's signals are refused")
+}
