@@ -104,9 +104,14 @@ type Stats struct {
 	// on another equipment's topic, and signals the engine rejected as invalid or not
 	// authorized (mes.ErrInvalid, mes.ErrUnauthorized).
 	Invalid uint64
-	// Delivered is the number of signals the engine accepted (applied or recognised as
-	// duplicates); Duplicates counts the latter.
+	// Delivered is the number of signals the engine took: applied, recognised as
+	// duplicates (counted in Duplicates too) or not applied as too old (counted in TooOld
+	// too).
 	Delivered, Duplicates uint64
+	// TooOld is the number of signals the engine did not apply because their seq is too
+	// far below their source's latest (equipment.TooOld): usually a device that restarted
+	// its sequence numbers without changing its source.
+	TooOld uint64
 	// Dropped is the number of signals dropped because the buffer was full (the oldest go
 	// first).
 	Dropped uint64
@@ -125,7 +130,7 @@ type Adapter struct {
 	client mqtt.Client
 	buf    *buffer
 
-	received, invalid, delivered, duplicates atomic.Uint64
+	received, invalid, delivered, duplicates, tooOld atomic.Uint64
 
 	runMu   sync.Mutex
 	running bool
@@ -275,12 +280,17 @@ func (a *Adapter) deliver(ctx context.Context, sink Sink, batch []equipment.Sign
 	if err != nil {
 		return err
 	}
-	a.delivered.Add(uint64(len(res)))
 	for _, r := range res {
-		if r.Outcome == equipment.Duplicate {
+		switch r.Outcome {
+		case equipment.Duplicate:
 			a.duplicates.Add(1)
+		case equipment.TooOld:
+			a.tooOld.Add(1)
+			a.cfg.Logger.Warn("engine did not apply a signal: its seq is too far below its source's latest; give each device boot its own source",
+				"equipment", r.Equipment, "source", r.Source, "seq", r.Seq)
 		}
 	}
+	a.delivered.Add(uint64(len(res)))
 	return nil
 }
 
@@ -315,7 +325,7 @@ func (a *Adapter) Stats() Stats {
 	buffered, dropped := a.buf.stats()
 	return Stats{
 		Received: a.received.Load(), Invalid: a.invalid.Load(), Delivered: a.delivered.Load(),
-		Duplicates: a.duplicates.Load(), Dropped: dropped, Buffered: buffered,
+		Duplicates: a.duplicates.Load(), TooOld: a.tooOld.Load(), Dropped: dropped, Buffered: buffered,
 	}
 }
 

@@ -469,3 +469,22 @@ func TestMessagesFromASubscriptionOfAnEarlierConfigDoNotStallTheAdapter(t *testi
 		"the signal on this site's topic arrives")
 	assert.Positive(t, a.Stats().Invalid, "the old site's signals are refused")
 }
+
+func TestSignalsTheEngineFindsTooOldAreCountedApart(t *testing.T) {
+	url := brokerURL(t)
+	site := unique("S")
+	plant, _ := newPlant(t, site)
+	a, err := mqttdevice.New(mqttdevice.Config{Broker: url, ClientID: unique("takt"), Site: site})
+	require.NoError(t, err)
+	start(t, a, plant)
+	dev := client(t, url)
+	topic, err := mqttdevice.SignalTopic(site, "M1")
+	require.NoError(t, err)
+
+	// The device restarted its sequence numbers under the same source: the engine cannot
+	// tell whether seq 1 was applied, so it does not apply it.
+	publish(t, dev, topic, count(equipment.DedupWindow+10, 1))
+	publish(t, dev, topic, count(1, 1))
+	require.Eventually(t, func() bool { return a.Stats().Delivered == 2 }, waitFor, 10*time.Millisecond)
+	assert.Equal(t, mqttdevice.Stats{Received: 2, Delivered: 2, TooOld: 1}, a.Stats())
+}
