@@ -161,6 +161,10 @@ func New(cfg Config) (*Adapter, error) {
 			if tok.WaitTimeout(cfg.PublishTimeout) && tok.Error() != nil {
 				cfg.Logger.Error("subscribe failed", "filter", filter, "err", tok.Error())
 			}
+			if st, ok := tok.(*mqtt.SubscribeToken); ok && st.Result()[filter] == subscriptionRefused {
+				cfg.Logger.Error("the broker refused the subscription; signals of the site are not received: allow the adapter's user to read the topic in the broker's ACL",
+					"filter", filter, "client_id", cfg.ClientID)
+			}
 			cfg.Logger.Info("connected to the MQTT broker", "broker", cfg.Broker, "filter", filter)
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
@@ -169,6 +173,10 @@ func New(cfg Config) (*Adapter, error) {
 	a.client = mqtt.NewClient(opts)
 	return a, nil
 }
+
+// subscriptionRefused is the return code of a SUBACK that refuses the subscription
+// (MQTT 3.1.1, section 3.9.3).
+const subscriptionRefused = 0x80
 
 // onMessage decodes a signals message of the adapter's site into the buffer.
 func (a *Adapter) onMessage(_ mqtt.Client, m mqtt.Message) {

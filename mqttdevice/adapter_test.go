@@ -5,16 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -487,4 +490,81 @@ func TestSignalsTheEngineFindsTooOldAreCountedApart(t *testing.T) {
 	publish(t, dev, topic, count(1, 1))
 	require.Eventually(t, func() bool { return a.Stats().Delivered == 2 }, waitFor, 10*time.Millisecond)
 	assert.Equal(t, mqttdevice.Stats{Received: 2, Delivered: 2, TooOld: 1}, a.Stats())
+}
+
+// logRecords keeps the messages of the log records at level Error.
+type logRecords struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecords) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logRecords) WithGroup(string) slog.Handler            { return l }
+func (l *logRecords) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		l.mu.Lock()
+		l.msgs = append(l.msgs, r.Message)
+		l.mu.Unlock()
+	}
+	return nil
+}
+
+func (l *logRecords) errors() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.msgs)
+}
+
+// refusingBroker is a broker that accepts connections and refuses every subscription
+// (SUBACK return code 0x80), as brokers whose ACL denies a subscription do.
+func refusingBroker(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				for {
+					p, err := packets.ReadPacket(conn)
+					if err != nil {
+						return
+					}
+					var reply packets.ControlPacket
+					switch p := p.(type) {
+					case *packets.ConnectPacket:
+						reply = packets.NewControlPacket(packets.Connack)
+					case *packets.SubscribePacket:
+						ack := packets.NewControlPacket(packets.Suback).(*packets.SubackPacket)
+						ack.MessageID, ack.ReturnCodes = p.MessageID, []byte{0x80}
+						reply = ack
+					case *packets.PingreqPacket:
+						reply = packets.NewControlPacket(packets.Pingresp)
+					default:
+						continue
+					}
+					if reply.Write(conn) != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "tcp://" + l.Addr().String()
+}
+
+func TestASubscriptionTheBrokerRefusesIsLoggedAsAnError(t *testing.T) {
+	logs := &logRecords{}
+	a, err := mqttdevice.New(mqttdevice.Config{Broker: refusingBroker(t), ClientID: unique("takt"), Site: "S", Logger: slog.New(logs)})
+	require.NoError(t, err)
+	plant, _ := newPlant(t, "S")
+	start(t, a, plant)
+	require.Eventually(t, func() bool { return len(logs.errors()) > 0 }, waitFor, 10*time.Millisecond)
+	assert.Equal(t, []string{"the broker refused the subscription; signals of the site are not received: allow the adapter's user to read the topic in the broker's ACL"}, logs.errors())
 }
