@@ -1031,7 +1031,8 @@ func (c *command) splitOff(sc *stepContext, qty units.Quantity, from, to, tag st
 }
 
 // backflush consumes a back-flushed component from the site's available lots of it, oldest
-// first (FIFO), into the lot.
+// first (FIFO), into the lot. Held and expired lots are skipped, and so are lots that
+// descend from the lot (their material would close a genealogy cycle).
 func (c *command) backflush(sc *stepContext, b routing.Backflush) error {
 	need := b.Qty
 	recs, err := c.tx.List(c.ctx, store.Query{Kind: lotKind, Site: sc.lot.Site, Index: "material", Value: b.Component})
@@ -1061,8 +1062,8 @@ func (c *command) backflush(sc *stepContext, b routing.Backflush) error {
 			take = src.OnHand
 		}
 		if err := c.consume(src, sc.lot, take, sc.wo.ID, b.Step); err != nil {
-			if errors.Is(err, genealogy.ErrExpired) {
-				continue
+			if errors.Is(err, genealogy.ErrExpired) || errors.Is(err, genealogy.ErrCycle) {
+				continue // not usable here: expired, or it descends from the lot
 			}
 			return err
 		}

@@ -12,7 +12,9 @@ import (
 
 	"github.com/taktmes/takt/genealogy"
 	"github.com/taktmes/takt/mes"
+	"github.com/taktmes/takt/routing"
 	"github.com/taktmes/takt/store"
+	"github.com/taktmes/takt/units"
 )
 
 // graph reads the lot-to-lot edges among lots and the lots' levels from the store.
@@ -254,4 +256,52 @@ func TestLotMovesAgainstBruteForceCycleCheck(t *testing.T) {
 	for _, c := range []string{"consume lifted", "consume refused", "merge lifted", "merge refused"} {
 		require.Positive(t, count[c], "the run exercises %s", c)
 	}
+}
+
+// TestBackflushSkipsALotThatDescendsFromTheLot: a component lot made partly from a sublot of
+// the work-order lot (regrind) cannot go into that lot; back-flush passes over it, as over
+// an expired lot, and takes the next lot instead of refusing the track-out.
+func TestBackflushSkipsALotThatDescendsFromTheLot(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	require.NoError(t, p.DefineMaterial(ctx, genealogy.Material{ID: "GEAR", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct}, admin))
+	rt, err := routing.New("GEAR", "A").
+		Step("10", "Fit", routing.At("ASSY"), routing.Consume("SEAL-KIT", "1 ea", routing.Backflushed, routing.LotTracked)).
+		Step("20", "Pack", routing.At("ASSY")).
+		Build()
+	require.NoError(t, err)
+	_, err = p.PublishRouting(ctx, "PLANT-1", rt, admin)
+	require.NoError(t, err)
+	in := newOrder("G-1")
+	in.Product, in.Qty = "GEAR", qty("10 ea")
+	wo, err := p.CreateWorkOrder(ctx, in, erp)
+	require.NoError(t, err)
+	_, err = p.ReleaseWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	lot, err := p.StartLot(ctx, wo.ID, qty("10 ea"), planner)
+	require.NoError(t, err)
+	sub := split(t, p, lot.ID, "10", "4 ea")
+	for _, step := range []string{"10", "20"} {
+		_, err = p.TrackIn(ctx, sub, step, units.Quantity{}, operator)
+		require.NoError(t, err)
+		_, err = p.TrackOut(ctx, sub, step, routing.Outcome{Good: qty("4 ea")}, operator)
+		require.NoError(t, err)
+	}
+	// K-1 sorts before SK-1 and SK-2, so back-flush reaches it first.
+	_, err = p.ReceiveLot(ctx, mes.Receipt{Site: "PLANT-1", Lot: "K-1", Material: "SEAL-KIT", Qty: qty("5 ea"), Supplier: "ACME", SupplierLot: "regrind"}, admin)
+	require.NoError(t, err)
+	_, err = p.ConsumeMaterial(ctx, sub, "K-1", "", qty("1 ea"), operator)
+	require.NoError(t, err)
+
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("6 ea")}, operator)
+	require.NoError(t, err, "K-1 descends from the lot; SK-1 covers the back-flush")
+	k1, err := p.Lot(ctx, "K-1")
+	require.NoError(t, err)
+	assert.Equal(t, "5 ea", k1.OnHand.String(), "K-1 is left alone")
+	edges, levels := graph(t, f, []string{lot.ID, sub, "K-1", "SK-1", "SK-2"})
+	requireLevelsClimb(t, edges, levels)
+	assert.Contains(t, edges, [2]string{"SK-1", lot.ID})
+	assert.NotContains(t, edges, [2]string{"K-1", lot.ID})
 }
