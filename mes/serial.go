@@ -89,8 +89,9 @@ func (c *command) saveSerial(s storedSerial, version uint64) error {
 // SerializeUnits gives units of a finished or received lot of a serial-tracked material
 // their serial numbers. Each unit leaves the lot's on-hand quantity (the lot keeps only its
 // unnumbered units, so lot moves cannot use a numbered unit again) and inherits the lot's
-// genealogy; the lot's holds, work order and supplier lot still apply to it. A lot whose
-// last unit is numbered becomes consumed. A serial number is unique in the store.
+// genealogy; the lot's holds, work order and supplier lot still apply to it. A held or
+// expired lot is refused, as by other lot moves. A lot whose last unit is numbered becomes
+// consumed. A serial number is unique in the store.
 func (p *Plant) SerializeUnits(ctx context.Context, lotID string, serials []string, opts ...CommandOption) ([]genealogy.Serial, error) {
 	return execute(ctx, p, "serial.create", []string{lotID}, opts, func(c *command) ([]genealogy.Serial, error) {
 		lot, err := c.loadLot(lotID)
@@ -102,6 +103,9 @@ func (p *Plant) SerializeUnits(ctx context.Context, lotID string, serials []stri
 		}
 		if lot.unfinished() {
 			return nil, fmt.Errorf("%w: %s has not finished its routing (it runs, or was aborted and needs a disposition); serialise finished or received lots", ErrWrongState, lot.ref())
+		}
+		if err := c.checkLotHolds(lot); err != nil {
+			return nil, fmt.Errorf("cannot serialise %s: %w", lot.ref(), err)
 		}
 		m, err := c.loadMaterial(lot.Material)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/taktmes/takt/genealogy"
 	"github.com/taktmes/takt/mes"
+	"github.com/taktmes/takt/quality"
 	"github.com/taktmes/takt/routing"
 	"github.com/taktmes/takt/store"
 	"github.com/taktmes/takt/units"
@@ -192,4 +193,27 @@ func TestBackflushSkipsSerialisedUnits(t *testing.T) {
 	_, err = p.SerializeUnits(ctx, lot.ID, []string{"GB-001", "GB-002"}, admin)
 	require.NoError(t, err, "a finished lot's units get serial numbers")
 	requireBalanced(t, f, lot.ID)
+}
+
+// Serialising moves units out of their lot, so a held lot is refused as by every other
+// lot move: its on-hand quantity stays as it was until the hold is released.
+func TestSerialisingAHeldLotIsRefused(t *testing.T) {
+	f := serialPlant(t)
+	p := f.plant
+	for _, target := range []quality.Target{
+		{Kind: quality.OnLot, ID: "MOT-L1"},
+		{Kind: quality.OnMaterial, ID: "MOTOR", SupplierLot: "V-9"},
+	} {
+		hold, err := p.PlaceHold(ctx, "PLANT-1", target, "suspect motors", planner)
+		require.NoError(t, err)
+		before := takeSnapshot(t, f.store)
+		_, err = p.SerializeUnits(ctx, "MOT-L1", []string{"M-003"}, admin)
+		require.ErrorIs(t, err, mes.ErrOnHold, "%v", target)
+		assert.Contains(t, err.Error(), "cannot serialise lot MOT-L1")
+		assert.Equal(t, before, takeSnapshot(t, f.store), "a refused serialisation changes nothing")
+		_, err = p.ReleaseHold(ctx, hold.ID, planner, mes.Reason("motors tested"))
+		require.NoError(t, err)
+	}
+	_, err := p.SerializeUnits(ctx, "MOT-L1", []string{"M-003"}, admin)
+	require.NoError(t, err, "released, the last motor gets its number")
 }
