@@ -1039,16 +1039,20 @@ func (c *command) backflush(sc *stepContext, b routing.Backflush) error {
 	if err != nil {
 		return err
 	}
+	var candidates []*Lot
 	for _, rec := range recs {
-		if !need.IsPositive() {
-			break
-		}
 		src := &Lot{}
 		if err := decode(rec, src); err != nil {
 			return err
 		}
-		if src.Status != genealogy.Available || !src.OnHand.IsPositive() || src.unfinished() {
-			continue
+		if src.Status == genealogy.Available && src.OnHand.IsPositive() && !src.unfinished() {
+			candidates = append(candidates, src)
+		}
+	}
+	slices.SortStableFunc(candidates, func(a, b *Lot) int { return a.CreatedAt.Compare(b.CreatedAt) }) // ties: by id, as listed
+	for _, src := range candidates {
+		if !need.IsPositive() {
+			break
 		}
 		if err := c.checkLotHolds(src); errors.Is(err, ErrOnHold) {
 			continue

@@ -107,6 +107,9 @@ func TestLotThroughRoutingWithScrapReworkAndBackflush(t *testing.T) {
 	assert.Equal(t, "3 ea", books(t, rework, "R10").Waiting.String())
 	assert.Equal(t, lot.ID, rework.Parent)
 
+	f.clock.Advance(time.Hour) // SK-0 is the newest seal-kit lot, though its id sorts first
+	_, err = p.ReceiveLot(ctx, mes.Receipt{Site: "PLANT-1", Lot: "SK-0", Material: "SEAL-KIT", Qty: units.MustParse("30 ea"), Supplier: "ACME", SupplierLot: "A-79"}, admin)
+	require.NoError(t, err)
 	_, err = p.TrackIn(ctx, lot.ID, "30", units.Quantity{}, operator)
 	require.NoError(t, err)
 	lot, err = p.TrackOut(ctx, lot.ID, "30", routing.Outcome{Good: units.MustParse("45 ea")}, operator)
@@ -117,6 +120,8 @@ func TestLotThroughRoutingWithScrapReworkAndBackflush(t *testing.T) {
 	assert.Equal(t, "0 ea", sk1.OnHand.String(), "back-flush takes the oldest lot first")
 	assert.Equal(t, genealogy.Consumed, sk1.Status)
 	assert.Equal(t, "25 ea", sk2.OnHand.String())
+	sk0, _ := p.Lot(ctx, "SK-0")
+	assert.Equal(t, "30 ea", sk0.OnHand.String(), "the newest lot is taken last")
 
 	// The rework lot re-machines, passes inspection and assembles.
 	for _, s := range []struct {

@@ -287,7 +287,8 @@ func TestBackflushSkipsALotThatDescendsFromTheLot(t *testing.T) {
 		_, err = p.TrackOut(ctx, sub, step, routing.Outcome{Good: qty("4 ea")}, operator)
 		require.NoError(t, err)
 	}
-	// K-1 sorts before SK-1 and SK-2, so back-flush reaches it first.
+	// K-1 is as old as SK-1 and SK-2 (the clock stands still) and its id sorts first, so
+	// back-flush reaches it first.
 	_, err = p.ReceiveLot(ctx, mes.Receipt{Site: "PLANT-1", Lot: "K-1", Material: "SEAL-KIT", Qty: qty("5 ea"), Supplier: "ACME", SupplierLot: "regrind"}, admin)
 	require.NoError(t, err)
 	_, err = p.ConsumeMaterial(ctx, sub, "K-1", "", qty("1 ea"), operator)
