@@ -150,6 +150,9 @@ func (p *Plant) AssembleComponent(ctx context.Context, into, component, step str
 		workOrder := ""
 		var ch genealogy.Change
 		if comp, cv, err := c.loadSerial(component); err == nil {
+			if comp.Site != unit.Site {
+				return genealogy.Serial{}, fmt.Errorf("%w: serial %s is in site %s, serial %s in %s; move material between sites first", ErrInvalid, comp.ID, comp.Site, unit.ID, unit.Site)
+			}
 			if err := c.checkSerialHolds(comp); err != nil {
 				return genealogy.Serial{}, fmt.Errorf("cannot assemble serial %s: %w", comp.ID, err)
 			}

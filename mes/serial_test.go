@@ -217,3 +217,20 @@ func TestSerialisingAHeldLotIsRefused(t *testing.T) {
 	_, err := p.SerializeUnits(ctx, "MOT-L1", []string{"M-003"}, admin)
 	require.NoError(t, err, "released, the last motor gets its number")
 }
+
+// TestSerialOfAnotherSiteIsNotAssembled: a serialised component goes into a unit of its own
+// site only, as a lot component does.
+func TestSerialOfAnotherSiteIsNotAssembled(t *testing.T) {
+	f := serialPlant(t)
+	p := f.plant
+	_, err := p.ReceiveLot(ctx, mes.Receipt{Site: "PLANT-2", Lot: "MOT-L2", Material: "MOTOR", Qty: qty("1 ea"), Supplier: "Volt", SupplierLot: "V-10"}, admin)
+	require.NoError(t, err)
+	_, err = p.SerializeUnits(ctx, "MOT-L2", []string{"M-201"}, admin)
+	require.NoError(t, err)
+
+	before := takeSnapshot(t, f.store)
+	_, err = p.AssembleComponent(ctx, "U-100", "M-201", "30", units.Quantity{}, operator)
+	require.ErrorIs(t, err, mes.ErrInvalid)
+	assert.Contains(t, err.Error(), "serial M-201 is in site PLANT-2, serial U-100 in PLANT-1")
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+}
