@@ -100,8 +100,8 @@ type Lot struct {
 }
 
 // Serial is one unit with its own identity. A unit numbered out of a lot has left the lot's
-// on-hand quantity (see Serialize); Lot names the lot it came from, whose holds, work order
-// and supplier lot still apply to it.
+// on-hand quantity (see Serialize); Lot names the lot it came from, whose holds, work order,
+// supplier lot and expiry still apply to it.
 type Serial struct {
 	ID       string `json:"id"`
 	Material string `json:"material"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/taktmes/takt/genealogy"
 	"github.com/taktmes/takt/quality"
@@ -69,6 +70,22 @@ func (c *command) checkSerialHolds(s storedSerial) error {
 	return c.checkLotHolds(lot)
 }
 
+// checkSerialExpiry refuses to use (assemble or ship) a serialised unit whose lot has
+// expired, as the lot's own quantity is refused.
+func (c *command) checkSerialExpiry(s storedSerial) error {
+	if s.Lot == "" {
+		return nil
+	}
+	lot, err := c.loadLot(s.Lot)
+	if err != nil {
+		return err
+	}
+	if !lot.Expiry.IsZero() && !c.now.Before(lot.Expiry) {
+		return fmt.Errorf("%w: %w: serial %s comes from %s, which expired at %s; use another unit", ErrInvalid, genealogy.ErrExpired, s.ID, lot.ref(), lot.Expiry.Format(time.RFC3339))
+	}
+	return nil
+}
+
 func (c *command) loadSerial(id string) (storedSerial, uint64, error) {
 	var s storedSerial
 	v, err := load(c.ctx, c.tx, serialKind, id, &s)
@@ -89,7 +106,8 @@ func (c *command) saveSerial(s storedSerial, version uint64) error {
 // SerializeUnits gives units of a finished or received lot of a serial-tracked material
 // their serial numbers. Each unit leaves the lot's on-hand quantity (the lot keeps only its
 // unnumbered units, so lot moves cannot use a numbered unit again) and inherits the lot's
-// genealogy; the lot's holds, work order and supplier lot still apply to it. A held or
+// genealogy; the lot's holds, work order, supplier lot and expiry still apply to it (a unit
+// of an expired lot is neither assembled nor shipped). A held or
 // expired lot is refused, as by other lot moves. A lot whose last unit is numbered becomes
 // consumed. A serial number is unique in the store.
 func (p *Plant) SerializeUnits(ctx context.Context, lotID string, serials []string, opts ...CommandOption) ([]genealogy.Serial, error) {
@@ -156,6 +174,9 @@ func (p *Plant) AssembleComponent(ctx context.Context, into, component, step str
 			if err := c.checkSerialHolds(comp); err != nil {
 				return genealogy.Serial{}, fmt.Errorf("cannot assemble serial %s: %w", comp.ID, err)
 			}
+			if err := c.checkSerialExpiry(comp); err != nil {
+				return genealogy.Serial{}, err
+			}
 			if ch, err = genealogy.Assemble(comp.Serial, unit.Serial, c.op(workOrder, step)); err != nil {
 				return genealogy.Serial{}, genealogyErr(err)
 			}
@@ -212,6 +233,9 @@ func (p *Plant) ShipSerial(ctx context.Context, serial string, shipment genealog
 		}
 		if err := c.checkSerialHolds(s); err != nil {
 			return genealogy.Serial{}, fmt.Errorf("cannot ship serial %s: %w", s.ID, err)
+		}
+		if err := c.checkSerialExpiry(s); err != nil {
+			return genealogy.Serial{}, err
 		}
 		ch, err := genealogy.ShipSerial(s.Serial, shipment, c.op("", ""))
 		if err != nil {

@@ -2,6 +2,7 @@ package mes_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -232,5 +233,27 @@ func TestSerialOfAnotherSiteIsNotAssembled(t *testing.T) {
 	_, err = p.AssembleComponent(ctx, "U-100", "M-201", "30", units.Quantity{}, operator)
 	require.ErrorIs(t, err, mes.ErrInvalid)
 	assert.Contains(t, err.Error(), "serial M-201 is in site PLANT-2, serial U-100 in PLANT-1")
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+}
+
+// TestSerialOfAnExpiredLotIsNotUsed: a unit numbered out of a lot before the lot expired
+// is neither assembled nor shipped after it, as the lot's own quantity is not.
+func TestSerialOfAnExpiredLotIsNotUsed(t *testing.T) {
+	f := serialPlant(t)
+	p := f.plant
+	_, err := p.ReceiveLot(ctx, mes.Receipt{Site: "PLANT-1", Lot: "MOT-L3", Material: "MOTOR", Qty: qty("2 ea"), Supplier: "Volt", SupplierLot: "V-11", Expiry: f.clock.Now().Add(time.Hour)}, admin)
+	require.NoError(t, err)
+	_, err = p.SerializeUnits(ctx, "MOT-L3", []string{"M-301"}, admin)
+	require.NoError(t, err)
+	f.clock.Advance(2 * time.Hour)
+
+	before := takeSnapshot(t, f.store)
+	_, err = p.AssembleComponent(ctx, "U-100", "M-301", "30", units.Quantity{}, operator)
+	require.ErrorIs(t, err, genealogy.ErrExpired)
+	assert.Contains(t, err.Error(), "serial M-301 comes from lot MOT-L3, which expired at")
+	_, err = p.ShipSerial(ctx, "M-301", genealogy.Shipment{ID: "SH-1", Customer: "C"}, planner)
+	require.ErrorIs(t, err, genealogy.ErrExpired)
+	_, err = p.ShipLot(ctx, "MOT-L3", genealogy.Shipment{ID: "SH-1", Customer: "C"}, qty("1 ea"), planner)
+	require.ErrorIs(t, err, genealogy.ErrExpired, "as the lot's unnumbered unit")
 	assert.Equal(t, before, takeSnapshot(t, f.store))
 }
