@@ -274,10 +274,25 @@ func (p *Plant) StartWorkOrder(ctx context.Context, id string, opts ...CommandOp
 		})
 }
 
-// CompleteWorkOrder ends production on the order.
+// CompleteWorkOrder ends production on the order. Every lot of the order must have left
+// its routing (finished, or aborted with AbortLot): quantity still waiting or in process
+// could not move once the order is completed.
 func (p *Plant) CompleteWorkOrder(ctx context.Context, id string, opts ...CommandOption) (WorkOrder, error) {
 	return p.transitionWorkOrder(ctx, id, "workorder.complete", "complete", []WorkOrderStatus{StatusRunning}, StatusCompleted, opts,
 		func(c *command, wo *WorkOrder) (EventPayload, error) {
+			lots, err := peekAll[Lot](c.ctx, c.tx, store.Query{Kind: lotKind, Site: wo.Site, Index: "workorder", Value: wo.ID})
+			if err != nil {
+				return nil, err
+			}
+			var running []string
+			for _, l := range lots {
+				if l.Execution != nil && l.Execution.Running() {
+					running = append(running, l.ID)
+				}
+			}
+			if running != nil {
+				return nil, fmt.Errorf("%w: cannot complete %s: lots %v are still on their routing; finish them, or abort them with a reason (AbortLot)", ErrWrongState, wo.ref(), running)
+			}
 			wo.CompletedAt = c.now
 			return WorkOrderCompleted{ID: wo.ID, Number: wo.Number, Produced: wo.Produced, Scrapped: wo.Scrapped}, nil
 		})

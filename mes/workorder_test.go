@@ -739,3 +739,29 @@ func TestAKeyIsBoundToItsSubject(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, mes.StatusCreated, got.Status)
 }
+
+// TestAnOrderWithLotsOnTheirRoutingDoesNotComplete: completing an order whose lot still
+// has quantity in process stranded it (no move is allowed on a completed order's lots)
+// and reported the order ended with less produced than started; the lot must be finished
+// or aborted first.
+func TestAnOrderWithLotsOnTheirRoutingDoesNotComplete(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	wo := releasedOrder(t, f, "4711")
+	lot, err := p.StartLot(ctx, wo.ID, units.MustParse("10 ea"), planner)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+
+	before := takeSnapshot(t, f.store)
+	_, err = p.CompleteWorkOrder(ctx, wo.ID, planner)
+	require.ErrorIs(t, err, mes.ErrWrongState)
+	assert.Contains(t, err.Error(), lot.ID)
+	assert.Equal(t, before, takeSnapshot(t, f.store), "a refused completion changes nothing")
+
+	_, err = p.AbortLot(ctx, lot.ID, planner, mes.Reason("order ends short"))
+	require.NoError(t, err)
+	done, err := p.CompleteWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	assert.Equal(t, mes.StatusCompleted, done.Status)
+}
