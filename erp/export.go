@@ -56,7 +56,7 @@ type Performance struct {
 type Response struct {
 	WorkOrder string    `json:"work_order"`        // Takt's work order id
 	Number    string    `json:"number"`            // the work order number
-	Request   string    `json:"request,omitempty"` // the ERP's production request id (the order's external id)
+	Request   string    `json:"request,omitempty"` // the ERP's production request id (the external id of the order, or of the order it was split from)
 	Product   string    `json:"product"`           // the product made
 	Segments  []Segment `json:"segments"`          // in event order
 }
@@ -359,6 +359,13 @@ func (x *exporter) response(id string) (*Response, error) {
 		return nil, fmt.Errorf("work order %s: %w", id, err)
 	}
 	r := &Response{WorkOrder: wo.ID, Number: wo.Number, Request: wo.ExternalID, Product: wo.Product}
+	for from := wo.SplitFrom; r.Request == "" && from != ""; { // split off an order: the ERP knows that one
+		parent, err := x.p.WorkOrder(x.ctx, from)
+		if err != nil {
+			return nil, fmt.Errorf("work order %s, which %s was split from: %w", from, wo.Number, err)
+		}
+		r.Request, from = parent.ExternalID, parent.SplitFrom
+	}
 	x.orders[id] = r
 	x.order = append(x.order, id)
 	return r, nil

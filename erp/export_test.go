@@ -279,3 +279,41 @@ func TestExportPairsAStopWithALateEnteredStart(t *testing.T) {
 	}
 	assert.Equal(t, ts.Labor, sent, "the same in one batch")
 }
+
+// splitOrder imports order 4711 (10 pumps) and splits 4 of them, with a lot of 4 started,
+// off into order 4711-2.
+func splitOrder(t *testing.T) (f fixture, wo, split mes.WorkOrder, lot mes.Lot) {
+	t.Helper()
+	f = newPlant(t)
+	p := f.plant
+	for _, name := range []string{"materials.xml", "routing.xml", "schedule.xml"} {
+		importFile(t, p, name)
+	}
+	wo, err := p.WorkOrderByNumber(ctx, "PLANT-1", "4711")
+	require.NoError(t, err)
+	lot, err = p.StartLot(ctx, wo.ID, units.MustParse("4 ea"), admin)
+	require.NoError(t, err)
+	split, err = p.SplitWorkOrder(ctx, wo.ID, "4711-2", units.MustParse("4 ea"), []string{lot.ID}, admin)
+	require.NoError(t, err)
+	return f, wo, split, lot
+}
+
+// TestExportOfASplitOffOrderNamesTheERPRequest: the confirmations of an order split off an
+// imported one went out without a production request (the new order has no ERP id), so
+// the ERP could book them against nothing.
+func TestExportOfASplitOffOrderNamesTheERPRequest(t *testing.T) {
+	f, _, split, lot := splitOrder(t)
+	p := f.plant
+	_, err := p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, admin)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: units.MustParse("4 ea")}, admin)
+	require.NoError(t, err)
+
+	perf, err := erp.Export(ctx, p, 0, erp.ExportOptions{Site: "PLANT-1"})
+	require.NoError(t, err)
+	require.Len(t, perf.Responses, 1)
+	r := perf.Responses[0]
+	assert.Equal(t, split.ID, r.WorkOrder)
+	assert.Equal(t, "4711-2", r.Number)
+	assert.Equal(t, "4711", r.Request, "the ERP's order the quantity was split from")
+}

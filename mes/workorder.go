@@ -48,6 +48,9 @@ type WorkOrder struct {
 	Priority    int             `json:"priority"` // higher runs first where a rule uses it
 	Customer    string          `json:"customer,omitempty"`
 	Status      WorkOrderStatus `json:"status"`
+	// SplitFrom is the id of the order this one was split off (SplitWorkOrder), whose ERP
+	// order it still fulfils.
+	SplitFrom string `json:"split_from,omitempty"`
 	// Routing and RoutingRevision are pinned when the order is released: a later routing
 	// revision does not change this order.
 	Routing         string    `json:"routing,omitempty"`

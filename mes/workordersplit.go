@@ -105,7 +105,8 @@ func shift(from, to *WorkOrder, t lotTotals) error {
 }
 
 // SplitWorkOrder moves qty of a work order to a new order numbered number: the new order
-// has the same product, due date, priority, customer and pinned routing revision, and the
+// has the same product, due date, priority, customer and pinned routing revision, names
+// the order it was split from (WorkOrder.SplitFrom), and the
 // listed lots move to it with their books (started, produced and scrapped quantities
 // follow them; genealogy, labor and inspection records stay with the lots as they
 // happened). The original keeps the rest and must still cover what it started. Reverse a
@@ -146,7 +147,7 @@ func (p *Plant) SplitWorkOrder(ctx context.Context, id, number string, qty units
 		zero := zeroOf(wo.Qty)
 		nw := WorkOrder{ID: c.p.newID(), Site: wo.Site, Number: number, Product: wo.Product, Qty: qty, Produced: zero, Scrapped: zero, Started: zero,
 			Due: wo.Due, Priority: wo.Priority, Customer: wo.Customer, Status: status, Routing: wo.Routing, RoutingRevision: wo.RoutingRevision,
-			CreatedAt: c.now, ReleasedAt: wo.ReleasedAt}
+			SplitFrom: wo.ID, CreatedAt: c.now, ReleasedAt: wo.ReleasedAt}
 		if err := c.wholeFamilies(wo, lots); err != nil {
 			return WorkOrder{}, err
 		}
