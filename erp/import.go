@@ -97,7 +97,8 @@ func ImportJSON(ctx context.Context, p *mes.Plant, r io.Reader, opts Options) (R
 //
 // A production order that exists with different content is updated while it is open: a
 // changed quantity or due date is applied with RescheduleWorkOrder (the quantity keeps the
-// order's unit and cannot drop below what its lots started), a changed priority with
+// order's unit and cannot drop below what its lots started; quantity split off to other
+// orders in Takt counts as ordered, see mes.WorkOrder.MovedOut), a changed priority with
 // SetWorkOrderPriority (an expedite or a de-prioritisation). A changed product is a
 // problem: the order is cancelled in Takt and sent under a new id.
 //
@@ -614,12 +615,18 @@ func (v *validator) order(o *Order) ([]step, error) {
 	}
 	open := old.Status == mes.StatusCreated || old.Status == mes.StatusReleased || old.Status == mes.StatusRunning
 	newQty, newDue := units.Quantity{}, time.Time{}
-	if !old.Qty.Equal(in.Qty) || old.Qty.Unit() != in.Qty.Unit() {
-		newQty = in.Qty
-		if c, err := in.Qty.Cmp(old.Started); err != nil || c < 0 || in.Qty.Unit() != old.Qty.Unit() {
-			v.ps.add(o.at.path("quantity"), in.Qty.String(), "work order %s has started %s in %s; the quantity must be in that unit and not below it", old.Number, old.Started, old.Qty.Unit())
+	// The ERP's quantity is the order's with what splits and merges moved to other orders.
+	ordered, err := old.Qty.Add(old.MovedOut)
+	if err != nil {
+		return nil, fmt.Errorf("erp: work order %s: %w", old.Number, err)
+	}
+	if !ordered.Equal(in.Qty) || old.Qty.Unit() != in.Qty.Unit() {
+		kept, err := in.Qty.Sub(old.MovedOut)
+		if c, cerr := kept.Cmp(old.Started); err != nil || cerr != nil || c < 0 || !kept.IsPositive() || in.Qty.Unit() != old.Qty.Unit() {
+			v.ps.add(o.at.path("quantity"), in.Qty.String(), "work order %s has started %s in %s and %s of it moved to other orders; the quantity must be in that unit and cover both", old.Number, old.Started, old.Qty.Unit(), old.MovedOut)
 			return nil, nil
 		}
+		newQty = kept
 	}
 	if !old.Due.Equal(in.Due) && !in.Due.IsZero() {
 		newDue = in.Due

@@ -3,6 +3,8 @@ package erp_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -265,4 +267,26 @@ func TestImportDecimalHoursOfNineDigits(t *testing.T) {
 	rt, err := f.plant.Routing(ctx, "PLANT-1", "R", "1")
 	require.NoError(t, err)
 	assert.InDelta(t, float64(150*time.Second), float64(rt.Steps[0].RunPerUnit), float64(time.Millisecond), "0.041666667 h is 150 s, got %s", rt.Steps[0].RunPerUnit)
+}
+
+// TestReimportAfterASplitKeepsTheSplit: the ERP's order of 10 split in Takt into 6 and 4
+// came back unchanged, and the import rescheduled the 6 back to 10 (14 planned for 10
+// ordered); a changed ERP quantity changes what the order kept.
+func TestReimportAfterASplitKeepsTheSplit(t *testing.T) {
+	f, wo, _, _ := splitOrder(t)
+	p := f.plant
+	res := importFile(t, p, "schedule.xml")
+	assert.Empty(t, res.Applied)
+	got, err := p.WorkOrder(ctx, wo.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "6 ea", got.Qty.String())
+
+	doc, err := os.ReadFile(filepath.Join("testdata", "schedule.xml"))
+	require.NoError(t, err)
+	more := strings.NewReplacer("<Version>1</Version>", "<Version>2</Version>", "<QuantityString>10<", "<QuantityString>12<").Replace(string(doc))
+	_, err = erp.ImportB2MML(ctx, p, strings.NewReader(more), opts)
+	require.NoError(t, err)
+	got, err = p.WorkOrder(ctx, wo.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "8 ea", got.Qty.String(), "12 ordered, 4 of them split off")
 }

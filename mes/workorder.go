@@ -51,6 +51,10 @@ type WorkOrder struct {
 	// SplitFrom is the id of the order this one was split off (SplitWorkOrder), whose ERP
 	// order it still fulfils.
 	SplitFrom string `json:"split_from,omitempty"`
+	// MovedOut is the quantity SplitWorkOrder and MergeWorkOrders moved from this order to
+	// others, less what they moved into it: Qty + MovedOut is what the order was created
+	// or last rescheduled with (the ERP's order quantity).
+	MovedOut units.Quantity `json:"moved_out,omitzero"`
 	// Routing and RoutingRevision are pinned when the order is released: a later routing
 	// revision does not change this order.
 	Routing         string    `json:"routing,omitempty"`

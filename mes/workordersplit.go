@@ -161,6 +161,9 @@ func (p *Plant) SplitWorkOrder(ctx context.Context, id, number string, qty units
 		}
 		ordered := was.Qty
 		wo.Qty = rest
+		if wo.MovedOut, err = wo.MovedOut.Add(qty); err != nil {
+			return WorkOrder{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
 		if over, _ := wo.Started.Cmp(wo.Qty); over > 0 {
 			return WorkOrder{}, fmt.Errorf("%w: %s keeps %s but has started %s; move more lots to the new order or split less", ErrInvalid, wo.ref(), wo.Qty, wo.Started)
 		}
@@ -181,7 +184,7 @@ func (p *Plant) SplitWorkOrder(ctx context.Context, id, number string, qty units
 		if err := c.saveWorkOrder(&wo); err != nil {
 			return WorkOrder{}, err
 		}
-		c.record(objectRef(workOrderKind, wo.ID), change("qty", ordered, wo.Qty), change("started", was.Started, wo.Started),
+		c.record(objectRef(workOrderKind, wo.ID), change("qty", ordered, wo.Qty), change("moved_out", was.MovedOut, wo.MovedOut), change("started", was.Started, wo.Started),
 			change("produced", was.Produced, wo.Produced), change("scrapped", was.Scrapped, wo.Scrapped))
 		c.record(objectRef(workOrderKind, nw.ID), change("status", "", nw.Status), change("qty", "", nw.Qty), change("started", "", nw.Started), change("split_from", "", wo.Number))
 		return nw, c.emit(wo.ID, WorkOrderSplit{From: wo.ID, To: nw.ID, Qty: qty, Lots: lots})
@@ -238,6 +241,13 @@ func (p *Plant) MergeWorkOrders(ctx context.Context, into, from string, opts ...
 		if dst.Qty, err = dst.Qty.Add(src.Qty); err != nil {
 			return WorkOrder{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
+		srcMoved := src.MovedOut
+		if src.MovedOut, err = src.MovedOut.Add(qty); err != nil {
+			return WorkOrder{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		if dst.MovedOut, err = dst.MovedOut.Sub(qty); err != nil {
+			return WorkOrder{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
 		src.Qty, src.Status = zeroOf(src.Qty), StatusCancelled
 		if len(ids) > 0 && dst.Status == StatusReleased {
 			dst.Status, dst.StartedAt = StatusRunning, c.now
@@ -248,9 +258,9 @@ func (p *Plant) MergeWorkOrders(ctx context.Context, into, from string, opts ...
 		if err := c.saveWorkOrder(&src); err != nil {
 			return WorkOrder{}, err
 		}
-		c.record(objectRef(workOrderKind, dst.ID), change("qty", before.Qty, dst.Qty), change("status", before.Status, dst.Status),
+		c.record(objectRef(workOrderKind, dst.ID), change("qty", before.Qty, dst.Qty), change("moved_out", before.MovedOut, dst.MovedOut), change("status", before.Status, dst.Status),
 			change("started", before.Started, dst.Started), change("produced", before.Produced, dst.Produced), change("scrapped", before.Scrapped, dst.Scrapped))
-		c.record(objectRef(workOrderKind, src.ID), change("status", srcStatus, StatusCancelled), change("qty", qty, src.Qty), change("merged_into", "", dst.Number))
+		c.record(objectRef(workOrderKind, src.ID), change("status", srcStatus, StatusCancelled), change("qty", qty, src.Qty), change("moved_out", srcMoved, src.MovedOut), change("merged_into", "", dst.Number))
 		return dst, c.emit(dst.ID, WorkOrdersMerged{Into: dst.ID, From: src.ID, Qty: qty, Lots: ids})
 	})
 }
