@@ -271,8 +271,8 @@ type lotInspection struct {
 	Version  int    `json:"version"`
 	LotIndex int    `json:"lot_index"`
 	Round    int    `json:"round"`
-	// Earlier are the non-conformances of the lot at the step from earlier rounds: their
-	// dispositions do not cover a rejection in this one.
+	// Earlier are the non-conformances of the lot from earlier rounds, and those opened
+	// before the lot was rejected in this one: their dispositions do not cover the rejection.
 	Earlier []string `json:"earlier_ncs,omitempty"`
 
 	stored uint64 // store version; 0 while new
@@ -389,19 +389,27 @@ func (c *command) restartInspections(lot *Lot) error {
 			return err
 		}
 		li.Round++
-		ncs, err := c.tx.List(c.ctx, store.Query{Kind: nonConformanceKind, Site: lot.Site, Index: "lot", Value: lot.ID})
-		if err != nil {
+		if li.Earlier, err = c.ncsOfLot(lot); err != nil {
 			return err
-		}
-		li.Earlier = nil
-		for _, nc := range ncs {
-			li.Earlier = append(li.Earlier, nc.ID)
 		}
 		if err := c.saveInspection(li); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// ncsOfLot returns the ids of every non-conformance of lot so far.
+func (c *command) ncsOfLot(lot *Lot) ([]string, error) {
+	recs, err := c.tx.List(c.ctx, store.Query{Kind: nonConformanceKind, Site: lot.Site, Index: "lot", Value: lot.ID})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(recs))
+	for i, rec := range recs {
+		ids[i] = rec.ID
+	}
+	return ids, nil
 }
 
 // inspectionSize is the lot quantity an inspection samples, in ea: what of the lot is or
@@ -507,6 +515,11 @@ func (p *Plant) RecordInspection(ctx context.Context, lotID, step string, result
 		after, err := evaluate(cp, li, size, append(slices.Clone(prior), fresh...))
 		if err != nil {
 			return Inspection{}, fmt.Errorf("%s: %w", where, err)
+		}
+		if before.LotAccepted && !after.LotAccepted { // only what is decided from now on covers the rejection
+			if li.Earlier, err = c.ncsOfLot(sc.lot); err != nil {
+				return Inspection{}, err
+			}
 		}
 		if err := c.saveInspection(li); err != nil {
 			return Inspection{}, err
@@ -776,8 +789,8 @@ func fillOutcome(cp *quality.CompiledPlan, results []quality.Result, ev quality.
 	}
 }
 
-// dispositioned reports whether a non-conformance of the lot at the step, not of an
-// earlier round of inspection li, is dispositioned.
+// dispositioned reports whether a non-conformance of the lot at the step, opened after the
+// lot was rejected in the current round of inspection li, is dispositioned.
 func (c *command) dispositioned(sc *stepContext, li *lotInspection) (bool, error) {
 	recs, err := c.tx.List(c.ctx, store.Query{Kind: nonConformanceKind, Site: sc.lot.Site, Index: "lot", Value: sc.lot.ID})
 	if err != nil {

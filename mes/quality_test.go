@@ -821,3 +821,29 @@ func TestAReworkLotIsSampledAsItsLotWas(t *testing.T) {
 	_, err = p.TrackOut(ctx, rw, "20", routing.Outcome{Good: qty("1 ea")}, operator)
 	require.ErrorIs(t, err, mes.ErrInspectionMissing, "reworked material must be inspected again")
 }
+
+// Acceptance sampling: a non-conformance dispositioned before the lot was rejected (a unit
+// found bad while the sample still accepted the lot) is no decision on the rejection.
+func TestARejectionIsNotCoveredByAnEarlierDispositionOfTheRound(t *testing.T) {
+	plan := quality.Plan{ID: "BORE", Characteristics: []quality.Characteristic{{Name: "visual", Kind: quality.Attribute}},
+		Sampling: quality.SamplingPlan{Method: quality.Acceptance, N: 3, C: 1}}
+	f := qualityPlant(t, plan)
+	p := f.plant
+	lot := lotAtInspection(t, f, "4711", "10 ea")
+	insp, err := p.RecordInspection(ctx, lot.ID, "20", []quality.Result{{Characteristic: "visual", Inspected: 1, Rejected: 1}}, operator)
+	require.NoError(t, err)
+	require.True(t, insp.Evaluation.LotAccepted, "1 nonconforming unit is within c = 1")
+	nc, err := p.OpenNonConformance(ctx, "PLANT-1", quality.NonConformance{What: "scratch", Lot: lot.ID, Step: "20", Qty: qty("1 ea")}, supervisor)
+	require.NoError(t, err)
+	_, err = p.DispositionNonConformance(ctx, nc.ID, []quality.DispositionLine{{Kind: quality.UseAsIs, Qty: qty("1 ea")}},
+		supervisor, mes.Reason("cosmetic"), quinnSigns)
+	require.NoError(t, err)
+
+	insp, err = p.RecordInspection(ctx, lot.ID, "20", []quality.Result{{Characteristic: "visual", Inspected: 2, Rejected: 1}}, operator)
+	require.NoError(t, err)
+	require.False(t, insp.Evaluation.LotAccepted, "2 nonconforming units reject the lot")
+	before := qualitySnapshot(t, f)
+	_, err = p.TrackOut(ctx, lot.ID, "20", routing.Outcome{Good: qty("10 ea")}, operator)
+	require.ErrorIs(t, err, mes.ErrLotRejected, "the rejection has no disposition")
+	assert.Equal(t, before, qualitySnapshot(t, f))
+}
