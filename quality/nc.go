@@ -138,7 +138,8 @@ func OpenNC(nc NonConformance, by string, at time.Time) (NonConformance, error) 
 // Dispositioned with the orders the engine must execute (scrap moves quantity, rework
 // sends material back along the routing). The engine must bind an electronic signature
 // with meaning DispositionSignature, by d.By, before committing. The lines must account
-// for exactly the non-conformance's quantity.
+// for exactly the non-conformance's quantity; those of a non-conformance without quantity
+// (of equipment, say) carry none.
 func (nc NonConformance) ApplyDisposition(d Disposition) (NonConformance, []Order, error) {
 	if nc.Status != NCOpen {
 		return NonConformance{}, nil, fmt.Errorf("%w: non-conformance %q is %q; only an open one can be dispositioned (a disposition is final; open a new non-conformance for new findings)", ErrWrongState, nc.ID, nc.Status)
@@ -162,6 +163,12 @@ func (nc NonConformance) ApplyDisposition(d Disposition) (NonConformance, []Orde
 		default:
 			ps.add(path+".kind", string(l.Kind), "unknown disposition; use use-as-is, rework, repair, scrap or return-to-vendor")
 		}
+		if nc.Qty.IsZero() {
+			if !l.Qty.IsZero() {
+				ps.add(path+".qty", l.Qty.String(), "non-conformance %q concerns no material quantity; leave the line's quantity empty", nc.ID)
+			}
+			continue
+		}
 		if err := l.Qty.RequirePositive("disposition quantity"); err != nil {
 			ps.add(path+".qty", l.Qty.String(), "%v", err)
 			continue
@@ -173,7 +180,7 @@ func (nc NonConformance) ApplyDisposition(d Disposition) (NonConformance, []Orde
 		}
 		total = sum
 	}
-	if len(d.Lines) > 0 && len(ps.list) == 0 {
+	if len(d.Lines) > 0 && len(ps.list) == 0 && !nc.Qty.IsZero() {
 		if c, err := total.Cmp(nc.Qty); err != nil || c != 0 {
 			ps.add("lines", total.String(), "the lines must account for exactly the non-conforming quantity %s", nc.Qty)
 		}

@@ -166,3 +166,19 @@ func problemPaths(t *testing.T, err error) []string {
 	}
 	return paths
 }
+
+// A non-conformance of equipment that concerns no material is dispositioned (repair, or
+// use as is) with lines that carry no quantity either; it was stuck open for ever.
+func TestEquipmentNonConformanceWithoutQuantityIsDispositioned(t *testing.T) {
+	nc, err := OpenNC(NonConformance{ID: "NC-3", What: "fixture worn", Equipment: "CNC-2"}, "s", t0)
+	require.NoError(t, err)
+	done, orders, err := nc.ApplyDisposition(Disposition{Lines: []DispositionLine{{Kind: Repair}}, Reason: "replace the fixture", By: "mrb", At: t0})
+	require.NoError(t, err)
+	assert.Equal(t, NCDispositioned, done.Status)
+	assert.Len(t, orders, 1)
+	_, err = done.Close("mrb", t0)
+	assert.NoError(t, err)
+
+	_, _, err = nc.ApplyDisposition(Disposition{Lines: []DispositionLine{{Kind: Scrap, Qty: ea("1 ea")}}, Reason: "r", By: "mrb", At: t0})
+	assert.Equal(t, []string{"lines[0].qty"}, problemPaths(t, err), "no material, so no quantity to decide on")
+}
