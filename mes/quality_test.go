@@ -847,3 +847,19 @@ func TestARejectionIsNotCoveredByAnEarlierDispositionOfTheRound(t *testing.T) {
 	require.ErrorIs(t, err, mes.ErrLotRejected, "the rejection has no disposition")
 	assert.Equal(t, before, qualitySnapshot(t, f))
 }
+
+// A value no float64 holds (a keying error such as 1e400) is refused as bad data; with a
+// control chart of the characteristic it failed as an internal error (+Inf in the chart).
+func TestAValueBeyondAnyMeasurementIsRefused(t *testing.T) {
+	f := qualityPlant(t, everyUnitPlan())
+	p := f.plant
+	_, from, to := recordBaseline(t, f)
+	_, err := p.ComputeControlLimits(ctx, "PLANT-1", mes.ChartConfig{Characteristic: "bore", Rules: quality.WesternElectricRules}, from, to, admin)
+	require.NoError(t, err)
+	lot := lotAtInspection(t, f, "4712", "3 ea")
+	before := qualitySnapshot(t, f)
+	_, err = p.RecordInspection(ctx, lot.ID, "20", []quality.Result{bore("1e400", "S1")}, operator)
+	require.ErrorIs(t, err, mes.ErrInvalid)
+	assert.ErrorIs(t, err, quality.ErrInvalidResult)
+	assert.Equal(t, before, qualitySnapshot(t, f))
+}

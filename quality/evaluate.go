@@ -67,6 +67,8 @@ func (cp *CompiledPlan) checkResult(ps *problems, path string, r Result) {
 			ps.add(path+".value", "", "variable characteristic %q needs a measured value", c.Name)
 		} else if -r.Value.Decimal.Exponent() > c.Decimals {
 			ps.add(path+".value", r.Value.Decimal.String(), "recorded with more than %d decimal(s), the resolution of %q; record what the gauge shows", c.Decimals, c.Name)
+		} else if math.IsInf(r.Value.Decimal.InexactFloat64(), 0) {
+			ps.add(path+".value", r.Value.Decimal.String(), "beyond any measurement (charts and statistics take values up to about 1.8e308); record what the gauge shows")
 		}
 		if r.Inspected != 0 || r.Rejected != 0 || len(r.Defects) > 0 {
 			ps.add(path, c.Name, "inspected, rejected and defects apply to attribute characteristics; a variable result carries a value")

@@ -162,6 +162,7 @@ func TestEvaluateRejectsInvalidResultsListingAll(t *testing.T) {
 	}
 	assert.NoError(t, cp.CheckResult(measure("S1", "10.002", 0)))
 	assert.ErrorIs(t, cp.CheckResult(measure("S1", "10.0021", 0)), ErrInvalidResult)
+	assert.ErrorIs(t, cp.CheckResult(measure("S1", "-1e400", 0)), ErrInvalidResult, "no float64 holds it, for charts and statistics")
 }
 
 func TestReactionRules(t *testing.T) {
