@@ -932,7 +932,8 @@ func chartID(site, characteristic, equipment string) string {
 // SetControlLimits configures the control chart of cfg in site with limits set by hand
 // (action "spc.set_limits"). Every variable result of the characteristic recorded from then
 // on (on cfg.Equipment, when set) is a point checked against cfg.Rules over the recent
-// points. Setting limits again starts the rules afresh.
+// points. The individuals limits must be symmetric about the center, as I-MR limits are.
+// Setting limits again starts the rules afresh.
 func (p *Plant) SetControlLimits(ctx context.Context, site string, cfg ChartConfig, limits quality.IMRChart, opts ...CommandOption) (ControlChart, error) {
 	return execute(ctx, p, "spc.set_limits", []string{site, cfg.Characteristic, cfg.Equipment}, opts, func(c *command) (ControlChart, error) {
 		return c.setChart(site, ControlChart{ChartConfig: cfg, Site: site, Limits: limits})
@@ -973,6 +974,8 @@ func (c *command) setChart(site string, ch ControlChart) (ControlChart, error) {
 	x, mr := ch.Limits.X, ch.Limits.MR
 	if !finiteAll(x.LCL, x.Center, x.UCL, mr.Center, mr.UCL) || !(x.LCL < x.Center && x.Center < x.UCL) || !(mr.UCL > 0) {
 		ps.add("limits", fmt.Sprintf("%+v", ch.Limits), "need LCL < center < UCL for the individuals and a positive moving-range UCL")
+	} else if up, down := x.UCL-x.Center, x.Center-x.LCL; math.Abs(up-down) > 1e-9*up {
+		ps.add("limits", fmt.Sprintf("%+v", ch.Limits), "the individuals limits must be symmetric about the center (center ± 3 sigma): the run rules measure both sides in thirds of the distance to the UCL")
 	}
 	if ch.Equipment != "" {
 		var se storedEquipment

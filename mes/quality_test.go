@@ -863,3 +863,26 @@ func TestAValueBeyondAnyMeasurementIsRefused(t *testing.T) {
 	assert.ErrorIs(t, err, quality.ErrInvalidResult)
 	assert.Equal(t, before, qualitySnapshot(t, f))
 }
+
+// The run rules measure zones in thirds of the distance from the center to the limits, on
+// both sides; limits set by hand that are not symmetric are refused, since a point beyond
+// the drawn lower limit broke no rule.
+func TestHandSetLimitsAreSymmetric(t *testing.T) {
+	f := qualityPlant(t, everyUnitPlan())
+	p := f.plant
+	cfg := mes.ChartConfig{Characteristic: "bore", Rules: quality.Nelson1}
+	limits := quality.IMRChart{X: quality.Limits{LCL: 9.99, Center: 10, UCL: 10.03}, MR: quality.Limits{Center: 0.01, UCL: 0.0327}}
+	before := qualitySnapshot(t, f)
+	_, err := p.SetControlLimits(ctx, "PLANT-1", cfg, limits, admin)
+	require.ErrorIs(t, err, mes.ErrInvalid, "9.985 is below the LCL 9.99 but only 1.5 sigma below the center")
+	assert.Contains(t, err.Error(), "symmetric")
+	assert.Equal(t, before, qualitySnapshot(t, f))
+
+	limits.X.LCL = 9.97
+	_, err = p.SetControlLimits(ctx, "PLANT-1", cfg, limits, admin)
+	require.NoError(t, err)
+	lot := lotAtInspection(t, f, "4712", "3 ea")
+	insp, err := p.RecordInspection(ctx, lot.ID, "20", []quality.Result{bore("9.965", "S1")}, operator)
+	require.NoError(t, err)
+	require.Len(t, insp.Violations, 1)
+}
