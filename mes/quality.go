@@ -30,7 +30,8 @@ const (
 	// inspectionLotKind is a lot's inspection at a step ("lot/step"): the plan version it is
 	// pinned to, its lot index for sampling and its round.
 	inspectionLotKind = "inspection_lot"
-	// inspectionCountKind counts the lots an every-nth-lot plan has seen in a site.
+	// inspectionCountKind counts the lots an every-nth-lot plan has seen at a step in a site
+	// ("site/plan@step").
 	inspectionCountKind = "inspection_count"
 	chartKind           = "spc_chart"
 	nonConformanceKind  = "nonconformance"
@@ -336,7 +337,7 @@ func (c *command) pinLatest(li *lotInspection, plan string) (InspectionPlan, err
 
 // beginInspection pins the lot's first inspection at a step to the latest version of plan
 // and, for skip-lot sampling, gives it the lot index of parent (the lot it was split from)
-// at the step, or else the next lot index of the plan in the site.
+// at the step, or else the next lot index of the plan at the step in the site.
 func (c *command) beginInspection(li *lotInspection, plan, parent string) error {
 	head, err := c.pinLatest(li, plan)
 	if err != nil || head.Plan.Sampling.Method != quality.EveryNthLot {
@@ -354,7 +355,7 @@ func (c *command) beginInspection(li *lotInspection, plan, parent string) error 
 	var count struct {
 		Lots int `json:"lots"`
 	}
-	id := planHeadID(li.Site, plan)
+	id := planHeadID(li.Site, plan) + "@" + li.Step
 	v, err := load(c.ctx, c.tx, inspectionCountKind, id, &count)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err

@@ -886,3 +886,30 @@ func TestHandSetLimitsAreSymmetric(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, insp.Violations, 1)
 }
+
+// Skip-lot sampling counts the lots of a plan at each step: a plan inspecting at two steps
+// of a routing samples the first lot at both (the lot's index at its second step was the
+// next of a counter shared by both steps, so that step skipped it).
+func TestSkipLotSamplingCountsLotsAtEachStep(t *testing.T) {
+	plan := borePlan()
+	plan.Sampling = quality.SamplingPlan{Method: quality.EveryNthLot, N: 2}
+	f := qualityPlant(t, plan)
+	p := f.plant
+	rt, err := routing.New("PUMP-100", "Q2").
+		Step("10", "Machine housing", routing.At("CNC")).
+		Step("20", "Inspect bore", routing.At("QC"), routing.Inspect("BORE")).
+		Step("30", "Inspect bore again", routing.At("QC"), routing.Inspect("BORE")).
+		Build()
+	require.NoError(t, err)
+	_, err = p.PublishRouting(ctx, "PLANT-1", rt, admin)
+	require.NoError(t, err)
+	lot := lotAtInspection(t, f, "4711", "4 ea")
+	_, err = p.RecordInspection(ctx, lot.ID, "20", []quality.Result{bore("10.000", "S1")}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "20", routing.Outcome{Good: qty("4 ea")}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "30", units.Quantity{}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "30", routing.Outcome{Good: qty("4 ea")}, operator)
+	require.ErrorIs(t, err, mes.ErrInspectionMissing, "the first lot at step 30 is sampled")
+}
