@@ -280,6 +280,23 @@ func (ch AttributeChart) checkCounts(counts []Count) error {
 	return ps.err(ErrInsufficientData)
 }
 
+// checkLimits refuses a chart that NewPChart, NewNPChart, NewCChart or NewUChart did not
+// make, such as the zero value: its limits would have no spread to measure points by.
+func (ch AttributeChart) checkLimits() error {
+	ok := ch.Center > 0 && !math.IsInf(ch.Center, 0)
+	switch ch.Kind {
+	case P, NP:
+		ok = ok && ch.PBar > 0 && ch.PBar < 1 && (ch.Kind == P || ch.N > 0)
+	case C, U:
+	default:
+		ok = false
+	}
+	if !ok {
+		return fmt.Errorf("%w: the %q chart has no limits to check against (center %v, p̄ %v, n %d); make it with NewPChart, NewNPChart, NewCChart or NewUChart", ErrInsufficientData, ch.Kind, ch.Center, ch.PBar, ch.N)
+	}
+	return nil
+}
+
 // Limits returns the control limits for a subgroup of size units (size is ignored by c
 // and np charts). Lower limits below zero are clipped to zero.
 func (ch AttributeChart) Limits(size int) Limits {
@@ -309,6 +326,9 @@ func (ch AttributeChart) Point(c Count) float64 {
 // Check applies rules to the subgroups in one pass, each point against the limits for its
 // own subgroup size.
 func (ch AttributeChart) Check(counts []Count, rules Rule) ([]Violation, error) {
+	if err := ch.checkLimits(); err != nil {
+		return nil, err
+	}
 	if err := ch.checkCounts(counts); err != nil {
 		return nil, err
 	}

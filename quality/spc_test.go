@@ -197,6 +197,10 @@ func TestAttributeChartErrors(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInsufficientData)
 	_, err = NewUChart([]Count{{1, 1}})
 	assert.ErrorIs(t, err, ErrInsufficientData)
+	for _, ch := range []AttributeChart{{}, {Kind: P, Center: 0.1}, {Kind: NP, Center: 1, PBar: 0.1}, {Kind: C}} {
+		_, err = ch.Check([]Count{{1, 10}}, Nelson1)
+		assert.ErrorIs(t, err, ErrInsufficientData, "a chart the constructors did not make: %+v", ch)
+	}
 }
 
 func spec(lsl, usl string) Spec {
