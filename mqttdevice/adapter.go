@@ -37,8 +37,11 @@ type Config struct {
 	// Actor is the device actor signals are ingested as; default {ID: ClientID, Kind:
 	// mes.Device}.
 	Actor mes.Actor
-	// BufferSize is how many signals are kept while the engine cannot take them; when
-	// full, the oldest are dropped and counted in Stats.Dropped. Default 100,000.
+	// BufferSize bounds how many signals are kept while the engine cannot take them. The
+	// broker's in-flight window (mosquitto's max_inflight_messages, 20 by default) usually
+	// bounds them first, since the adapter acknowledges a message only once the engine has
+	// its signals; when the buffer is full nevertheless, the oldest are dropped, counted in
+	// Stats.Dropped, and their messages acknowledged. Default 100,000.
 	BufferSize int
 	// BatchSize is the most signals passed to the sink in one call. Default 500.
 	BatchSize int
@@ -98,7 +101,8 @@ var ErrNotAcknowledged = errors.New("mqttdevice: command not acknowledged yet")
 
 // Stats counts what the adapter did since it was created.
 type Stats struct {
-	// Received is the number of valid signals decoded from messages.
+	// Received is the number of valid signals decoded from messages (a message the broker
+	// sends again, because it was not acknowledged before a reconnect, counts again).
 	Received uint64
 	// Invalid is the number of signals refused: bad payload elements, signals published
 	// on another equipment's topic, and signals the engine rejected as invalid or not
@@ -113,16 +117,21 @@ type Stats struct {
 	// its sequence numbers without changing its source.
 	TooOld uint64
 	// Dropped is the number of signals dropped because the buffer was full (the oldest go
-	// first).
+	// first). Their messages are acknowledged, so these signals are lost.
 	Dropped uint64
 	// Buffered is the number of signals waiting for the engine now.
 	Buffered int
+	// Unacknowledged is the number of messages received and not acknowledged to the broker
+	// yet, because some of their signals wait for the engine. While the engine is
+	// unavailable it rises to the broker's in-flight window, and the broker queues the rest.
+	Unacknowledged int
 }
 
 // Adapter connects a site's devices on an MQTT broker to the engine: it subscribes to
 // takt/<site>/+/signals, decodes each message into signals, keeps them in a bounded
-// buffer and feeds them to the Sink in batches, retrying while the engine is unavailable;
-// and it implements mes.DeviceCommander by publishing commands to
+// buffer and feeds them to the Sink in batches, retrying while the engine is unavailable,
+// and acknowledges each message to the broker once the engine has taken its signals; and
+// it implements mes.DeviceCommander by publishing commands to
 // takt/<site>/<equipment>/commands. It reconnects to the broker by itself. Create it with
 // New, run it with Run; it is safe for concurrent use.
 type Adapter struct {
@@ -150,10 +159,16 @@ func New(cfg Config) (*Adapter, error) {
 		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(cfg.MaxReconnectInterval).
 		// Every message goes to onMessage, which is in place before the first connection:
 		// with a persistent session the broker sends what it queued right after connecting,
-		// and may send messages of subscriptions an earlier configuration made. A message no
-		// handler takes is never acknowledged and, once the broker's in-flight window is
-		// full of them, stops the broker from sending any more.
+		// and may send messages of subscriptions an earlier configuration made. A message
+		// not acknowledged takes a place in the broker's in-flight window until the next
+		// connection; once the window is full of them, the broker sends no more.
 		SetDefaultPublishHandler(a.onMessage).
+		// The buffer acknowledges a message when the engine has its signals. Paho binds
+		// Message.Ack to the connection the message came on: after a reconnect it drops the
+		// acknowledgement (the broker sends the message again, with the persistent session).
+		// The handler is called in the order messages arrive, which the buffer's order of
+		// acknowledgements follows.
+		SetAutoAckDisabled(true).SetOrderMatters(true).
 		SetOnConnectHandler(func(c mqtt.Client) {
 			// Subscribe on every connection: a broker that lost its state (restarted
 			// without persistence) forgets the subscription.
@@ -178,7 +193,9 @@ func New(cfg Config) (*Adapter, error) {
 // (MQTT 3.1.1, section 3.9.3).
 const subscriptionRefused = 0x80
 
-// onMessage decodes a signals message of the adapter's site into the buffer.
+// onMessage decodes a signals message of the adapter's site into the buffer, which
+// acknowledges the message once its signals have left it. A message without valid signals
+// is acknowledged as soon as those received before it are.
 func (a *Adapter) onMessage(_ mqtt.Client, m mqtt.Message) {
 	site, eq, err := parseSignalTopic(m.Topic())
 	if err == nil && site != a.cfg.Site {
@@ -188,6 +205,7 @@ func (a *Adapter) onMessage(_ mqtt.Client, m mqtt.Message) {
 	if err != nil {
 		a.invalid.Add(1)
 		a.cfg.Logger.Warn("message on an unexpected topic ignored", "err", err)
+		a.buf.add(nil, m.Ack)
 		return
 	}
 	sigs, err := DecodePayload(m.Payload())
@@ -210,14 +228,15 @@ func (a *Adapter) onMessage(_ mqtt.Client, m mqtt.Message) {
 		kept = append(kept, s)
 	}
 	a.received.Add(uint64(len(kept)))
-	if dropped := a.buf.add(kept); dropped > 0 {
-		a.cfg.Logger.Error("signal buffer full: oldest signals dropped", "dropped", dropped, "capacity", a.cfg.BufferSize)
+	if dropped := a.buf.add(kept, m.Ack); dropped > 0 {
+		a.cfg.Logger.Error("signal buffer full: oldest signals dropped and their messages acknowledged", "dropped", dropped, "capacity", a.cfg.BufferSize)
 	}
 }
 
 // Run connects to the broker (retrying until it answers), subscribes and delivers
 // buffered signals to sink (the *mes.Plant) until ctx is done; then it disconnects and
-// returns ctx.Err(). Signals still buffered then are lost with the process.
+// returns ctx.Err(). The messages of signals still buffered then are not acknowledged:
+// the broker sends them again when an adapter with the same ClientID connects.
 func (a *Adapter) Run(ctx context.Context, sink Sink) error {
 	if sink == nil {
 		return fmt.Errorf("%w: Run needs a Sink (the *mes.Plant)", ErrInvalidConfig)
@@ -330,10 +349,11 @@ func (a *Adapter) SendCommand(ctx context.Context, cmd mes.DeviceCommand) error 
 
 // Stats returns the adapter's counters.
 func (a *Adapter) Stats() Stats {
-	buffered, dropped := a.buf.stats()
+	buffered, unacked, dropped := a.buf.stats()
 	return Stats{
 		Received: a.received.Load(), Invalid: a.invalid.Load(), Delivered: a.delivered.Load(),
 		Duplicates: a.duplicates.Load(), TooOld: a.tooOld.Load(), Dropped: dropped, Buffered: buffered,
+		Unacknowledged: unacked,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -179,7 +180,7 @@ func TestSignalsPublishedReachTheEngineAndCommandsArePublished(t *testing.T) {
 	other := count(5, 100)
 	other.Equipment = "M2"
 	publish(t, dev, topic, other) // on M1's topic: refused
-	require.Eventually(t, func() bool { st := a.Stats(); return st.Delivered == 5 && st.Invalid == 2 }, waitFor, 10*time.Millisecond)
+	require.Eventually(t, func() bool { st := a.Stats(); return st.Delivered == 5 && st.Invalid == 2 && st.Unacknowledged == 0 }, waitFor, 10*time.Millisecond)
 	assert.Equal(t, mqttdevice.Stats{Received: 5, Invalid: 2, Delivered: 5, Duplicates: 1}, a.Stats())
 	assert.Equal(t, int64(13), goodParts(t, plant))
 	counts, err := plant.MachineCounts(ctx, lot.ID)
@@ -231,14 +232,15 @@ func TestEngineOutageBuffersSignalsAndDeliversThemOnce(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return a.Stats().Received == 8 }, waitFor, 10*time.Millisecond)
 	require.Eventually(t, func() bool { return sink.calls.Load() >= 3 }, waitFor, 10*time.Millisecond, "the adapter keeps retrying")
-	assert.Equal(t, mqttdevice.Stats{Received: 8, Dropped: 2, Buffered: 6}, a.Stats())
+	assert.Equal(t, mqttdevice.Stats{Received: 8, Dropped: 2, Buffered: 6, Unacknowledged: 6}, a.Stats(),
+		"the messages of the dropped signals are acknowledged, the others wait")
 	assert.Equal(t, int64(0), goodParts(t, plant))
 
 	// The engine comes back, but its first answer is lost after it committed: the adapter
 	// sends the batch again and the engine recognises every signal.
 	sink.commitThenFail.Store(true)
 	sink.down.Store(false)
-	require.Eventually(t, func() bool { return a.Stats().Buffered == 0 }, waitFor, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return a.Stats().Unacknowledged == 0 }, waitFor, 10*time.Millisecond)
 	assert.Equal(t, mqttdevice.Stats{Received: 8, Delivered: 6, Duplicates: 6, Dropped: 2}, a.Stats())
 	assert.Equal(t, int64(3+4+5+6+7+8), goodParts(t, plant), "the newest six signals, each applied once")
 }
@@ -385,7 +387,7 @@ func TestASignalTheEngineRefusesAsUnauthorizedIsDroppedAndDoesNotBlockTheOthers(
 	topic, err := mqttdevice.SignalTopic(site, "M1")
 	require.NoError(t, err)
 	publish(t, dev, topic, count(2, 5))
-	require.Eventually(t, func() bool { return a.Stats().Delivered == 1 }, waitFor, 10*time.Millisecond)
+	require.Eventually(t, func() bool { st := a.Stats(); return st.Delivered == 1 && st.Unacknowledged == 0 }, waitFor, 10*time.Millisecond)
 	assert.Equal(t, mqttdevice.Stats{Received: 2, Invalid: 1, Delivered: 1}, a.Stats())
 	assert.Equal(t, int64(5), goodParts(t, plant))
 	h, err := plant.EquipmentHistory(ctx, "M9", t0, t0.Add(time.Hour))
@@ -488,7 +490,7 @@ func TestSignalsTheEngineFindsTooOldAreCountedApart(t *testing.T) {
 	// tell whether seq 1 was applied, so it does not apply it.
 	publish(t, dev, topic, count(equipment.DedupWindow+10, 1))
 	publish(t, dev, topic, count(1, 1))
-	require.Eventually(t, func() bool { return a.Stats().Delivered == 2 }, waitFor, 10*time.Millisecond)
+	require.Eventually(t, func() bool { st := a.Stats(); return st.Delivered == 2 && st.Unacknowledged == 0 }, waitFor, 10*time.Millisecond)
 	assert.Equal(t, mqttdevice.Stats{Received: 2, Delivered: 2, TooOld: 1}, a.Stats())
 }
 
@@ -567,4 +569,189 @@ func TestASubscriptionTheBrokerRefusesIsLoggedAsAnError(t *testing.T) {
 	start(t, a, plant)
 	require.Eventually(t, func() bool { return len(logs.errors()) > 0 }, waitFor, 10*time.Millisecond)
 	assert.Equal(t, []string{"the broker refused the subscription; signals of the site are not received: allow the adapter's user to read the topic in the broker's ACL"}, logs.errors())
+}
+
+// crashingSink stands for an engine that commits the first batch but whose answer is
+// lost, and then fails every call: nothing is ever reported delivered.
+type crashingSink struct {
+	plant   *mes.Plant
+	calls   atomic.Int64
+	applied atomic.Int64
+}
+
+func (s *crashingSink) IngestSignals(ctx context.Context, sigs []equipment.Signal, opts ...mes.CommandOption) ([]mes.IngestResult, error) {
+	if s.calls.Add(1) == 1 {
+		if _, err := s.plant.IngestSignals(ctx, sigs, opts...); err != nil {
+			return nil, err
+		}
+		s.applied.Store(int64(len(sigs)))
+	}
+	return nil, errDown
+}
+
+func TestSignalsNotDeliveredWhenTheAdapterStopsAreRedeliveredToTheNextOne(t *testing.T) {
+	url := brokerURL(t)
+	site := unique("S")
+	clientID := unique("takt")
+	plant, _ := newPlant(t, site)
+	dev := client(t, url)
+	topic, err := mqttdevice.SignalTopic(site, "M1")
+	require.NoError(t, err)
+
+	// The first adapter receives every message, but the engine never reports one delivered:
+	// it commits the first batch and loses its answer, then it is down.
+	sink := &crashingSink{plant: plant}
+	first, err := mqttdevice.New(mqttdevice.Config{Broker: url, ClientID: clientID, Site: site,
+		RetryInterval: 20 * time.Millisecond, MaxRetryInterval: 50 * time.Millisecond})
+	require.NoError(t, err)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- first.Run(runCtx, sink) }()
+	require.Eventually(t, first.Connected, waitFor, 10*time.Millisecond)
+	publish(t, dev, topic, []equipment.Signal{count(1, 1), count(2, 2), count(3, 3)})
+	require.Eventually(t, func() bool { return sink.calls.Load() >= 1 }, waitFor, 10*time.Millisecond)
+	var want int64 = 1 + 2 + 3
+	for seq := uint64(4); seq <= 30; seq += 3 {
+		publish(t, dev, topic, []equipment.Signal{count(seq, 1), count(seq+1, 1), count(seq+2, 1)})
+		want += 3
+	}
+	require.Eventually(t, func() bool { return first.Stats().Received == 30 }, waitFor, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return sink.calls.Load() >= 3 }, waitFor, 10*time.Millisecond)
+	require.Equal(t, int64(3), sink.applied.Load(), "the engine committed the first message only")
+	assert.Zero(t, first.Stats().Delivered)
+
+	// The process stops without delivering what it buffered.
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	require.Equal(t, int64(6), goodParts(t, plant))
+
+	// The restarted process gets every signal again from the broker: each counts once.
+	second, err := mqttdevice.New(mqttdevice.Config{Broker: url, ClientID: clientID, Site: site})
+	require.NoError(t, err)
+	start(t, second, plant)
+	require.Eventually(t, func() bool { return second.Stats().Delivered == 30 }, waitFor, 10*time.Millisecond,
+		"signals the first adapter received but did not deliver")
+	assert.Equal(t, uint64(3), second.Stats().Duplicates, "the first message, committed before the crash")
+	assert.Equal(t, want, goodParts(t, plant))
+}
+
+func TestABurstLargerThanTheBrokersInFlightWindowArrivesWhole(t *testing.T) {
+	url := brokerURL(t)
+	site := unique("S")
+	plant, _ := newPlant(t, site)
+	a, err := mqttdevice.New(mqttdevice.Config{Broker: url, ClientID: unique("takt"), Site: site})
+	require.NoError(t, err)
+	start(t, a, plant)
+	dev := client(t, url)
+	topic, err := mqttdevice.SignalTopic(site, "M1")
+	require.NoError(t, err)
+
+	const messages, perMessage = 125, 40
+	began := time.Now()
+	toks := make([]mqtt.Token, 0, messages)
+	for m := range messages {
+		sigs := make([]equipment.Signal, perMessage)
+		for i := range sigs {
+			seq := uint64(m*perMessage + i + 1)
+			sigs[i] = equipment.Signal{Source: "plc-M1", Seq: seq, At: t0.Add(time.Duration(seq) * 100 * time.Millisecond),
+				Equipment: "M1", Kind: equipment.KindCount, Count: &equipment.Count{Good: 1}}
+		}
+		b, err := json.Marshal(sigs)
+		require.NoError(t, err)
+		toks = append(toks, dev.Publish(topic, 1, false, b))
+	}
+	for _, tok := range toks {
+		require.True(t, tok.WaitTimeout(waitFor))
+		require.NoError(t, tok.Error())
+	}
+	require.Eventually(t, func() bool { return a.Stats().Delivered == messages*perMessage }, waitFor, 10*time.Millisecond)
+	t.Logf("%d signals in %d messages delivered in %s", messages*perMessage, messages, time.Since(began))
+	assert.Equal(t, int64(messages*perMessage), goodParts(t, plant))
+}
+
+// proxy forwards TCP connections to a broker until cut closes them, as a network failure
+// between the adapter and the broker would.
+type proxy struct {
+	l        net.Listener
+	accepted atomic.Int64
+	mu       sync.Mutex
+	conns    []net.Conn
+}
+
+func newProxy(t *testing.T, brokerURL string) *proxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &proxy{l: l}
+	t.Cleanup(func() { _ = l.Close(); p.cut() })
+	target := brokerURL[len("tcp://"):]
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = in.Close()
+				continue
+			}
+			p.accepted.Add(1)
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(out, in); _ = out.Close() }()
+			go func() { _, _ = io.Copy(in, out); _ = in.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *proxy) url() string { return "tcp://" + p.l.Addr().String() }
+
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+func TestMessagesNotAcknowledgedBeforeAReconnectAreSentAgainAndCountOnce(t *testing.T) {
+	url := brokerURL(t)
+	site := unique("S")
+	plant, _ := newPlant(t, site)
+	sink := &flakySink{plant: plant}
+	sink.down.Store(true)
+	link := newProxy(t, url)
+	a, err := mqttdevice.New(mqttdevice.Config{Broker: link.url(), ClientID: unique("takt"), Site: site,
+		RetryInterval: 20 * time.Millisecond, MaxRetryInterval: 50 * time.Millisecond, MaxReconnectInterval: 200 * time.Millisecond})
+	require.NoError(t, err)
+	start(t, a, sink)
+	dev := client(t, url)
+	topic, err := mqttdevice.SignalTopic(site, "M1")
+	require.NoError(t, err)
+
+	for seq := uint64(1); seq <= 5; seq++ {
+		publish(t, dev, topic, count(seq, int64(seq)))
+	}
+	require.Eventually(t, func() bool { return a.Stats().Unacknowledged == 5 }, waitFor, 10*time.Millisecond)
+
+	// The connection breaks while the engine is down: the broker sends the five messages
+	// again on the next connection (acknowledging them on the old one is impossible).
+	link.cut()
+	require.Eventually(t, func() bool { return a.Stats().Received == 10 }, waitFor, 10*time.Millisecond)
+	sink.down.Store(false)
+	require.Eventually(t, func() bool { return a.Stats().Unacknowledged == 0 }, waitFor, 10*time.Millisecond)
+	assert.Equal(t, mqttdevice.Stats{Received: 10, Delivered: 10, Duplicates: 5}, a.Stats())
+	assert.Equal(t, int64(1+2+3+4+5), goodParts(t, plant))
+
+	// They were acknowledged on the new connection: after another break the broker has
+	// nothing left to send again.
+	link.cut()
+	require.Eventually(t, func() bool { return link.accepted.Load() == 3 && a.Connected() }, waitFor, 10*time.Millisecond)
+	publish(t, dev, topic, count(6, 6))
+	require.Eventually(t, func() bool { return a.Stats().Delivered == 11 }, waitFor, 10*time.Millisecond)
+	assert.Equal(t, mqttdevice.Stats{Received: 11, Delivered: 11, Duplicates: 5}, a.Stats())
 }

@@ -27,18 +27,31 @@
 //
 //	takt/<site>/<equipment>/commands
 //
-// # Store and forward
+// # Store and forward, at least once
 //
 // Received signals wait in a bounded in-memory buffer (Config.BufferSize) until the
-// engine accepts them; while the engine is unavailable the adapter retries with backoff
-// and keeps receiving. When the buffer is full the oldest signals are dropped and counted
-// (Stats.Dropped), so the machine's latest state survives. A batch the engine refuses as
-// invalid or not authorized (a device reporting for equipment of a site the adapter's
-// Actor may not act in) is retried signal by signal and the refused ones are dropped
-// (Stats.Invalid). The
-// client reconnects to the broker by itself and keeps a persistent session (clean session
-// off, stable ClientID), so the broker queues QoS 1 signals while the adapter is away,
-// and commands published during an outage are sent after reconnecting.
+// engine takes them; while the engine is unavailable the adapter retries with backoff.
+// A message is acknowledged to the broker only once every signal it carried has been
+// taken by the engine (applied, a duplicate, or too old) or refused for good: signals that
+// are not valid, on another equipment's topic, or that the engine refuses as invalid or
+// not authorized (a device reporting for equipment of a site the adapter's Actor may not
+// act in; a refused batch is retried signal by signal), all counted in Stats.Invalid.
+// Messages are acknowledged in the order they arrived, as MQTT 3.1.1 asks: one without
+// valid signals as soon as those before it are, at once when none waits. So a signal the
+// adapter received but had not delivered when its process stopped or crashed, or when the
+// connection broke, is sent again by the broker, and the engine applies it once.
+//
+// The client keeps a persistent session (clean session off, stable ClientID) and
+// reconnects by itself: the broker queues QoS 1 signals while the adapter is away, and
+// commands published during an outage are sent after reconnecting. While the engine is
+// unavailable the adapter holds at most the broker's in-flight window of messages
+// (mosquitto's max_inflight_messages, 20 by default; Stats.Unacknowledged) and the broker
+// queues the rest, so size the broker's queue for the engine outages to ride out
+// (mosquitto: max_queued_messages, 1000 per client by default, beyond which it drops new
+// messages; and persistence true, so that a broker restart keeps them). If the buffer
+// fills nevertheless (a broker with an unbounded window), the oldest signals are dropped,
+// their messages acknowledged, and counted (Stats.Dropped), so the machine's latest state
+// survives and the adapter's memory stays bounded.
 //
 //	adapter, err := mqttdevice.New(mqttdevice.Config{Broker: "tcp://127.0.0.1:1883",
 //		ClientID: "takt-plant-1", Site: "PLANT-1"})

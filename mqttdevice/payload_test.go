@@ -88,25 +88,60 @@ func TestTopics(t *testing.T) {
 	}
 }
 
+// acks records the messages a buffer acknowledges, by name, in order.
+type acks []string
+
+func (a *acks) of(name string) func() { return func() { *a = append(*a, name) } }
+
 func TestBufferDropsTheOldestWhenFull(t *testing.T) {
 	b := newBuffer(3)
+	var acked acks
 	sig := func(seq uint64) equipment.Signal { return equipment.Signal{Seq: seq} }
-	assert.Equal(t, 0, b.add([]equipment.Signal{sig(1), sig(2)}))
+	assert.Equal(t, 0, b.add([]equipment.Signal{sig(1), sig(2)}, acked.of("m1")))
 	batch, first := b.peek(10)
 	assert.Len(t, batch, 2)
 	assert.Equal(t, uint64(0), first)
-	// While the batch is in flight, more arrive and the oldest are dropped.
-	assert.Equal(t, 2, b.add([]equipment.Signal{sig(3), sig(4), sig(5)}))
+	// While the batch is in flight, more arrive and the oldest are dropped: their message
+	// is acknowledged.
+	assert.Equal(t, 2, b.add([]equipment.Signal{sig(3), sig(4), sig(5)}, acked.of("m2")))
+	assert.Equal(t, acks{"m1"}, acked)
 	b.remove(first + uint64(len(batch))) // the batch was dropped already: nothing else goes
 	rest, _ := b.peek(10)
 	assert.Equal(t, []equipment.Signal{sig(3), sig(4), sig(5)}, rest)
-	buffered, dropped := b.stats()
-	assert.Equal(t, 3, buffered)
+	buffered, unacked, dropped := b.stats()
+	assert.Equal(t, [2]int{3, 1}, [2]int{buffered, unacked})
 	assert.Equal(t, uint64(2), dropped)
 	_, first = b.peek(2)
 	b.remove(first + 2)
 	rest, _ = b.peek(10)
 	assert.Equal(t, []equipment.Signal{sig(5)}, rest)
+	assert.Equal(t, acks{"m1"}, acked, "m2 still has a signal waiting")
+	b.remove(first + 3)
+	assert.Equal(t, acks{"m1", "m2"}, acked)
+}
+
+func TestBufferAcknowledgesInTheOrderReceivedOnceTheSignalsHaveLeft(t *testing.T) {
+	b := newBuffer(10)
+	var acked acks
+	sig := func(seq uint64) equipment.Signal { return equipment.Signal{Seq: seq} }
+	b.add(nil, acked.of("empty-first"))
+	assert.Equal(t, acks{"empty-first"}, acked, "a message without signals, nothing before it: at once")
+	b.add([]equipment.Signal{sig(1), sig(2)}, acked.of("a"))
+	b.add(nil, acked.of("empty"))
+	b.add([]equipment.Signal{sig(3)}, acked.of("b"))
+	assert.Equal(t, acks{"empty-first"}, acked)
+	_, unacked, _ := b.stats()
+	assert.Equal(t, 3, unacked)
+
+	_, first := b.peek(1)
+	b.remove(first + 1) // half of a
+	assert.Equal(t, acks{"empty-first"}, acked)
+	b.remove(first + 2) // all of a, and the message without signals after it
+	assert.Equal(t, acks{"empty-first", "a", "empty"}, acked)
+	b.remove(first + 3)
+	assert.Equal(t, acks{"empty-first", "a", "empty", "b"}, acked)
+	buffered, unacked, _ := b.stats()
+	assert.Equal(t, [2]int{0, 0}, [2]int{buffered, unacked})
 }
 
 func FuzzDecodePayload(f *testing.F) {
