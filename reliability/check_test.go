@@ -350,6 +350,9 @@ func (c *checker) checkLot(id string) error {
 				return fmt.Errorf("genealogy edge of lot %s names lot %s that no event announced", id, n.ID)
 			}
 		}
+		if err := c.checkLevels(l, e); err != nil {
+			return err
+		}
 	}
 	tr, err := c.p.TraceBackward(c.ctx, genealogy.LotNode(id), genealogy.TraceOptions{})
 	if err != nil {
@@ -357,6 +360,34 @@ func (c *checker) checkLot(id string) error {
 	}
 	if err := genealogy.CheckAcyclic(tr); err != nil {
 		return fmt.Errorf("lot %s: backward trace: %w", id, err)
+	}
+	return nil
+}
+
+// checkLevels: levels never decrease along an edge between two lots (genealogy.Lot.Level,
+// kept by the operations and genealogy.Lift). The engine accepts most edges by the levels
+// alone, so a level left too low (a lift that did not save the lots it raised) would let a
+// later edge close a cycle.
+func (c *checker) checkLevels(l mes.Lot, e genealogy.Edge) error {
+	if e.From.Kind != genealogy.NodeLot || e.To.Kind != genealogy.NodeLot {
+		return nil
+	}
+	from, to := l.Lot, l.Lot
+	other := e.From.ID
+	if e.From.ID == l.ID {
+		other = e.To.ID
+	}
+	o, err := c.p.Lot(c.ctx, other)
+	if err != nil {
+		return fmt.Errorf("lot %s: edge %s -> %s: %w", l.ID, e.From, e.To, err)
+	}
+	if e.From.ID == l.ID {
+		to = o.Lot
+	} else {
+		from = o.Lot
+	}
+	if from.Level > to.Level {
+		return fmt.Errorf("genealogy levels decrease along the %s edge %s (level %d) -> %s (level %d)", e.Kind, from.ID, from.Level, to.ID, to.Level)
 	}
 	return nil
 }

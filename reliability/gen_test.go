@@ -202,6 +202,18 @@ func (g *generator) pickLot(want func(mes.Lot) bool) (mes.Lot, bool) {
 	return mes.Lot{}, false
 }
 
+// findLot looks through the 80 newest lots, in random order, for one that satisfies want:
+// for lots too rare for pickLot's few tries.
+func (g *generator) findLot(want func(mes.Lot) bool) (mes.Lot, bool) {
+	ids := g.ck.order[max(0, len(g.ck.order)-80):]
+	for _, i := range g.rnd.Perm(len(ids)) {
+		if l, err := g.p.Lot(g.ctx, ids[i]); err == nil && want(l) {
+			return l, true
+		}
+	}
+	return mes.Lot{}, false
+}
+
 func onRouting(l mes.Lot) bool { return l.Execution != nil && l.Execution.Running() }
 
 func isMaterial(l mes.Lot) bool { return l.Execution == nil && l.OnHand.IsPositive() }
@@ -651,6 +663,28 @@ func (g *generator) consume(c *command) {
 		g.startLot(c)
 		return
 	}
+	cycle := false
+	if g.rnd.IntN(3) == 0 {
+		// An edge the levels alone cannot accept (genealogy.NeedsLift): material of a
+		// sublot (level 1 or more) into a lot that already gave material to others, which
+		// genealogy.Lift raises with the lots below it; or into the sublot's own parent,
+		// a cycle the engine must refuse.
+		sub, ok := g.findLot(func(l mes.Lot) bool { return isMaterial(l) && l.Parent != "" })
+		if !ok { // make one: a material sublot
+			g.split(c)
+			return
+		}
+		{
+			from = sub
+			if g.rnd.IntN(4) == 0 {
+				if parent, err := g.p.Lot(g.ctx, sub.Parent); err == nil {
+					into, cycle = parent, true
+				}
+			} else if fed, ok := g.findLot(func(l mes.Lot) bool { return onRouting(l) && l.HasOutputs && l.Level <= sub.Level }); ok {
+				into = fed
+			}
+		}
+	}
 	step := steps[g.rnd.IntN(len(steps))]
 	qty := g.upTo(from.OnHand)
 	switch g.rnd.IntN(8) {
@@ -666,6 +700,9 @@ func (g *generator) consume(c *command) {
 	}
 	if g.heldLot(from) || g.heldLot(into) {
 		c.mustFail = mes.ErrOnHold
+	}
+	if cycle {
+		c.mustFail = errAny
 	}
 	c.kind, c.event, c.lots, c.wos = "consume", "material.consumed", []string{from.ID, into.ID}, []string{into.WorkOrder}
 	c.desc = fmt.Sprintf("%s of %s into %s at %s", qty, from.ID, into.ID, step)
