@@ -42,7 +42,16 @@ type checker struct {
 	wos   map[string]mes.WorkOrderStatus // the status each order's events led to
 	holds map[string]quality.Hold        // active holds by id
 
+	serials     map[string]*serialSeen // serial numbers, with the lot and status their events gave them
+	serialOrder []string
+
 	stats stats
+}
+
+// serialSeen is a serialised unit as its events left it.
+type serialSeen struct {
+	lot    string
+	status genealogy.Status
 }
 
 type lotSeen struct {
@@ -57,7 +66,7 @@ type stats struct {
 }
 
 func newChecker(ctx context.Context, p *mes.Plant) *checker {
-	return &checker{ctx: ctx, p: p, stats: stats{ByKind: map[string]*[2]int{}}, lots: map[string]*lotSeen{}, wos: map[string]mes.WorkOrderStatus{}, holds: map[string]quality.Hold{}}
+	return &checker{ctx: ctx, p: p, stats: stats{ByKind: map[string]*[2]int{}}, lots: map[string]*lotSeen{}, serials: map[string]*serialSeen{}, wos: map[string]mes.WorkOrderStatus{}, holds: map[string]quality.Hold{}}
 }
 
 // catchUp reads every event and audit record committed since the last call, checks that
@@ -111,8 +120,22 @@ func moved(e mes.Event) (lots []string, equipment string) {
 		return []string{v.Lot}, ""
 	case *mes.LotsMerged:
 		return append([]string{v.Into}, v.Sources...), ""
+	case *mes.UnitsSerialized:
+		return []string{v.Lot}, ""
 	}
 	return nil, ""
+}
+
+// movedSerials returns the serials a serial event uses; their lots' holds cover them. A
+// lot an event numbers or assembles is returned by moved.
+func movedSerials(p mes.EventPayload) []string {
+	switch v := p.(type) {
+	case *mes.ComponentAssembled:
+		return []string{v.Into, v.Component}
+	case *mes.SerialShipped:
+		return []string{v.Serial}
+	}
+	return nil
 }
 
 // checkHeldNotMoved: no event of the command moved a lot while a hold placed before the
@@ -124,6 +147,11 @@ func (c *checker) checkHeldNotMoved(evs []mes.Event) error {
 	}
 	for _, e := range evs {
 		lots, eq := moved(e)
+		for _, s := range movedSerials(e.Payload) {
+			if seen := c.serials[s]; seen != nil {
+				lots = append(lots, seen.lot) // a unit is held through its lot
+			}
+		}
 		for _, id := range lots {
 			l, err := c.p.Lot(c.ctx, id)
 			if err != nil {
@@ -193,6 +221,9 @@ func (c *checker) learn(evs []mes.Event) error {
 		case *mes.HoldReleased:
 			delete(c.holds, v.Hold.ID)
 		}
+		if err := c.learnSerials(e); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -225,6 +256,58 @@ func (c *checker) learnOrderSplitMerge(e mes.Event) error {
 		if into == mes.StatusReleased && len(v.Lots) > 0 {
 			c.wos[v.Into] = mes.StatusRunning
 		}
+	}
+	return nil
+}
+
+// learnSerials follows each serial through its events: created once, then used (assembled
+// as a component, or shipped) at most once; only an available unit takes components.
+func (c *checker) learnSerials(e mes.Event) error {
+	use := func(id string, to genealogy.Status) error {
+		s := c.serials[id]
+		if s == nil {
+			return fmt.Errorf("event %d %s uses serial %s that no event created", e.Position, e.Type, id)
+		}
+		if s.status != genealogy.Available {
+			return fmt.Errorf("event %d %s uses serial %s, which is %s", e.Position, e.Type, id, s.status)
+		}
+		s.status = to
+		return nil
+	}
+	switch v := e.Payload.(type) {
+	case *mes.UnitsSerialized:
+		for _, id := range v.Serials {
+			if _, ok := c.serials[id]; ok {
+				return fmt.Errorf("event %d creates serial %s a second time", e.Position, id)
+			}
+			c.serials[id] = &serialSeen{lot: v.Lot, status: genealogy.Available}
+			c.serialOrder = append(c.serialOrder, id)
+		}
+	case *mes.ComponentAssembled:
+		if err := use(v.Into, genealogy.Available); err != nil {
+			return err
+		}
+		if _, ok := c.serials[v.Component]; ok {
+			return use(v.Component, genealogy.Consumed)
+		}
+	case *mes.SerialShipped:
+		return use(v.Serial, genealogy.Shipped)
+	}
+	return nil
+}
+
+// checkSerial: a serial is stored with the lot and status its events gave it.
+func (c *checker) checkSerial(id string) error {
+	seen, ok := c.serials[id]
+	if !ok {
+		return nil
+	}
+	s, err := c.p.Serial(c.ctx, id)
+	if err != nil {
+		return fmt.Errorf("serial %s: %w", id, err)
+	}
+	if s.Lot != seen.lot || s.Status != seen.status || s.Material == "" {
+		return fmt.Errorf("serial %s is stored as %s of lot %s (material %q); its events say %s of lot %s", id, s.Status, s.Lot, s.Material, seen.status, seen.lot)
 	}
 	return nil
 }
@@ -494,6 +577,11 @@ func (c *checker) sweep() error {
 	}
 	for id := range c.wos {
 		if err := c.checkWorkOrder(id); err != nil {
+			return err
+		}
+	}
+	for id := range c.serials {
+		if err := c.checkSerial(id); err != nil {
 			return err
 		}
 	}

@@ -64,11 +64,16 @@ func TestDifferential(t *testing.T) {
 			require.NoError(t, err)
 			out = append(out, wo)
 		}
+		for _, id := range r.checkers[0].serialOrder {
+			s, err := p.Serial(ctx, id)
+			require.NoError(t, err)
+			out = append(out, s)
+		}
 		b, err := json.Marshal(out)
 		require.NoError(t, err)
 		return string(b)
 	}
-	require.JSONEq(t, state(mem), state(pg), "seed %d: final lots and work orders differ", s)
+	require.JSONEq(t, state(mem), state(pg), "seed %d: final lots, work orders and serials differ", s)
 }
 
 func keys[V any](m map[string]V) map[string]bool {

@@ -32,6 +32,7 @@ type command struct {
 	mustFail error  // the command is invalid: it must fail, wrapping this (ErrInvalid-ish: any error when it is errAny)
 	lots     []string
 	wos      []string
+	serials  []string
 	run      func(ctx context.Context, p *mes.Plant, opts []mes.CommandOption) (any, error)
 	retryOf  *command // the command this one retries with the same key
 	result   string   // JSON of the first successful result
@@ -112,6 +113,7 @@ func (g *generator) next() *command {
 		{6, g.startLot}, {16, g.trackIn}, {16, g.trackOut}, {4, g.lotMove},
 		{3, g.split}, {3, g.merge}, {3, g.receive}, {3, g.consume}, {2, g.shipOrAdjust},
 		{3, g.placeHold}, {4, g.releaseHold}, {7, g.inspect}, {4, g.labor}, {3, g.signals},
+		{4, g.serial},
 	}
 	total := 0
 	for _, w := range table {
@@ -633,8 +635,11 @@ func (g *generator) receive(c *command) {
 	g.nextRcv++
 	in := mes.Receipt{Site: site, Lot: fmt.Sprintf("%sRCV-%d", g.prefix, g.nextRcv), Material: sealKit, Qty: ea(int64(5 + g.rnd.IntN(60))),
 		Supplier: "ACME", SupplierLot: fmt.Sprintf("A-%d", g.rnd.IntN(5))}
-	if g.rnd.IntN(3) == 0 {
+	switch g.rnd.IntN(5) {
+	case 0, 1:
 		in.Material, in.Qty = steel, units.MustParse(fmt.Sprintf("%d.5 kg", 1+g.rnd.IntN(90)))
+	case 2:
+		in.Material, in.Qty = motor, ea(int64(1+g.rnd.IntN(6)))
 	}
 	switch g.rnd.IntN(12) {
 	case 0:
@@ -965,3 +970,123 @@ func (g *generator) splitOrMergeWO(c *command) {
 // simpleLot reports whether a lot has no rework or split lineage and was not merged away:
 // a lot SplitWorkOrder moves on its own (a lot family moves whole).
 func simpleLot(l mes.Lot) bool { return l.Parent == "" && l.Children == 0 && !mergedAway(l) }
+
+// heldLotID reports whether an active hold is placed on the lot itself.
+func (g *generator) heldLotID(id string) bool {
+	for _, h := range g.ck.holds {
+		if h.Target.Kind == quality.OnLot && h.Target.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// pickSerial picks a serial the log announced, mostly one that is still available.
+func (g *generator) pickSerial(available bool) (string, bool) {
+	for range 6 {
+		id, ok := recent(g, g.ck.serialOrder)
+		if !ok {
+			return "", false
+		}
+		if (g.ck.serials[id].status == genealogy.Available) == available {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// serial numbers units of a received serial-tracked lot (SerializeUnits), assembles a
+// serial or a lot's quantity into a serial (AssembleComponent), or ships a serial
+// (ShipSerial); invalid ones number a lot-tracked material, reuse a serial number, build a
+// serial into itself or use a serial already assembled or shipped.
+func (g *generator) serial(c *command) {
+	into, ok := g.pickSerial(true)
+	r := g.rnd.IntN(3)
+	if !ok || r == 0 {
+		lot, ok := g.findLot(func(l mes.Lot) bool { return isMaterial(l) && l.Material == motor })
+		if !ok {
+			g.receive(c)
+			return
+		}
+		n := 1 + g.rnd.IntN(3)
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("%sSN-%d-%d", g.prefix, g.n, i)
+		}
+		switch g.rnd.IntN(10) {
+		case 0:
+			if old, ok := recent(g, g.ck.serialOrder); ok {
+				ids[0], c.mustFail = old, errAny // a serial number is unique
+			}
+		case 1:
+			if other, ok := g.pickLot(func(l mes.Lot) bool { return isMaterial(l) && l.Material != motor }); ok {
+				lot, c.mustFail = other, errAny // not serial-tracked
+			}
+		}
+		if n > int(lot.OnHand.Value().IntPart()) {
+			c.mustFail = errAny
+		}
+		if g.heldLot(lot) {
+			c.mustFail = mes.ErrOnHold
+		}
+		c.kind, c.event, c.lots, c.serials = "serialize", "serial.created", []string{lot.ID}, ids
+		c.desc = fmt.Sprintf("%v of %s", ids, lot.ID)
+		c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+			return p.SerializeUnits(ctx, lot.ID, ids, o...)
+		}
+		return
+	}
+	if r == 1 {
+		var component string
+		qty := ea(1)
+		switch k := g.rnd.IntN(10); {
+		case k < 4:
+			if component, ok = g.pickSerial(true); !ok || component == into {
+				component, c.mustFail = into, errAny // into itself
+			}
+			c.serials = []string{into, component}
+		case k == 4:
+			if component, ok = g.pickSerial(false); !ok {
+				component, c.mustFail = g.unknown("serial"), mes.ErrNotFound
+			} else {
+				c.mustFail = errAny // assembled or shipped already
+			}
+			c.serials = []string{into, component}
+		default:
+			lot, ok := g.pickLot(func(l mes.Lot) bool { return isMaterial(l) && l.Material == sealKit })
+			if !ok {
+				g.receive(c)
+				return
+			}
+			component, c.lots, c.serials = lot.ID, []string{lot.ID}, []string{into}
+			if g.heldLot(lot) {
+				c.mustFail = mes.ErrOnHold
+			}
+		}
+		for _, s := range c.serials {
+			if ss := g.ck.serials[s]; ss != nil && g.heldLotID(ss.lot) {
+				c.mustFail = mes.ErrOnHold
+			}
+		}
+		c.kind, c.event, c.desc = "assemble", "serial.component_assembled", fmt.Sprintf("%s into %s at 30", component, into)
+		c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+			return p.AssembleComponent(ctx, into, component, "30", qty, o...)
+		}
+		return
+	}
+	id := into
+	if g.rnd.IntN(6) == 0 {
+		if id, ok = g.pickSerial(false); !ok {
+			id = g.unknown("serial")
+		}
+		c.mustFail = errAny // shipped or assembled already, or unknown
+	}
+	if ss := g.ck.serials[id]; ss != nil && g.heldLotID(ss.lot) {
+		c.mustFail = mes.ErrOnHold
+	}
+	sh := genealogy.Shipment{ID: fmt.Sprintf("%sSH-%d", g.prefix, g.n), Customer: "CUST-1"}
+	c.kind, c.event, c.serials, c.desc = "ship_serial", "serial.shipped", []string{id}, id
+	c.run = func(ctx context.Context, p *mes.Plant, o []mes.CommandOption) (any, error) {
+		return p.ShipSerial(ctx, id, sh, o...)
+	}
+}

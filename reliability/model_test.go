@@ -62,6 +62,10 @@ func snapshot(ctx context.Context, p *mes.Plant, c *command) string {
 		wo, err := p.WorkOrder(ctx, id)
 		out = append(out, wo, err != nil)
 	}
+	for _, id := range c.serials {
+		s, err := p.Serial(ctx, id)
+		out = append(out, s, err != nil)
+	}
 	b, _ := json.Marshal(out)
 	return string(b)
 }
@@ -213,6 +217,18 @@ func (r *runner) check(ck *checker, c *command, res any, err error, before strin
 			if err := ck.checkWorkOrder(id); err != nil {
 				return err
 			}
+		}
+	}
+	serials := slices.Clone(c.serials)
+	for _, e := range evs {
+		serials = append(serials, movedSerials(e.Payload)...)
+		if v, ok := e.Payload.(*mes.UnitsSerialized); ok {
+			serials = append(serials, v.Serials...)
+		}
+	}
+	for _, id := range serials {
+		if err := ck.checkSerial(id); err != nil {
+			return err
 		}
 	}
 	return nil

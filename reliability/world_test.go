@@ -28,6 +28,7 @@ const (
 	product = "PUMP-100"
 	sealKit = "SEAL-KIT" // counted in ea, back-flushed at step 30
 	steel   = "STEEL"    // counted in kg: consuming it with an ea quantity is a wrong unit
+	motor   = "MOTOR"    // serial-tracked: received in lots, its units get serial numbers
 	machine = "CNC-1"    // the work unit that sends signals
 	plcID   = "cnc-plc"  // the device actor and signal source
 )
@@ -119,6 +120,7 @@ func setupPlant(ctx context.Context, p *mes.Plant) error {
 		{ID: product, Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct},
 		{ID: sealKit, Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindComponent},
 		{ID: steel, Unit: "kg", Tracking: genealogy.TrackLot, Kind: genealogy.KindRaw},
+		{ID: motor, Unit: "ea", Tracking: genealogy.TrackSerial, Kind: genealogy.KindComponent},
 	} {
 		if err := p.DefineMaterial(ctx, m, by, key("material-"+m.ID)); err != nil {
 			return err
