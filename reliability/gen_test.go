@@ -368,6 +368,17 @@ func (g *generator) lotStep(have func(routing.Books) bool) (mes.Lot, string, boo
 }
 
 func (g *generator) lotStepWhere(have func(routing.StepProgress) bool) (mes.Lot, string, bool) {
+	if g.rnd.IntN(4) == 0 { // the last steps are reached rarely: look for a lot there
+		if l, ok := g.findLot(func(l mes.Lot) bool {
+			if !onRouting(l) {
+				return false
+			}
+			p, err := l.Execution.Progress("30")
+			return err == nil && have(p)
+		}); ok {
+			return l, "30", true
+		}
+	}
 	l, ok := g.pickLot(onRouting)
 	if !ok {
 		return l, "", false

@@ -219,6 +219,9 @@ func (r *runner) check(ck *checker, c *command, res any, err error, before strin
 			}
 		}
 	}
+	if err := checkBackflush(evs); err != nil {
+		return err
+	}
 	serials := slices.Clone(c.serials)
 	for _, e := range evs {
 		serials = append(serials, movedSerials(e.Payload)...)
@@ -229,6 +232,31 @@ func (r *runner) check(ck *checker, c *command, res any, err error, before strin
 	for _, id := range serials {
 		if err := ck.checkSerial(id); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkBackflush: a track-out of good quantity at step 30 back-flushes exactly the standard
+// of the seal kit (1 ea per good unit) into the lot.
+func checkBackflush(evs []mes.Event) error {
+	for _, e := range evs {
+		out, ok := e.Payload.(*mes.LotTrackedOut)
+		if !ok || out.Step != "30" || !out.Good.IsPositive() {
+			continue
+		}
+		want := out.Good.Value()
+		got := want.Sub(want)
+		for _, f := range evs {
+			if c, ok := f.Payload.(*mes.MaterialConsumed); ok && c.Into == out.Lot && c.Step == "30" {
+				if !strings.HasPrefix(string(c.Qty.Unit()), "ea") {
+					return fmt.Errorf("back-flush at step 30 of %s consumed %s", out.Lot, c.Qty)
+				}
+				got = got.Add(c.Qty.Value())
+			}
+		}
+		if !got.Equal(want) {
+			return fmt.Errorf("track-out of %s good at step 30 of %s back-flushed %s ea of %s, the standard is 1 ea each", out.Good, out.Lot, got, sealKit)
 		}
 	}
 	return nil
