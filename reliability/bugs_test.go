@@ -41,7 +41,7 @@ func lotAtInspection(t *testing.T, p *mes.Plant, number string) mes.Lot {
 	return lot
 }
 
-// Open bug 1 (found by TestModel): RecordInspection runs a plan's rework reaction on a
+// Fixed bug 1 (found by TestModel): RecordInspection ran a plan's rework reaction on a
 // lot that an active hold covers. The reaction tracks quantity out of the held lot
 // (mes/quality.go, RecordInspection -> react -> rework -> bookAtStep or MoveBack) and
 // splits it into a rework lot that no hold covers, so held material moves and escapes its
@@ -90,7 +90,7 @@ func TestHoldOnWorkCenterStopsMovesWithoutEquipment(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// Open bug 3 (found by TestModel): SplitWorkOrder and MergeWorkOrders move the lots' own
+// Fixed bug 3 (found by TestModel): SplitWorkOrder and MergeWorkOrders moved the lots' own
 // Execution.Started, Finished and scrap between the orders (mes/workordersplit.go,
 // moveLots). A rework sublot's Started is already counted in its parent's (the parent
 // books it as Rework), and a lot merged into another keeps its books although the target
