@@ -729,7 +729,7 @@ func (c *command) holdChanged(site string, target quality.Target) error {
 		if err := decode(rec, &ld); err != nil {
 			return err
 		}
-		affected := target.Kind == quality.OnEquipment && slices.Contains(c.equipmentChain(rec.ID), target.ID) // a work center's hold holds its units
+		affected := target.Kind == quality.OnEquipment && slices.Contains(equipmentChain(c.ctx, c.tx, rec.ID), target.ID) // a work center's hold holds its units
 		for _, op := range ld.Operations {
 			affected = affected || target.Covers(op.subject(rec.ID))
 		}

@@ -143,12 +143,19 @@ func (p *Plant) DispatchList(ctx context.Context, site, workCenter string, opts 
 		if err := b.refreshShortages(ctx, tx); err != nil {
 			return err
 		}
-		holds, err := tx.List(ctx, store.Query{Kind: holdKind, Site: site, Index: "target", Value: string(quality.OnEquipment) + "/" + workCenter})
-		if err != nil {
-			return err
-		}
+		// Holds on the work center, the unit asked for, or anything above them: track-in
+		// refuses those (checkMoveHolds).
+		chain := equipmentChain(ctx, tx, workCenter)
 		if req.Equipment != "" {
-			more, err := tx.List(ctx, store.Query{Kind: holdKind, Site: site, Index: "target", Value: string(quality.OnEquipment) + "/" + req.Equipment})
+			for _, id := range equipmentChain(ctx, tx, req.Equipment) {
+				if !slices.Contains(chain, id) {
+					chain = append(chain, id)
+				}
+			}
+		}
+		var holds []store.Record
+		for _, id := range chain {
+			more, err := tx.List(ctx, store.Query{Kind: holdKind, Site: site, Index: "target", Value: string(quality.OnEquipment) + "/" + id})
 			if err != nil {
 				return err
 			}

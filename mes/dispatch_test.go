@@ -211,3 +211,31 @@ func TestAPausedStepIsNotDispatched(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, lotsOf(list), "a paused step takes no track-in")
 }
+
+// A hold on equipment above the work center (its area, its site) blocks track-in there, so
+// the dispatch list shows the lots as ineligible with the hold, as it does for a hold on the
+// work center itself.
+func TestDispatchListShowsHoldsAboveTheWorkCenter(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	lots := threeOrders(t, f)
+	for _, target := range []string{"MACHINING", "PLANT-1"} {
+		h, err := p.PlaceHold(ctx, "PLANT-1", quality.Target{Kind: quality.OnEquipment, ID: target}, "COOLANT LEAK", planner)
+		require.NoError(t, err)
+		_, err = p.TrackIn(ctx, lots["B"].ID, "10", units.Quantity{}, operator)
+		require.ErrorIs(t, err, mes.ErrOnHold, "track-in at CNC is refused under a hold on %s", target)
+		for _, opts := range [][]mes.DispatchOption{nil, {mes.ForEquipment("CNC-1")}} {
+			list, err := p.DispatchList(ctx, "PLANT-1", "CNC", opts...)
+			require.NoError(t, err)
+			assert.Empty(t, lotsOf(list), "hold on %s", target)
+			require.Len(t, list.Ineligible, 3)
+			assert.Equal(t, dispatch.ReasonHold, list.Ineligible[0].Reasons[0].Code)
+			assert.Contains(t, list.Ineligible[0].Reasons[0].Text, target)
+		}
+		_, err = p.ReleaseHold(ctx, h.ID, planner, mes.Reason("fixed"))
+		require.NoError(t, err)
+		list, err := p.DispatchList(ctx, "PLANT-1", "CNC")
+		require.NoError(t, err)
+		assert.Len(t, lotsOf(list), 3)
+	}
+}

@@ -1240,7 +1240,7 @@ func (c *command) checkHeldOn(site string, subject quality.Subject, equipment []
 	var chain []string
 	if !all || slices.ContainsFunc(holds, func(h quality.Hold) bool { return h.Target.Kind == quality.OnEquipment }) {
 		for _, eq := range equipment {
-			for _, id := range c.equipmentChain(eq) {
+			for _, id := range equipmentChain(c.ctx, c.tx, eq) {
 				if !slices.Contains(chain, id) {
 					chain = append(chain, id)
 				}
@@ -1268,12 +1268,12 @@ func (c *command) checkHeldOn(site string, subject quality.Subject, equipment []
 }
 
 // equipmentChain returns id and the equipment above it, up to its site.
-func (c *command) equipmentChain(id string) []string {
+func equipmentChain(ctx context.Context, tx store.ReadTx, id string) []string {
 	var chain []string
 	for depth := 0; id != "" && depth < 8; depth++ {
 		chain = append(chain, id)
 		var se storedEquipment
-		if _, err := load(c.ctx, c.tx, equipmentKind, id, &se); err != nil || se.Level == equipment.Site {
+		if _, err := load(ctx, tx, equipmentKind, id, &se); err != nil || se.Level == equipment.Site {
 			break
 		}
 		id = se.Parent
