@@ -1457,9 +1457,11 @@ func (p *Plant) workAhead(ctx context.Context, site, wc string) (map[string]time
 
 // remainingOperations lists the main-line steps of an order's routing (rework paths
 // excluded) with the quantity of the order still to pass each: for every lot in process,
-// the quantity waiting and in process at a step it has reached and not finished, or its
-// quantity for a step it has not reached; plus the quantity not started yet, for every
-// step. lots are the order's lots; those not in process do not count.
+// at a step it has reached and not finished the quantity waiting and in process there plus
+// what is still at the steps that pass all theirs on to it (transfer batches let a step
+// start before the one before it is done), or its quantity for a step it has not reached;
+// plus the quantity not started yet, for every step. lots are the order's lots; those not
+// in process do not count.
 func (p *Plant) remainingOperations(ctx context.Context, tx store.ReadTx, wo *WorkOrder, lots []*Lot) ([]execution.Operation, error) {
 	rt, err := p.routings.revision(ctx, tx, wo.Site, wo.Routing, wo.RoutingRevision)
 	if err != nil {
@@ -1478,20 +1480,36 @@ func (p *Plant) remainingOperations(ctx context.Context, tx store.ReadTx, wo *Wo
 		if l.Execution == nil || !l.Execution.Running() {
 			continue
 		}
+		var at []decimal.Decimal // by main-line step: the lot's quantity there, not passed on
 		for i, sp := range l.Execution.Steps() {
 			if i >= len(ops) {
 				break
 			}
+			q := sp.Waiting.Value().Add(sp.InProcess.Value())
+			for _, h := range sp.Held {
+				q = q.Add(h.Qty.Value())
+			}
+			at = append(at, q)
 			switch {
 			case sp.Done:
 			case sp.Received.IsPositive():
 				ops[i].Quantity = ops[i].Quantity.Add(sp.Waiting.Value()).Add(sp.InProcess.Value())
+				for j := i - 1; j >= 0 && passesAllOn(rt, j); j-- {
+					ops[i].Quantity = ops[i].Quantity.Add(at[j])
+				}
 			default:
 				ops[i].Quantity = ops[i].Quantity.Add(l.OnHand.Value())
 			}
 		}
 	}
 	return ops, nil
+}
+
+// passesAllOn reports whether step i of rt passes all its good quantity to the step listed
+// after it, which is no join: no condition chooses, no other successor shares it.
+func passesAllOn(rt *routing.Routing, i int) bool {
+	s, next := rt.Steps[i], rt.Steps[i+1]
+	return s.Condition == "" && !next.Join && (len(s.Successors) == 0 || len(s.Successors) == 1 && s.Successors[0] == next.ID)
 }
 
 // shiftTime adapts a shift calendar to execution.Calendar: each shift minus its breaks.

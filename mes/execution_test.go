@@ -599,3 +599,38 @@ func TestAnOrderThatCannotBeProjectedDoesNotStopTheRules(t *testing.T) {
 	require.Len(t, tasks, 1, "the other order's lot still gets its task")
 	assert.Equal(t, lot.ID+"@10", tasks[0].Cause)
 }
+
+// With transfer batches the next step starts while the lot is still at the step before:
+// the quantity still at that step has to pass the next one too.
+func TestProjectCompletionCountsQuantityStillUpstreamOfAStepReached(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	require.NoError(t, p.DefineMaterial(ctx, genealogy.Material{ID: "GEAR", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct}, admin))
+	rt, err := routing.New("GEAR", "1").
+		Step("10", "Hob", routing.At("CNC"), routing.Run(time.Minute), routing.Transfer("10 ea")).
+		Step("20", "Deburr", routing.At("LATHE"), routing.Run(time.Minute)).
+		Build()
+	require.NoError(t, err)
+	_, err = p.PublishRouting(ctx, "PLANT-1", rt, admin)
+	require.NoError(t, err)
+	in := newOrder("G-1")
+	in.Product = "GEAR"
+	wo, err := p.CreateWorkOrder(ctx, in, erp)
+	require.NoError(t, err)
+	_, err = p.ReleaseWorkOrder(ctx, wo.ID, planner)
+	require.NoError(t, err)
+	lot, err := p.StartLot(ctx, wo.ID, units.MustParse("50 ea"), planner)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	lot, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: units.MustParse("20 ea")}, operator)
+	require.NoError(t, err)
+	require.Equal(t, "20 ea", books(t, lot, "20").Waiting.String(), "two transfer batches passed")
+
+	pr, err := p.ProjectCompletion(ctx, wo.ID)
+	require.NoError(t, err)
+	require.Len(t, pr.Steps, 2)
+	assert.Equal(t, 30*time.Minute, pr.Steps[0].Work, "30 ea still in process at 10")
+	assert.Equal(t, 50*time.Minute, pr.Steps[1].Work, "20 ea waiting at 20 and the 30 ea still at 10")
+	assert.Equal(t, f.clock.Now().Add(80*time.Minute), pr.Finish)
+}
