@@ -82,7 +82,8 @@ func compileRule(name, source string) (*dispatch.Rule, error) {
 // DispatchOption refines a dispatch list request.
 type DispatchOption func(*dispatch.Request)
 
-// ForEquipment asks for the list of one equipment unit of the work center.
+// ForEquipment asks for the list of one equipment unit of the work center: the setup
+// family running (dispatch.Env's runningFamily) is the one in process on that unit.
 func ForEquipment(id string) DispatchOption { return func(r *dispatch.Request) { r.Equipment = id } }
 
 // ForPerson asks for the list as a person sees it: candidates whose step needs a
@@ -170,7 +171,7 @@ func (p *Plant) DispatchList(ctx context.Context, site, workCenter string, opts 
 				req.Holds = append(req.Holds, dispatch.Hold{Kind: dispatch.HoldEquipment, ID: h.Target.ID, Reason: h.Reason})
 			}
 		}
-		req.RunningFamily = b.running
+		req.RunningFamily = b.runningOn(req.Equipment)
 		return nil
 	})
 	if err != nil {
@@ -196,7 +197,7 @@ type board struct {
 	candidates map[dispatch.Key]dispatch.Candidate
 	needs      map[dispatch.Key][]routing.Material // components each candidate consumes
 	running    string                              // setup family in process at the work center
-	runningBy  map[string]string                   // lot -> family in process here
+	runningBy  map[string][]runningFamily          // lot -> families in process here
 }
 
 func (bs *boards) get(ctx context.Context, p *Plant, site, wc string) (*board, error) {
@@ -250,7 +251,7 @@ func (b *board) reset(ctx context.Context, p *Plant, rule storedRule) error {
 		return err
 	}
 	b.rule, b.board, b.pos = rule, dispatch.NewBoard(r), pos
-	b.byLot, b.candidates, b.needs, b.runningBy = map[string][]dispatch.Key{}, map[dispatch.Key]dispatch.Candidate{}, map[dispatch.Key][]routing.Material{}, map[string]string{}
+	b.byLot, b.candidates, b.needs, b.runningBy = map[string][]dispatch.Key{}, map[dispatch.Key]dispatch.Candidate{}, map[dispatch.Key][]routing.Material{}, map[string][]runningFamily{}
 	return p.view(ctx, func(tx store.ReadTx) error {
 		recs, err := tx.List(ctx, store.Query{Kind: lotKind, Site: b.site, Index: "wip", Value: "yes"})
 		if err != nil {
@@ -420,7 +421,15 @@ func (b *board) deriveLot(ctx context.Context, p *Plant, tx store.ReadTx, lotID 
 			return fmt.Errorf("%w: %s: %w", ErrInternal, l.ref(), err)
 		}
 		if prog.InProcess.IsPositive() {
-			b.runningBy[l.ID] = s.SetupFamily
+			on := false
+			for _, se := range l.OnEquipment {
+				if se.Step == s.ID {
+					b.runningBy[l.ID], on = append(b.runningBy[l.ID], runningFamily{se.Equipment, s.SetupFamily}), true
+				}
+			}
+			if !on { // tracked in without naming equipment
+				b.runningBy[l.ID] = append(b.runningBy[l.ID], runningFamily{family: s.SetupFamily})
+			}
 		}
 		if !prog.Waiting.IsPositive() {
 			continue
@@ -458,13 +467,34 @@ func (b *board) deriveLot(ctx context.Context, p *Plant, tx store.ReadTx, lotID 
 	return nil
 }
 
+// runningFamily is the setup family of an operation in process on equipment ("" when its
+// track-in named none).
+type runningFamily struct{ equipment, family string }
+
 func (b *board) updateRunning() {
 	b.running = ""
-	for _, fam := range b.runningBy {
-		if fam > b.running {
-			b.running = fam
+	for _, fams := range b.runningBy {
+		for _, f := range fams {
+			b.running = max(b.running, f.family)
 		}
 	}
+}
+
+// runningOn returns the setup family in process on equipment, or at the work center when
+// equipment is "": the greatest, when several are.
+func (b *board) runningOn(equipment string) string {
+	if equipment == "" {
+		return b.running
+	}
+	running := ""
+	for _, fams := range b.runningBy {
+		for _, f := range fams {
+			if f.equipment == equipment {
+				running = max(running, f.family)
+			}
+		}
+	}
+	return running
 }
 
 // remaining returns the standard time of a step's waiting quantity and the steps after it

@@ -8,7 +8,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/taktmes/takt/dispatch"
+	"github.com/taktmes/takt/equipment"
 	"github.com/taktmes/takt/execution"
+	"github.com/taktmes/takt/genealogy"
 	"github.com/taktmes/takt/labor"
 	"github.com/taktmes/takt/mes"
 	"github.com/taktmes/takt/quality"
@@ -237,5 +239,45 @@ func TestDispatchListShowsHoldsAboveTheWorkCenter(t *testing.T) {
 		list, err := p.DispatchList(ctx, "PLANT-1", "CNC")
 		require.NoError(t, err)
 		assert.Len(t, lotsOf(list), 3)
+	}
+}
+
+// The SETUP rule of a unit's list prefers the family running on that unit, not the one
+// running on another unit of the work center.
+func TestDispatchListForAUnitUsesTheFamilyRunningOnIt(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	require.NoError(t, p.DefineEquipment(ctx, []equipment.Equipment{{ID: "CNC-2", Level: equipment.WorkUnit, Parent: "CNC"}}, admin))
+	for _, m := range []string{"GEAR-A", "GEAR-B"} {
+		require.NoError(t, p.DefineMaterial(ctx, genealogy.Material{ID: m, Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct}, admin))
+		rt, err := routing.New(m, "1").Step("10", "Hob", routing.At("CNC"), routing.Run(time.Minute), routing.SetupFamily("FAM-"+m[5:])).Build()
+		require.NoError(t, err)
+		_, err = p.PublishRouting(ctx, "PLANT-1", rt, admin)
+		require.NoError(t, err)
+	}
+	start := func(number, product string) mes.Lot {
+		in := newOrder(number)
+		in.Product = product
+		wo, err := p.CreateWorkOrder(ctx, in, erp)
+		require.NoError(t, err)
+		_, err = p.ReleaseWorkOrder(ctx, wo.ID, planner)
+		require.NoError(t, err)
+		lot, err := p.StartLot(ctx, wo.ID, units.MustParse("5 ea"), planner)
+		require.NoError(t, err)
+		f.clock.Advance(time.Minute)
+		return lot
+	}
+	runA, runB := start("RA", "GEAR-A"), start("RB", "GEAR-B")
+	_, err := p.TrackIn(ctx, runA.ID, "10", units.Quantity{}, operator, mes.On("CNC-1"))
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, runB.ID, "10", units.Quantity{}, operator, mes.On("CNC-2"))
+	require.NoError(t, err)
+	queuedB, queuedA := start("QB", "GEAR-B"), start("QA", "GEAR-A") // same due date: B queued first
+	require.NoError(t, p.SetDispatchRule(ctx, "CNC", "SETUP", "", planner))
+
+	for unit, want := range map[string][]string{"CNC-1": {queuedA.ID, queuedB.ID}, "CNC-2": {queuedB.ID, queuedA.ID}} {
+		list, err := p.DispatchList(ctx, "PLANT-1", "CNC", mes.ForEquipment(unit))
+		require.NoError(t, err)
+		assert.Equal(t, want, lotsOf(list), "%s runs family %s", unit, map[string]string{"CNC-1": "FAM-A", "CNC-2": "FAM-B"}[unit])
 	}
 }
