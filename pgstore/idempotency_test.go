@@ -1,0 +1,155 @@
+package pgstore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/taktmes/takt/mes"
+	"github.com/taktmes/takt/store"
+	"github.com/taktmes/takt/units"
+)
+
+// hookStore runs a hook after every Get and Put of its transactions, so a test can stop a
+// command at a chosen point while another process's command goes on.
+type hookStore struct {
+	*Store
+	afterGet func(kind, id string)
+	afterPut func(kind, id string)
+}
+
+func (h hookStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return h.Store.Update(ctx, func(tx store.Tx) error { return fn(hookTx{tx, h}) })
+}
+
+type hookTx struct {
+	store.Tx
+	h hookStore
+}
+
+func (t hookTx) Get(ctx context.Context, kind, id string) (store.Record, error) {
+	r, err := t.Tx.Get(ctx, kind, id)
+	if t.h.afterGet != nil {
+		t.h.afterGet(kind, id)
+	}
+	return r, err
+}
+
+func (t hookTx) Put(ctx context.Context, rec store.Record) (uint64, error) {
+	v, err := t.Tx.Put(ctx, rec)
+	if t.h.afterPut != nil {
+		t.h.afterPut(rec.Kind, rec.ID)
+	}
+	return v, err
+}
+
+// TestKeyedRetryRacingTheFirstAttempt: a sender retries a command with its idempotency key
+// while the first attempt, in another process, is still running. The retry found no
+// record of the key, then the first attempt committed: the retry must answer with the
+// first result (it failed with the error the command gives on changed state: a duplicate
+// number, a work order no longer in the state to release).
+func TestKeyedRetryRacingTheFirstAttempt(t *testing.T) {
+	newWO := mes.NewWorkOrder{Site: "S1", Number: "4711", Product: "P", Qty: units.MustParse("50 ea")}
+	tests := []struct {
+		name    string
+		prepare func(t *testing.T, p *mes.Plant) string // returns the work order released, if any
+		command func(p *mes.Plant, woID string) (mes.WorkOrder, error)
+	}{
+		{"create", func(*testing.T, *mes.Plant) string { return "" }, func(p *mes.Plant, _ string) (mes.WorkOrder, error) {
+			return p.CreateWorkOrder(context.Background(), newWO, planner, mes.IdempotencyKey("erp-4711"))
+		}},
+		{"release", func(t *testing.T, p *mes.Plant) string {
+			wo, err := p.CreateWorkOrder(context.Background(), newWO, planner)
+			require.NoError(t, err)
+			return wo.ID
+		}, func(p *mes.Plant, id string) (mes.WorkOrder, error) {
+			return p.ReleaseWorkOrder(context.Background(), id, planner, mes.IdempotencyKey("release-4711"))
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			first, s := openPlant(t)
+			woID := tc.prepare(t, first)
+			var want mes.WorkOrder
+			var firstErr error
+			hooked := false
+			retrying := hookStore{Store: openSchema(t, s.Schema()), afterGet: func(kind, _ string) {
+				if kind == "idempotency" && !hooked { // the retry found no record of its key: now the first attempt commits
+					hooked = true
+					want, firstErr = tc.command(first, woID)
+				}
+			}}
+			retry, err := mes.Open(ctx, retrying)
+			require.NoError(t, err)
+			got, err := tc.command(retry, woID)
+			require.NoError(t, firstErr)
+			require.NoError(t, err, "the retry of an applied command returns its result")
+			assert.Equal(t, want.ID, got.ID)
+			assert.Equal(t, want.Version, got.Version)
+		})
+	}
+}
+
+// TestKeyedRetryWaitingForTheFirstAttempt: as TestKeyedRetryRacingTheFirstAttempt, but the
+// retry writes the work order while the first attempt holds its number uncommitted; the
+// first commits, and the retry's write fails with a unique violation, which aborts its
+// transaction. The retry still answers with the first result.
+func TestKeyedRetryWaitingForTheFirstAttempt(t *testing.T) {
+	ctx := context.Background()
+	newWO := mes.NewWorkOrder{Site: "S1", Number: "4711", Product: "P", Qty: units.MustParse("50 ea")}
+	_, s := openPlant(t)
+	wrote, commit := make(chan struct{}), make(chan struct{})
+	first, err := mes.Open(ctx, hookStore{Store: openSchema(t, s.Schema()), afterPut: func(kind, _ string) {
+		if kind == "idempotency" { // its last write: it holds the number until it commits
+			close(wrote)
+			<-commit
+		}
+	}})
+	require.NoError(t, err)
+	type result struct {
+		wo  mes.WorkOrder
+		err error
+	}
+	firstDone := make(chan result, 1)
+	started := false
+	retry, err := mes.Open(ctx, hookStore{Store: openSchema(t, s.Schema()), afterGet: func(kind, _ string) {
+		if kind != "idempotency" || started {
+			return
+		}
+		started = true
+		go func() {
+			wo, err := first.CreateWorkOrder(ctx, newWO, planner, mes.IdempotencyKey("erp-4711"))
+			firstDone <- result{wo, err}
+		}()
+		<-wrote
+		go func() { // the first commits once the retry waits for the number it holds
+			waitForLockWait(t, s)
+			close(commit)
+		}()
+	}})
+	require.NoError(t, err)
+	got, err := retry.CreateWorkOrder(ctx, newWO, planner, mes.IdempotencyKey("erp-4711"))
+	want := <-firstDone
+	require.NoError(t, want.err)
+	require.NoError(t, err, "the retry of an applied command returns its result")
+	assert.Equal(t, want.wo.ID, got.ID)
+}
+
+// waitForLockWait returns once a session of the database waits for a lock.
+func waitForLockWait(t *testing.T, s *Store) {
+	for {
+		var waiting bool
+		if err := s.pool.QueryRow(context.Background(), "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted)").Scan(&waiting); err != nil {
+			t.Errorf("reading pg_locks: %v", err)
+			return
+		}
+		if waiting {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
