@@ -288,6 +288,9 @@ func (t *writeTx) Put(ctx context.Context, rec store.Record) (uint64, error) {
 	if err := rec.CheckText(); err != nil { // checked here, before the database aborts the transaction
 		return 0, fmt.Errorf("pgstore: %w", err)
 	}
+	if n := len(rec.Kind) + len(rec.Site) + len(rec.ID); n > maxIndexEntry { // records_by_site holds the three in one btree entry
+		return 0, fmt.Errorf("pgstore: %w: the kind, site and id of %.40q take %d bytes together; at most %d", store.ErrTooLong, rec.ID, n, maxIndexEntry)
+	}
 	for name, value := range rec.Index { // record_index's primary key holds all five in one btree entry
 		if n := len(rec.Kind) + len(rec.Site) + len(name) + len(value) + len(rec.ID); n > maxIndexEntry {
 			return 0, fmt.Errorf("pgstore: %w: index entry %.40q of %s %q takes %d bytes with the record's kind, site and id; at most %d", store.ErrTooLong, name, rec.Kind, rec.ID, n, maxIndexEntry)
@@ -432,6 +435,7 @@ func hasNUL(ss ...string) bool {
 	return false
 }
 
-// maxIndexEntry bounds the text of a record_index row (kind, site, name, value, id) below
-// PostgreSQL's btree entry limit (2704 bytes with its headers).
+// maxIndexEntry bounds the text of a record_index row (kind, site, name, value, id) and of
+// a records_by_site row (kind, site, id) below PostgreSQL's btree entry limit (2704 bytes
+// with its headers).
 const maxIndexEntry = 2600

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -433,6 +434,44 @@ func crudCases() []Case {
 			got, err := get(t, s, "wo", "a")
 			require.NoError(t, err)
 			assert.Len(t, got.Index["note"], store.MaxText)
+		}},
+		{"crud/longest-text-everywhere-is-stored-or-refused", func(t *testing.T, s store.Store) {
+			// Text that does not compress (a store's index may compress its entries), MaxText
+			// bytes in every field: the store keeps it, or refuses it with ErrTooLong as an
+			// entry past its index limit, and the transaction goes on.
+			longest := func(seed uint64) string {
+				rng := rand.New(rand.NewPCG(seed, 1))
+				var b strings.Builder
+				for b.Len() < store.MaxText {
+					b.WriteRune(0x100 + rng.Int32N(0x700)) // two bytes each
+				}
+				return b.String()
+			}
+			recs := []store.Record{
+				{Kind: longest(1), ID: longest(2), Site: longest(3), Keys: []string{longest(4)}, Data: []byte(`{}`)},
+				{Kind: longest(1), ID: longest(5), Site: "S1", Index: map[string]string{longest(6): longest(7)}, Data: []byte(`{}`)},
+			}
+			stored := make([]bool, len(recs))
+			require.NoError(t, s.Update(bg, func(tx store.Tx) error {
+				for i, r := range recs {
+					_, err := tx.Put(bg, r)
+					if err != nil {
+						require.ErrorIs(t, err, store.ErrTooLong)
+					}
+					stored[i] = err == nil
+				}
+				_, err := tx.Put(bg, rec("wo", "1", "S1", `{}`))
+				return err
+			}))
+			_, err := get(t, s, "wo", "1")
+			require.NoError(t, err)
+			for i, r := range recs {
+				if stored[i] {
+					got, err := get(t, s, r.Kind, r.ID)
+					require.NoError(t, err)
+					assert.Equal(t, r.Site, got.Site)
+				}
+			}
 		}},
 		{"crud/large-data", func(t *testing.T, s store.Store) {
 			big := make([]byte, 0, 1<<20)
