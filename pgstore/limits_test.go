@@ -69,3 +69,19 @@ func TestAnIndexEntryTooLongForTheBtreeIsRefused(t *testing.T) {
 		return err // and the transaction goes on
 	}))
 }
+
+// TestASchemaNameLongerThanPostgreSQLKeepsIsRefused: PostgreSQL cuts names to 63 bytes, so
+// stores whose schema names differ only after that would share one schema (each seeing the
+// other's records, migrating it under different locks and notifying different channels).
+func TestASchemaNameLongerThanPostgreSQLKeepsIsRefused(t *testing.T) {
+	dsn := testDSN(t)
+	long := "takt_test_" + strings.Repeat("y", 53) // 63 bytes, the longest name PostgreSQL keeps
+	t.Cleanup(func() { dropSchema(t, dsn, long) })
+	for _, name := range []string{long + "a", long + "b"} {
+		s, err := Open(context.Background(), dsn, WithSchema(name))
+		if err == nil {
+			_ = s.Close()
+		}
+		require.ErrorContains(t, err, "at most 63 bytes")
+	}
+}

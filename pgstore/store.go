@@ -54,8 +54,9 @@ type options struct {
 	recheck          time.Duration
 }
 
-// WithSchema keeps the store in the PostgreSQL schema name, creating it if needed. Stores in
-// different schemas of one database are independent. Without it the store uses the
+// WithSchema keeps the store in the PostgreSQL schema name, creating it if needed; Open
+// refuses a name longer than 63 bytes. Stores in different schemas of one database are
+// independent. Without it the store uses the
 // connection's current schema (normally public).
 func WithSchema(name string) Option { return func(o *options) { o.schema = name } }
 
@@ -97,6 +98,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: reading the connection string: %w", err)
+	}
+	if len(o.schema) > maxName {
+		return nil, fmt.Errorf("pgstore: schema name %.40q... is %d bytes long; PostgreSQL keeps at most %d bytes of a name (it would cut it, and stores whose names differ after that would share one schema)", o.schema, len(o.schema), maxName)
 	}
 	if o.schema != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{o.schema}.Sanitize()
@@ -251,10 +255,14 @@ func mapErr(doing string, err error) error {
 	return fmt.Errorf("pgstore: %s: %w", doing, err)
 }
 
+// maxName is the longest name PostgreSQL keeps, in bytes (NAMEDATALEN - 1); it cuts longer
+// ones.
+const maxName = 63
+
 // eventChannel names the notification channel of a schema's event log: "takt_events/" and
-// the schema, or for a schema too long for a channel name (63 bytes at most), its hash.
+// the schema, or for a schema too long for a channel name (maxName), its hash.
 func eventChannel(schema string) string {
-	if c := "takt_events/" + schema; len(c) <= 63 {
+	if c := "takt_events/" + schema; len(c) <= maxName {
 		return c
 	}
 	sum := sha256.Sum256([]byte(schema))
