@@ -130,15 +130,14 @@ func Export(ctx context.Context, p *mes.Plant, after uint64, opts ExportOptions)
 	if err != nil {
 		return Performance{}, fmt.Errorf("erp: reading events after %d: %w", after, err)
 	}
-	x := &exporter{ctx: ctx, p: p, opts: opts, orders: map[string]*Response{}, lots: map[string]string{},
-		starts: map[startKey]labor.Record{}, evs: evs}
+	x := &exporter{ctx: ctx, p: p, opts: opts, orders: map[string]*Response{}, lots: map[string]string{}, evs: evs}
 	perf := Performance{From: after, To: after}
-	for _, ev := range evs {
+	for i, ev := range evs {
 		perf.To = ev.Position
 		if opts.Site != "" && ev.Site != opts.Site {
 			continue
 		}
-		if err := x.event(ev); err != nil {
+		if err := x.event(i, ev); err != nil {
 			return Performance{}, fmt.Errorf("erp: exporting event %d (%s): %w", ev.Position, ev.Type, err)
 		}
 	}
@@ -166,24 +165,19 @@ func Export(ctx context.Context, p *mes.Plant, after uint64, opts ExportOptions)
 // labor run is never longer than the plant's labor correction window (a week by default).
 const maxLaborRun = 8 * 24 * time.Hour
 
-type startKey struct {
-	person string
-	op     labor.Operation
-}
-
 // exporter turns events into confirmations.
 type exporter struct {
 	ctx    context.Context
 	p      *mes.Plant
 	opts   ExportOptions
 	orders map[string]*Response
-	order  []string                  // work order ids in the order first seen
-	lots   map[string]string         // lot → material
-	starts map[startKey]labor.Record // labor started in the events read so far
-	evs    []mes.Event               // the events of this export
+	order  []string          // work order ids in the order first seen
+	lots   map[string]string // lot → material
+	evs    []mes.Event       // the events of this export
 }
 
-func (x *exporter) event(ev mes.Event) error {
+// event turns the event at index i of the export into a confirmation.
+func (x *exporter) event(i int, ev mes.Event) error {
 	seg := Segment{ID: fmt.Sprintf("%s-%d", x.opts.Prefix, ev.Position), Position: ev.Position, End: ev.Time}
 	var wo string
 	switch e := ev.Payload.(type) {
@@ -220,37 +214,22 @@ func (x *exporter) event(ev mes.Event) error {
 		if rec.Op.WorkOrder == "" {
 			return nil // indirect labor has no order
 		}
-		k := startKey{rec.Person, rec.Op}
-		switch {
-		case lateStart(rec):
-			x.starts[k] = rec // the start of a run, entered late; the run is sent when it stops
-			return nil
-		case rec.Correction != nil:
-			return nil // corrections of sent bookings are not re-sent
+		if rec.Kind != labor.StopLabor || (rec.Correction != nil && rec.Correction.Of != "") {
+			return nil // a run is sent when it stops (also by a stop entered late); corrections of sent bookings are not re-sent
 		}
-		switch rec.Kind {
-		case labor.StartLabor:
-			x.starts[k] = rec
-			return nil
-		case labor.StopLabor:
-			start, found, err := x.startOf(k, rec.At)
-			if err != nil || !found {
-				return err
-			}
-			delete(x.starts, k)
-			if err := x.labor(&seg, rec.Person, rec.Op, start.Activity, start.At, rec.At); err != nil {
-				return err
-			}
-			wo = rec.Op.WorkOrder
-		default:
-			return nil
+		start, found, err := x.startOf(i, rec)
+		if err != nil || !found {
+			return err
 		}
+		if err := x.labor(&seg, rec.Person, rec.Op, start.Activity, start.At, rec.At); err != nil {
+			return err
+		}
+		wo = rec.Op.WorkOrder
 	case *mes.LaborTimerStopped:
 		t := e.Timer
 		if t.Op.WorkOrder == "" {
 			return nil
 		}
-		delete(x.starts, startKey{e.Person, t.Op})
 		if err := x.labor(&seg, e.Person, t.Op, t.Activity, t.Since, e.At); err != nil {
 			return err
 		}
@@ -304,11 +283,62 @@ func (x *exporter) machineTime(site string, r labor.MachineRun) (time.Duration, 
 	return spent, nil
 }
 
-// startOf finds the StartLabor record a StopLabor at stop ends: among the events read so
-// far, or else earlier in the log, reading back in pages as far as maxLaborRun.
-func (x *exporter) startOf(k startKey, stop time.Time) (labor.Record, bool, error) {
-	if r, ok := x.starts[k]; ok {
-		return r, true, nil
+// startOf finds the start of the run the labor stop ends: the latest start of the person on
+// the operation at or before the stop, as corrected by the bookings before the stop (a start
+// entered late or moved by a correction counts where it was booked to be). It reads the log
+// back from the stop, at index i of the export, in pages, as far as the clock-in the run
+// belongs to or maxLaborRun; a run that ended after that start and before the stop means
+// this stop has no start.
+func (x *exporter) startOf(i int, stop labor.Record) (labor.Record, bool, error) {
+	var (
+		start      labor.Record
+		ended, in  time.Time // the latest end of a run of the operation, the latest clock-in, before the stop
+		superseded = map[string]bool{}
+	)
+	visit := func(ev mes.Event) bool { // false: nothing earlier matters
+		if ev.Time.Before(stop.At.Add(-maxLaborRun)) || ev.Time.Before(in) || (!start.At.IsZero() && ev.Time.Before(start.At)) {
+			return false
+		}
+		switch e := ev.Payload.(type) {
+		case *mes.LaborTimerStopped:
+			if e.Person == stop.Person && e.Timer.Op == stop.Op && e.At.Before(stop.At) && e.At.After(ended) {
+				ended = e.At
+			}
+		case *mes.LaborBooked:
+			r := e.Record
+			if r.Person != stop.Person || superseded[r.ID] {
+				if superseded[r.ID] && r.Correction != nil && r.Correction.Of != "" {
+					superseded[r.Correction.Of] = true
+				}
+				return true
+			}
+			if r.Correction != nil && r.Correction.Of != "" {
+				superseded[r.Correction.Of] = true // the newest booking of a chain of corrections stands
+			}
+			switch {
+			case r.Kind == labor.ClockIn && !r.At.After(stop.At) && r.At.After(in):
+				in = r.At
+			case r.Kind == labor.ClockOut && r.At.Before(stop.At) && r.At.After(ended):
+				ended = r.At // a clock-out ends every run
+			case r.Op != stop.Op:
+			case r.Kind == labor.StartLabor && !r.At.After(stop.At) && r.At.After(start.At):
+				start = r
+			case r.Kind == labor.StopLabor && r.At.Before(stop.At) && r.At.After(ended):
+				ended = r.At
+			}
+		}
+		return true
+	}
+	found := func() (labor.Record, bool, error) {
+		if start.At.IsZero() || ended.After(start.At) {
+			return labor.Record{}, false, nil // an earlier run; this stop has no start
+		}
+		return start, true, nil
+	}
+	for j := i - 1; j >= 0; j-- {
+		if !visit(x.evs[j]) {
+			return found()
+		}
 	}
 	const page = 512
 	for end := x.evs[0].Position; end > 1; {
@@ -320,33 +350,14 @@ func (x *exporter) startOf(k startKey, stop time.Time) (labor.Record, bool, erro
 		if err != nil {
 			return labor.Record{}, false, err
 		}
-		for i := len(evs) - 1; i >= 0; i-- {
-			if evs[i].Time.Before(stop.Add(-maxLaborRun)) {
-				return labor.Record{}, false, nil
-			}
-			if t, ok := evs[i].Payload.(*mes.LaborTimerStopped); ok && t.Person == k.person && t.Timer.Op == k.op {
-				return labor.Record{}, false, nil // a clock-out ended an earlier run; this stop has no start
-			}
-			b, ok := evs[i].Payload.(*mes.LaborBooked)
-			if !ok || b.Record.Person != k.person || b.Record.Op != k.op || (b.Record.Correction != nil && !lateStart(b.Record)) {
-				continue
-			}
-			if b.Record.Kind == labor.StartLabor {
-				return b.Record, true, nil
-			}
-			if b.Record.Kind == labor.StopLabor {
-				return labor.Record{}, false, nil // an earlier run; this stop has no start
+		for j := len(evs) - 1; j >= 0; j-- {
+			if !visit(evs[j]) {
+				return found()
 			}
 		}
 		end = from + 1
 	}
-	return labor.Record{}, false, nil
-}
-
-// lateStart reports whether rec starts labor entered late: a correction that supersedes
-// no booking.
-func lateStart(rec labor.Record) bool {
-	return rec.Kind == labor.StartLabor && rec.Correction != nil && rec.Correction.Of == ""
+	return found()
 }
 
 // response returns the response of a work order, reading the order once per export.

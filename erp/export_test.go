@@ -317,3 +317,99 @@ func TestExportOfASplitOffOrderNamesTheERPRequest(t *testing.T) {
 	assert.Equal(t, "4711-2", r.Number)
 	assert.Equal(t, "4711", r.Request, "the ERP's order the quantity was split from")
 }
+
+// laborSent adds up the labor time of the documents.
+func laborSent(perfs ...erp.Performance) time.Duration {
+	var sent time.Duration
+	for _, perf := range perfs {
+		for _, r := range perf.Responses {
+			for _, s := range r.Segments {
+				for _, pa := range s.Personnel {
+					sent += time.Duration(pa.Time.Value().Shift(9).IntPart())
+				}
+			}
+		}
+	}
+	return sent
+}
+
+// annasOrder imports order 4711 with a lot started, and Anna on the roster; op is the lot's
+// step 10.
+func annasOrder(t *testing.T) (f fixture, anna mes.CommandOption, lot mes.Lot, op labor.Operation) {
+	t.Helper()
+	f = newPlant(t)
+	p := f.plant
+	for _, name := range []string{"materials.xml", "routing.xml", "schedule.xml"} {
+		importFile(t, p, name)
+	}
+	anna = mes.By(mes.Actor{ID: "anna", Name: "Anna", Kind: mes.Person})
+	_, err := p.DefinePerson(ctx, "PLANT-1", labor.Person{ID: "anna", Name: "Anna"}, admin)
+	require.NoError(t, err)
+	wo, err := p.WorkOrderByNumber(ctx, "PLANT-1", "4711")
+	require.NoError(t, err)
+	lot, err = p.StartLot(ctx, wo.ID, units.MustParse("10 ea"), admin)
+	require.NoError(t, err)
+	return f, anna, lot, labor.Operation{WorkOrder: wo.ID, Lot: lot.ID, Step: "10"}
+}
+
+// A start corrected to an earlier instant before the run stops: the export sends the run
+// from the corrected start, as the engine counts it (it sent it from the start booked first:
+// 2 h of 2.5 h).
+func TestExportSendsARunFromItsCorrectedStart(t *testing.T) {
+	f, anna, lot, op := annasOrder(t)
+	p := f.plant
+	_, err := p.ClockIn(ctx, "", anna)
+	require.NoError(t, err)
+	f.clock.Advance(30 * time.Minute)
+	b, err := p.StartLabor(ctx, "", mes.Work{Lot: lot.ID, Step: "10", Activity: labor.Run}, anna)
+	require.NoError(t, err)
+	first, err := erp.Export(ctx, p, 0, erp.ExportOptions{})
+	require.NoError(t, err)
+	f.clock.Advance(time.Hour)
+	_, err = p.CorrectLabor(ctx, "", []mes.LaborCorrection{{Of: b.Records[0].ID, Record: labor.Record{
+		Kind: labor.StartLabor, At: f.clock.Now().Add(-90 * time.Minute), Op: op, Activity: labor.Run}}}, anna, mes.Reason("started at clock-in"))
+	require.NoError(t, err)
+	f.clock.Advance(time.Hour)
+	_, err = p.StopLabor(ctx, "", mes.Work{Lot: lot.ID, Step: "10"}, anna)
+	require.NoError(t, err)
+	second, err := erp.Export(ctx, p, first.To, erp.ExportOptions{})
+	require.NoError(t, err)
+
+	ts, err := p.Timesheet(ctx, "anna", f.clock.Now().Add(-10*time.Hour), f.clock.Now())
+	require.NoError(t, err)
+	assert.Equal(t, 150*time.Minute, ts.Labor, "the engine: from the corrected start")
+	assert.Equal(t, ts.Labor, laborSent(first, second), "in two batches")
+	all, err := erp.Export(ctx, p, 0, erp.ExportOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, ts.Labor, laborSent(all), "in one batch")
+}
+
+// A stop entered late (a correction that supersedes nothing) ends the run: the export sends
+// the run (it sent nothing for it).
+func TestExportSendsARunStoppedByALateEntry(t *testing.T) {
+	f, anna, lot, op := annasOrder(t)
+	p := f.plant
+	_, err := p.ClockIn(ctx, "", anna)
+	require.NoError(t, err)
+	_, err = p.StartLabor(ctx, "", mes.Work{Lot: lot.ID, Step: "10", Activity: labor.Run}, anna)
+	require.NoError(t, err)
+	first, err := erp.Export(ctx, p, 0, erp.ExportOptions{})
+	require.NoError(t, err)
+	f.clock.Advance(2 * time.Hour)
+	end := f.clock.Now()
+	f.clock.Advance(time.Hour)
+	_, err = p.CorrectLabor(ctx, "", []mes.LaborCorrection{{Record: labor.Record{Kind: labor.StopLabor, At: end, Op: op}}}, anna, mes.Reason("forgot to stop"))
+	require.NoError(t, err)
+	_, err = p.ClockOut(ctx, "", anna)
+	require.NoError(t, err)
+	second, err := erp.Export(ctx, p, first.To, erp.ExportOptions{})
+	require.NoError(t, err)
+
+	ts, err := p.Timesheet(ctx, "anna", end.Add(-10*time.Hour), f.clock.Now())
+	require.NoError(t, err)
+	assert.Equal(t, 2*time.Hour, ts.Labor, "the engine: until the stop entered late")
+	assert.Equal(t, ts.Labor, laborSent(first, second), "in two batches")
+	all, err := erp.Export(ctx, p, 0, erp.ExportOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, ts.Labor, laborSent(all), "in one batch")
+}
