@@ -125,8 +125,8 @@ const maxSpan = 400 * 24 * time.Hour
 // NewCalendar builds a calendar in the IANA zone (such as "Europe/Berlin"): week gives the
 // shifts starting on each weekday, exceptions replace the pattern on their dates. It reports
 // every problem at once: an unknown zone, times outside the day, empty or overlapping shifts
-// (also across midnight into the next weekday), breaks outside their shift, duplicate
-// exception dates.
+// (also across midnight into the next weekday, and an exception's into the dates around it),
+// breaks outside their shift, duplicate exception dates.
 func NewCalendar(zone string, week map[time.Weekday][]Shift, exceptions ...Exception) (Calendar, error) {
 	var ps problems
 	loc, err := time.LoadLocation(zone)
@@ -149,6 +149,9 @@ func NewCalendar(zone string, week map[time.Weekday][]Shift, exceptions ...Excep
 		}
 		checkShifts(&ps, at+".Shifts", e.Shifts)
 		exc[e.Date] = e
+	}
+	for i, e := range exceptions {
+		checkNeighbours(&ps, fmt.Sprintf("Exceptions[%d].Shifts", i), e, week, exc)
 	}
 	if err := ps.err(); err != nil {
 		return Calendar{}, err
@@ -207,6 +210,36 @@ func checkCrossMidnight(ps *problems, path string, day, next []Shift) {
 	}
 }
 
+// checkNeighbours reports shifts of exception e that overlap shifts of the dates before and
+// after it (an exception on the date before checks itself against e).
+func checkNeighbours(ps *problems, path string, e Exception, week map[time.Weekday][]Shift, exc map[Date]Exception) {
+	prev, next := e.Date.addDays(-1), e.Date.addDays(1)
+	for i, s := range e.Shifts {
+		for _, o := range pattern(week, exc, next) {
+			if overlaps(s.Start, s.nominal(), o.Start+24*60, o.nominal()) {
+				ps.add(fmt.Sprintf("%s[%d]", path, i), s.Name, "runs into shift %q of %s; shifts of a calendar must not overlap", o.Name, next)
+			}
+		}
+		if _, ok := exc[prev]; ok {
+			continue
+		}
+		for _, o := range pattern(week, exc, prev) {
+			if overlaps(o.Start, o.nominal(), s.Start+24*60, s.nominal()) {
+				ps.add(fmt.Sprintf("%s[%d]", path, i), s.Name, "overlaps shift %q of %s, which runs past midnight; shifts of a calendar must not overlap", o.Name, prev)
+			}
+		}
+	}
+}
+
+// pattern returns the shifts starting on date d: the exception's when d has one, else the
+// weekly pattern's.
+func pattern(week map[time.Weekday][]Shift, exc map[Date]Exception, d Date) []Shift {
+	if e, ok := exc[d]; ok {
+		return e.Shifts
+	}
+	return week[time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC).Weekday()]
+}
+
 func overlaps(aStart WallClock, aLen int, bStart WallClock, bLen int) bool {
 	return int(aStart) < int(bStart)+bLen && int(bStart) < int(aStart)+aLen
 }
@@ -222,13 +255,10 @@ func (c Calendar) Location() *time.Location {
 // ShiftsOn returns the shifts that start on the local date d, in start order: the
 // exception's shifts when d has one, else the weekly pattern's.
 func (c Calendar) ShiftsOn(d Date) []ShiftInstance {
-	pattern := c.week[time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC).Weekday()]
-	if e, ok := c.exceptions[d]; ok {
-		pattern = e.Shifts
-	}
+	shifts := pattern(c.week, c.exceptions, d)
 	loc := c.Location()
-	out := make([]ShiftInstance, 0, len(pattern))
-	for _, s := range pattern {
+	out := make([]ShiftInstance, 0, len(shifts))
+	for _, s := range shifts {
 		si := ShiftInstance{Shift: s.Name, Date: d, Start: d.at(0, s.Start, loc)}
 		endDay := 0
 		if s.End <= s.Start {

@@ -138,3 +138,30 @@ func TestCalendarValidationListsEveryProblem(t *testing.T) {
 		assert.True(t, got[path], "missing problem at %s in %v", path, err)
 	}
 }
+
+// An exception's shifts must not overlap the shifts of the dates around it, as the weekly
+// pattern's must not (a special early shift from 05:00 after a night shift until 06:00 was
+// accepted, and both counted 05:00-06:00).
+func TestCalendarRefusesExceptionsOverlappingTheirNeighbours(t *testing.T) {
+	early := []Shift{{Name: "Special early", Start: HM(5, 0), End: HM(13, 0)}}
+	long := []Shift{{Name: "Long night", Start: HM(22, 0), End: HM(7, 0)}}
+	_, err := NewCalendar("Europe/Berlin", threeShifts(),
+		Exception{Date: Date{2026, time.May, 5}, Name: "after Monday's night", Shifts: early},
+		Exception{Date: Date{2026, time.May, 7}, Name: "into Friday's early", Shifts: long},
+		Exception{Date: Date{2026, time.May, 12}, Name: "long night", Shifts: long},
+		Exception{Date: Date{2026, time.May, 13}, Name: "after the long night", Shifts: early},
+	)
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	got := map[string]bool{}
+	for _, p := range ve.Problems {
+		got[p.Path] = true
+	}
+	assert.Equal(t, map[string]bool{"Exceptions[0].Shifts[0]": true, "Exceptions[1].Shifts[0]": true, "Exceptions[2].Shifts[0]": true}, got, "%v", err)
+
+	_, err = NewCalendar("Europe/Berlin", threeShifts(),
+		Exception{Date: Date{2026, time.May, 5}, Name: "Tuesday off", Shifts: nil},
+		Exception{Date: Date{2026, time.May, 9}, Name: "Saturday's long night into Sunday", Shifts: long},
+	)
+	assert.NoError(t, err)
+}
