@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/taktmes/takt/pgstore"
@@ -86,7 +88,8 @@ func TestCrash(t *testing.T) {
 	acked, commands := 0, 0
 	for i := 1; i <= *flagCrashes; i++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), dsnVar+"="+dsn, childSchemaVar+"="+schema, childSeedVar+"="+strconv.Itoa(i), childAcksVar+"="+acksPath)
+		child := fmt.Sprintf("%s-child-%d", schema, i)
+		cmd.Env = append(os.Environ(), dsnVar+"="+withApplicationName(dsn, child), childSchemaVar+"="+schema, childSeedVar+"="+strconv.Itoa(i), childAcksVar+"="+acksPath)
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
 		require.NoError(t, cmd.Start())
@@ -116,10 +119,45 @@ func TestCrash(t *testing.T) {
 		if ended || !errors.As(err, &exit) || exit.ExitCode() != -1 {
 			t.Fatalf("restart %d: the child ended by itself (%v) instead of being killed:\n%s", i, err, out.String())
 		}
+		waitForSessionsToEnd(t, ctx, dsn, child)
 		c, n := checkAfterCrash(t, ctx, dsn, schema, acksPath)
 		acked, commands = n, c
 	}
 	t.Logf("%d SIGKILL restarts survived; %d acknowledged commands all present; %d commands in the log", *flagCrashes, acked, commands)
+}
+
+// withApplicationName returns dsn (a URL or key=value pairs) with the application name
+// name, by which the server lists its sessions.
+func withApplicationName(dsn, name string) string {
+	if !strings.Contains(dsn, "://") {
+		return dsn + " application_name=" + name
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "application_name=" + url.QueryEscape(name)
+}
+
+// waitForSessionsToEnd waits until the server has no session named name left. A killed
+// child's session can still be finishing a commit; the check must not read the log while
+// that commit lands, or it sees it in one read and not in the next.
+func waitForSessionsToEnd(t *testing.T, ctx context.Context, dsn, name string) {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		var n int
+		require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", name).Scan(&n))
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed child's %d session(s) %q still run after 60 s", n, name)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func countLines(t *testing.T, path string) int {
