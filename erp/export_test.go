@@ -413,3 +413,132 @@ func TestExportSendsARunStoppedByALateEntry(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, ts.Labor, laborSent(all), "in one batch")
 }
+
+// assertLaborSentOnce checks that the labor of the batch first and the export after it adds
+// up to want, as does one export of everything, and that an export after the checkpoint,
+// of a later attendance without labor, sends none of it again.
+func assertLaborSentOnce(t *testing.T, f fixture, anna mes.CommandOption, first erp.Performance, want time.Duration) {
+	t.Helper()
+	p := f.plant
+	second, err := erp.Export(ctx, p, first.To, erp.ExportOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, want, laborSent(first, second), "in two batches")
+	all, err := erp.Export(ctx, p, 0, erp.ExportOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, want, laborSent(all), "in one batch")
+
+	f.clock.Advance(time.Hour)
+	_, err = p.ClockIn(ctx, "", anna)
+	require.NoError(t, err)
+	f.clock.Advance(time.Hour)
+	_, err = p.ClockOut(ctx, "", anna)
+	require.NoError(t, err)
+	again, err := erp.Export(ctx, p, second.To, erp.ExportOptions{})
+	require.NoError(t, err)
+	assert.Zero(t, laborSent(again), "after the checkpoint nothing is sent again")
+}
+
+// Anna runs two operations at once with a break, and forgets to clock out; the next day a
+// supervisor enters the clock-out late (a correction): the export sends each run its share
+// of the attendance, breaks excluded (it sent nothing: the clock-out stopped the runs only
+// in the rebuilt history, and no LaborTimerStopped reported them).
+func TestExportSendsRunsStoppedByALateClockOut(t *testing.T) {
+	f, anna, lot, op := annasOrder(t)
+	p := f.plant
+	_, err := p.ClockIn(ctx, "", anna)
+	require.NoError(t, err)
+	for _, step := range []string{"10", "20"} {
+		_, err = p.StartLabor(ctx, "", mes.Work{Lot: lot.ID, Step: step, Activity: labor.Run}, anna)
+		require.NoError(t, err)
+	}
+	f.clock.Advance(2 * time.Hour)
+	_, err = p.StartBreak(ctx, "", anna)
+	require.NoError(t, err)
+	first, err := erp.Export(ctx, p, 0, erp.ExportOptions{})
+	require.NoError(t, err)
+	f.clock.Advance(30 * time.Minute)
+	_, err = p.EndBreak(ctx, "", anna)
+	require.NoError(t, err)
+	f.clock.Advance(5*time.Hour + 30*time.Minute)
+	end := f.clock.Now()
+	f.clock.Advance(17 * time.Hour)
+	b, err := p.CorrectLabor(ctx, "anna", []mes.LaborCorrection{{Record: labor.Record{Kind: labor.ClockOut, At: end}}}, admin, mes.Reason("forgot to clock out"))
+	require.NoError(t, err)
+	require.Len(t, b.Stopped, 2, "the late clock-out stopped both runs")
+	for _, s := range b.Stopped {
+		assert.Equal(t, end, s.Stopped, "at the clock-out, not when it was entered")
+	}
+
+	ts, err := p.Timesheet(ctx, "anna", end.Add(-10*time.Hour), end)
+	require.NoError(t, err)
+	assert.Equal(t, 7*time.Hour+30*time.Minute, ts.Labor, "the engine: 8 h present, the break excluded")
+	second, err := erp.Export(ctx, p, first.To, erp.ExportOptions{})
+	require.NoError(t, err)
+	var segs []erp.Segment
+	for _, r := range second.Responses {
+		segs = append(segs, r.Segments...)
+	}
+	require.Len(t, segs, 2, "one confirmation per run")
+	for _, s := range segs {
+		assert.Equal(t, op.Lot, s.Lot)
+		assert.Equal(t, end, s.End)
+		assert.Equal(t, ts.Labor/2, laborSent(erp.Performance{Responses: []erp.Response{{Segments: []erp.Segment{s}}}}), "step %s: half of each instant", s.Operation)
+	}
+	assertLaborSentOnce(t, f, anna, first, ts.Labor)
+}
+
+// Anna forgets to log off the work center her labor is booked at; a supervisor enters the
+// log-off late while she is still clocked in, and she clocks out later: the export sends
+// the run until the log-off (it sent nothing).
+func TestExportSendsARunStoppedByALateLogOff(t *testing.T) {
+	f, anna, lot, _ := annasOrder(t)
+	p := f.plant
+	_, err := p.ClockIn(ctx, "", anna)
+	require.NoError(t, err)
+	_, err = p.LogOn(ctx, "", "CNC", anna)
+	require.NoError(t, err)
+	_, err = p.StartLabor(ctx, "", mes.Work{Lot: lot.ID, Step: "10", Activity: labor.Run, WorkCenter: "CNC"}, anna)
+	require.NoError(t, err)
+	first, err := erp.Export(ctx, p, 0, erp.ExportOptions{})
+	require.NoError(t, err)
+	f.clock.Advance(3 * time.Hour)
+	end := f.clock.Now()
+	f.clock.Advance(time.Hour)
+	b, err := p.CorrectLabor(ctx, "anna", []mes.LaborCorrection{{Record: labor.Record{Kind: labor.LogOff, At: end, WorkCenter: "CNC"}}}, admin, mes.Reason("forgot to log off"))
+	require.NoError(t, err)
+	require.Len(t, b.Stopped, 1, "the late log-off stopped the run")
+	f.clock.Advance(time.Hour)
+	b, err = p.ClockOut(ctx, "", anna)
+	require.NoError(t, err)
+	assert.Empty(t, b.Stopped, "nothing runs any more")
+
+	ts, err := p.Timesheet(ctx, "anna", end.Add(-10*time.Hour), f.clock.Now())
+	require.NoError(t, err)
+	assert.Equal(t, 3*time.Hour, ts.Labor, "the engine: until the late log-off")
+	assertLaborSentOnce(t, f, anna, first, ts.Labor)
+}
+
+// Anna forgot to start labor and clocked out; a supervisor enters the start late, inside the
+// ended attendance: the clock-out ends the run, and the export sends it (it sent nothing).
+func TestExportSendsALateStartEndedByAClockOut(t *testing.T) {
+	f, anna, _, op := annasOrder(t)
+	p := f.plant
+	_, err := p.ClockIn(ctx, "", anna)
+	require.NoError(t, err)
+	f.clock.Advance(time.Hour)
+	start := f.clock.Now()
+	f.clock.Advance(4 * time.Hour)
+	_, err = p.ClockOut(ctx, "", anna)
+	require.NoError(t, err)
+	first, err := erp.Export(ctx, p, 0, erp.ExportOptions{})
+	require.NoError(t, err)
+	f.clock.Advance(time.Hour)
+	b, err := p.CorrectLabor(ctx, "anna", []mes.LaborCorrection{{Record: labor.Record{Kind: labor.StartLabor, At: start, Op: op, Activity: labor.Run}}}, admin, mes.Reason("forgot to start"))
+	require.NoError(t, err)
+	require.Len(t, b.Stopped, 1, "the clock-out stopped the run entered late")
+
+	ts, err := p.Timesheet(ctx, "anna", start.Add(-10*time.Hour), f.clock.Now())
+	require.NoError(t, err)
+	assert.Equal(t, 4*time.Hour, ts.Labor, "the engine: from the late start to the clock-out")
+	assertLaborSentOnce(t, f, anna, first, ts.Labor)
+}

@@ -86,6 +86,7 @@ type Timer struct {
 	WorkCenter string
 	Weight     int
 	Since      time.Time
+	Stopped    time.Time // when the labor stopped: set on the timers Apply reports stopped, zero while it runs
 }
 
 // key identifies a timer: the operation, or the reason code for indirect work without one.
@@ -183,15 +184,19 @@ func (l Ledger) Status() Status {
 }
 
 // Apply books the records, in order, as one change: it returns the next ledger and the
-// timers the records stopped implicitly, or an error and l unchanged. Corrections in one
-// call are checked together (so a forgotten break is entered as a late-entry pair
-// BreakStart, BreakEnd in one call).
+// timers the records stopped implicitly, each with the instant it stopped (Timer.Stopped),
+// or an error and l unchanged. Corrections in one call are checked together (so a
+// forgotten break is entered as a late-entry pair BreakStart, BreakEnd in one call).
 //
 // Clock-out with open operations: a ClockOut stops the person's labor on every operation
 // still running, at the clock-out instant, logs the person off every work center, and
 // returns the stopped timers so the engine can report them; likewise a LogOff stops the
 // labor booked at that work center. A ClockOut during a break is refused (end the break
-// first).
+// first). For a run of corrections the stopped timers are the labor that the corrected
+// history stops at a ClockOut or LogOff and that had not stopped before: labor running
+// until a clock-out or log-off entered late, or labor entered late into an attendance that
+// has ended. Labor a StopLabor stops is not among them, nor labor that had stopped before
+// the corrections moved its end.
 //
 // The errors: ErrWrongPerson (a record is another person's), ErrInvalid (a
 // *ValidationError listing every malformed field), ErrDuplicateID, ErrOutOfOrder (a
@@ -223,9 +228,18 @@ func (l *Ledger) apply(records []Record) ([]Timer, error) {
 			return nil
 		}
 		dirty = false
-		st, err := rebuild(effective(l.log, l.correcting))
+		st, ended, err := rebuild(effective(l.log, l.correcting))
 		if err != nil {
 			return fmt.Errorf("the corrections would leave an inconsistent history: %w", err)
+		}
+		before := map[string]bool{} // the labor that had stopped, by its first start record
+		for _, r := range l.st.runs {
+			before[l.origin(r.start)] = true
+		}
+		for _, t := range ended {
+			if !before[l.origin(t.Record)] {
+				stopped = append(stopped, t)
+			}
 		}
 		l.st = st
 		return nil
@@ -289,6 +303,18 @@ func (l *Ledger) check(r Record) error {
 	return nil
 }
 
+// origin returns the ID of the record that the record id corrects, through the whole chain
+// of corrections: the booking first made.
+func (l *Ledger) origin(id string) string {
+	for {
+		c := l.log[l.ids[id]].Correction
+		if c == nil || c.Of == "" {
+			return id
+		}
+		id = c.Of
+	}
+}
+
 // effective resolves corrections: each original record (or late entry) is replaced by the
 // last record of its correction chain, voided ones are dropped, and the result is sorted by
 // time, ties kept in the order the originals were applied.
@@ -313,15 +339,19 @@ func effective(log []Record, correcting map[string]string) []Record {
 	return out
 }
 
-// rebuild steps a fresh state through time-ordered records.
-func rebuild(records []Record) (state, error) {
+// rebuild steps a fresh state through time-ordered records; it returns the state and every
+// timer the records stopped implicitly.
+func rebuild(records []Record) (state, []Timer, error) {
 	var st state
+	var stopped []Timer
 	for _, r := range records {
-		if _, err := st.step(r); err != nil {
-			return state{}, fmt.Errorf("at record %q: %w", r.ID, err)
+		s, err := st.step(r)
+		if err != nil {
+			return state{}, nil, fmt.Errorf("at record %q: %w", r.ID, err)
 		}
+		stopped = append(stopped, s...)
 	}
-	return st, nil
+	return st, stopped, nil
 }
 
 // step applies one well-formed record to the state.
@@ -395,13 +425,14 @@ func (st *state) timer(k key) int {
 	return slices.IndexFunc(st.timers, func(t Timer) bool { return keyOf(t.Op, t.Reason) == k })
 }
 
-// stopWhere closes the matching timers at t into runs and returns them.
+// stopWhere closes the matching timers at t into runs and returns them, stopped at t.
 func (st *state) stopWhere(t time.Time, match func(Timer) bool) []Timer {
 	var stopped []Timer
 	st.timers = slices.DeleteFunc(st.timers, func(x Timer) bool {
 		if !match(x) {
 			return false
 		}
+		x.Stopped = t
 		stopped = append(stopped, x)
 		st.runs = append(st.runs, x.run(t))
 		return true
@@ -412,7 +443,7 @@ func (st *state) stopWhere(t time.Time, match func(Timer) bool) []Timer {
 func (t Timer) run(to time.Time) run {
 	return run{
 		tmpl:   Slice{WorkCenter: t.WorkCenter, Op: t.Op, Activity: t.Activity, Reason: t.Reason},
-		weight: uint64(t.Weight), from: t.Since, to: to,
+		weight: uint64(t.Weight), from: t.Since, to: to, start: t.Record,
 	}
 }
 

@@ -214,6 +214,7 @@ func TestClockOutStopsOpenOperations(t *testing.T) {
 	require.Len(t, stopped, 2, "clock-out reports every operation it stopped")
 	assert.Equal(t, opA, stopped[0].Op)
 	assert.Equal(t, opB, stopped[1].Op)
+	assert.Equal(t, at(8, 0), stopped[0].Stopped, "stopped at the clock-out")
 	assert.Equal(t, Status{}, next.Status(), "clocked out, logged off, no timers")
 
 	ts, err := next.Timesheet(at(0, 0), at(23, 0))
@@ -520,4 +521,58 @@ func (m minuteState) copy() minuteState {
 func TestTimesheetWindowMustBeOrdered(t *testing.T) {
 	_, err := NewLedger("P1").Timesheet(at(10, 0), at(9, 0))
 	assert.True(t, errors.Is(err, ErrInvalid))
+}
+
+// Corrections report the labor they stop at a clock-out or log-off that had not stopped
+// before, with the instant it stopped; labor a stop-labor ends, labor that had stopped
+// already and labor that still runs are not reported.
+func TestCorrectionsReportTheLaborTheyStop(t *testing.T) {
+	late := func(r Record, of string) Record {
+		r.Correction = &Correction{Of: of, Reason: "entered late", Actor: "sup-1", At: at(20, 0)}
+		return r
+	}
+	wc := func(r Record) Record { r.WorkCenter = "CNC-1"; return r }
+	b := &rec{}
+	in, logOn := b.r(ClockIn, at(6, 0)), wc(b.r(LogOn, at(6, 0)))
+	startA, startB := wc(b.start(opA, Run, 0, at(7, 0))), b.start(opB, Run, 0, at(8, 0))
+	running := []Record{in, logOn, startA, startB} // clocked in since 6:00, A (at CNC-1) and B run
+	clockOut := b.r(ClockOut, at(14, 0))
+	closed := append(running[:4:4], clockOut) // the clock-out stopped A and B
+	tests := []struct {
+		name    string
+		history []Record
+		fixes   []Record
+		want    []Timer // Record, Op, Stopped
+	}{
+		{"a late clock-out stops all running labor", running, []Record{late(b.r(ClockOut, at(12, 0)), "")},
+			[]Timer{{Record: startA.ID, Op: opA, Stopped: at(12, 0)}, {Record: startB.ID, Op: opB, Stopped: at(12, 0)}}},
+		{"a late log-off stops the labor at the work center", running, []Record{late(wc(b.r(LogOff, at(9, 0))), "")},
+			[]Timer{{Record: startA.ID, Op: opA, Stopped: at(9, 0)}}},
+		{"a late clock-out and clock-in: labor stopped at the clock-out", running,
+			[]Record{late(b.r(ClockOut, at(10, 0)), ""), late(b.r(ClockIn, at(11, 0)), "")},
+			[]Timer{{Record: startA.ID, Op: opA, Stopped: at(10, 0)}, {Record: startB.ID, Op: opB, Stopped: at(10, 0)}}},
+		{"a late start into an ended attendance", []Record{in, clockOut}, []Record{late(b.start(opC, Run, 0, at(9, 0)), "")},
+			[]Timer{{Op: opC, Stopped: at(14, 0)}}},
+		{"a stop-labor entered late is a stop of its own", running, []Record{late(b.stop(opA, at(9, 0)), "")}, nil},
+		{"a clock-out moved earlier: the labor had stopped", closed, []Record{late(b.r(ClockOut, at(13, 0)), clockOut.ID)}, nil},
+		{"a start moved earlier: the labor had stopped", closed, []Record{late(b.start(opA, Run, 0, at(6, 30)), startA.ID)}, nil},
+		{"a start moved: the labor still runs", running, []Record{late(b.start(opB, Run, 0, at(7, 30)), startB.ID)}, nil},
+		{"a start voided", running, []Record{late(b.r(Void, at(8, 0)), startB.ID)}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := mustReplay(t, tc.history...)
+			_, stopped, err := l.Apply(tc.fixes...)
+			require.NoError(t, err)
+			var got []Timer
+			for _, s := range stopped {
+				id := s.Record
+				if id == tc.fixes[0].ID {
+					id = "" // the late entry
+				}
+				got = append(got, Timer{Record: id, Op: s.Op, Stopped: s.Stopped})
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
 }

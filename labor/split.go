@@ -26,6 +26,7 @@ type run struct {
 	tmpl     Slice // the fields that identify the run; From, To and Time are set by sweep
 	weight   uint64
 	from, to time.Time
+	start    string // a labor run's StartLabor record
 }
 
 // tally is what sweep measured in a window.

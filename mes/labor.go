@@ -116,8 +116,11 @@ type (
 		Site   string       `json:"site"`
 		Record labor.Record `json:"record"`
 	}
-	// LaborTimerStopped: labor that ran for a person was stopped implicitly by the record
-	// By (a clock-out stops all their labor, a log-off the labor at that work center).
+	// LaborTimerStopped: labor that ran for a person was stopped implicitly at At (a
+	// clock-out stops all their labor, a log-off the labor at that work center) by the record
+	// By. When corrections stopped it (CorrectLabor: a clock-out or log-off entered late, or
+	// labor entered late into an attendance that has ended), By is the last record of the
+	// correction and At is the clock-out or log-off instant, before the event's time.
 	LaborTimerStopped struct {
 		Site   string      `json:"site"`
 		Person string      `json:"person"`
@@ -554,8 +557,9 @@ func (p *Plant) ShiftCalendar(ctx context.Context, site string) (labor.Calendar,
 // ---- the time ledger -----------------------------------------------------------------------
 
 // Booking is the result of a labor command: the records booked, the labor they stopped
-// implicitly (a clock-out stops all running labor, a log-off the labor at that work center)
-// and where the person stands now.
+// implicitly (a clock-out stops all running labor, a log-off the labor at that work center;
+// for corrections, see labor.Ledger.Apply), each with the instant it stopped, and where the
+// person stands now.
 type Booking struct {
 	Records []labor.Record
 	Stopped []labor.Timer
@@ -679,7 +683,7 @@ func (c *command) book(lg *ledger, recs ...labor.Record) (Booking, error) {
 		}
 	}
 	for _, t := range stopped {
-		if err := c.emit(sp.ID, LaborTimerStopped{Site: sp.Site, Person: sp.ID, By: recs[len(recs)-1].ID, Timer: t, At: c.now}); err != nil {
+		if err := c.emit(sp.ID, LaborTimerStopped{Site: sp.Site, Person: sp.ID, By: recs[len(recs)-1].ID, Timer: t, At: t.Stopped}); err != nil {
 			return Booking{}, err
 		}
 	}
@@ -925,7 +929,10 @@ type LaborCorrection struct {
 // the actor, in the audit trail with the booking before and after. The corrections are
 // checked together against the person's history (so a forgotten break is entered as a pair
 // of late entries); an inconsistent history is refused. Records older than the correction
-// window (WithLaborCorrectionWindow) cannot be corrected.
+// window (WithLaborCorrectionWindow) cannot be corrected. Labor the corrections stop at a
+// clock-out or log-off (one entered late, or an ended attendance that labor was entered
+// into late) is returned in Booking.Stopped, each with a LaborTimerStopped event at the
+// instant it stopped.
 func (p *Plant) CorrectLabor(ctx context.Context, person string, fixes []LaborCorrection, opts ...CommandOption) (Booking, error) {
 	return p.bookFor(ctx, "labor.correct", person, opts, func(c *command, lg *ledger) ([]labor.Record, error) {
 		ps := problems{what: "labor correction"}

@@ -464,6 +464,42 @@ func TestCorrectionIsANewRecord(t *testing.T) {
 	assert.Equal(t, 10*time.Minute, ts.Breaks)
 }
 
+// A clock-out a supervisor enters late stops the labor still running at the clock-out
+// instant: a LaborTimerStopped event reports it at that instant, not when it was entered
+// (there was none, so the run was never reported stopped).
+func TestLateClockOutReportsTheLaborItStops(t *testing.T) {
+	f := laborPlant(t, mes.WithAuthorizer(laborRoles))
+	p := f.plant
+	a := startLot(t, f, "A", "10 ea")
+	_, err := p.ClockIn(ctx, "", operator)
+	require.NoError(t, err)
+	_, err = p.StartLabor(ctx, "", mes.Work{Lot: a.ID, Step: "20", Activity: labor.Run}, operator)
+	require.NoError(t, err)
+	f.clock.Advance(8 * time.Hour)
+	end := f.clock.Now()
+	f.clock.Advance(16 * time.Hour)
+	bk, err := p.CorrectLabor(ctx, "olga", []mes.LaborCorrection{{Record: labor.Record{Kind: labor.ClockOut, At: end}}}, sueActor, mes.Reason("forgot to clock out"))
+	require.NoError(t, err)
+	require.Len(t, bk.Stopped, 1)
+	assert.Equal(t, end, bk.Stopped[0].Stopped)
+	assert.False(t, bk.Status.ClockedIn)
+
+	evs, err := p.ReadEvents(ctx, 0, 0)
+	require.NoError(t, err)
+	var stops []*mes.LaborTimerStopped
+	for _, e := range evs {
+		if s, ok := e.Payload.(*mes.LaborTimerStopped); ok {
+			stops = append(stops, s)
+			assert.Equal(t, f.clock.Now(), e.Time, "booked with the correction")
+		}
+	}
+	require.Len(t, stops, 1, "the stopped labor is an event")
+	assert.Equal(t, end, stops[0].At, "at the clock-out instant")
+	assert.Equal(t, bk.Records[0].ID, stops[0].By)
+	assert.Equal(t, "olga", stops[0].Person)
+	assert.Equal(t, "20", stops[0].Timer.Op.Step)
+}
+
 func TestCorrectionWindowBoundsTheReplay(t *testing.T) {
 	f := laborPlant(t, mes.WithLaborCorrectionWindow(48*time.Hour))
 	p := f.plant
