@@ -287,8 +287,8 @@ func (x *exporter) machineTime(site string, r labor.MachineRun) (time.Duration, 
 // the operation at or before the stop, as corrected by the bookings before the stop (a start
 // entered late or moved by a correction counts where it was booked to be). It reads the log
 // back from the stop, at index i of the export, in pages, as far as the clock-in the run
-// belongs to or maxLaborRun; a run that ended after that start and before the stop means
-// this stop has no start.
+// belongs to or maxLaborRun; a run that ended after that start, before the stop or, sent
+// already, after it, means this stop has no start.
 func (x *exporter) startOf(i int, stop labor.Record) (labor.Record, bool, error) {
 	var (
 		start      labor.Record
@@ -301,7 +301,10 @@ func (x *exporter) startOf(i int, stop labor.Record) (labor.Record, bool, error)
 		}
 		switch e := ev.Payload.(type) {
 		case *mes.LaborTimerStopped:
-			if e.Person == stop.Person && e.Timer.Op == stop.Op && e.At.Before(stop.At) && e.At.After(ended) {
+			// A run stopped before this stop was booked went to the ERP already, even when it
+			// stopped after this stop's time (this stop is then a late entry inside it, and a
+			// correction of what was sent is not sent again).
+			if e.Person == stop.Person && e.Timer.Op == stop.Op && e.At.After(ended) {
 				ended = e.At
 			}
 		case *mes.LaborBooked:

@@ -414,6 +414,32 @@ func TestExportSendsARunStoppedByALateEntry(t *testing.T) {
 	assert.Equal(t, ts.Labor, laborSent(all), "in one batch")
 }
 
+// TestExportDoesNotSendARunAgainForALateStop: a run the clock-out ended went to the ERP;
+// a stop entered late inside it (a correction of a booking already sent) sends nothing
+// again (it sent the run a second time, up to the late stop).
+func TestExportDoesNotSendARunAgainForALateStop(t *testing.T) {
+	f, anna, lot, op := annasOrder(t)
+	p := f.plant
+	_, err := p.ClockIn(ctx, "", anna)
+	require.NoError(t, err)
+	start := f.clock.Now()
+	_, err = p.StartLabor(ctx, "", mes.Work{Lot: lot.ID, Step: "10", Activity: labor.Run}, anna)
+	require.NoError(t, err)
+	f.clock.Advance(8 * time.Hour)
+	_, err = p.ClockOut(ctx, "", anna)
+	require.NoError(t, err)
+	first, err := erp.Export(ctx, p, 0, erp.ExportOptions{})
+	require.NoError(t, err)
+	require.Equal(t, 8*time.Hour, laborSent(first), "the clock-out ended the run")
+
+	f.clock.Advance(time.Hour)
+	_, err = p.CorrectLabor(ctx, "anna", []mes.LaborCorrection{{Record: labor.Record{Kind: labor.StopLabor, At: start.Add(4 * time.Hour), Op: op}}}, admin, mes.Reason("stopped at noon"))
+	require.NoError(t, err)
+	second, err := erp.Export(ctx, p, first.To, erp.ExportOptions{})
+	require.NoError(t, err)
+	assert.Zero(t, laborSent(second), "the run went to the ERP already; corrections of what was sent are not sent again")
+}
+
 // assertLaborSentOnce checks that the labor of the batch first and the export after it adds
 // up to want, as does one export of everything, and that an export after the checkpoint,
 // of a later attendance without labor, sends none of it again.
