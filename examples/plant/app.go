@@ -85,7 +85,7 @@ type openStep struct {
 	InProcess  units.Quantity `json:"inProcess"`
 	Paused     bool           `json:"paused,omitempty"`
 	Since      time.Time      `json:"since,omitzero"` // queued since, or first track-in
-	Held       []string       `json:"held,omitempty"` // reasons of holds on the lot or its order
+	Held       []string       `json:"held,omitempty"` // reasons of holds on the lot, its order or material, its work center or above
 	def        routing.Step
 	rt         *routing.Routing
 }
@@ -97,10 +97,33 @@ func (a *app) openSteps(ctx context.Context, now time.Time) ([]openStep, error) 
 	if err != nil {
 		return nil, err
 	}
-	heldFor := func(kind quality.TargetKind, id string) []string {
+	// chains holds each work center with the equipment above it (its site): a hold on any
+	// of them holds the lots there, as track-in and the dispatch list say.
+	chains := map[string][]quality.Subject{}
+	chain := func(wc string) ([]quality.Subject, error) {
+		if c, ok := chains[wc]; ok {
+			return c, nil
+		}
+		var c []quality.Subject
+		for id, depth := wc, 0; id != "" && depth < 8; depth++ {
+			c = append(c, quality.Subject{Equipment: id})
+			eq, err := a.plant.Equipment(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if eq.Level == equipment.Site {
+				break
+			}
+			id = eq.Parent
+		}
+		chains[wc] = c
+		return c, nil
+	}
+	// heldFor returns the reasons of the holds that block any of subjects.
+	heldFor := func(subjects []quality.Subject) []string {
 		var out []string
 		for _, h := range holds {
-			if h.Target.Kind == kind && h.Target.ID == id {
+			if slices.ContainsFunc(subjects, h.Target.Covers) {
 				out = append(out, h.Reason)
 			}
 		}
@@ -130,6 +153,11 @@ func (a *app) openSteps(ctx context.Context, now time.Time) ([]openStep, error) 
 						continue
 					}
 					def := stepOf(rt, sp.Step)
+					subjects, err := chain(def.WorkCenter)
+					if err != nil {
+						return nil, err
+					}
+					subjects = append([]quality.Subject{{Lot: lot.ID, WorkOrder: wo.ID, Material: lot.Material, SupplierLot: lot.SupplierLot}}, subjects...)
 					since, _ := lot.QueuedSince.At(sp.Step)
 					if !sp.InProcess.IsZero() {
 						since = sp.FirstIn
@@ -137,7 +165,7 @@ func (a *app) openSteps(ctx context.Context, now time.Time) ([]openStep, error) 
 					out = append(out, openStep{Lot: lot.ID, WorkOrder: wo.Number, Product: wo.Product, Due: wo.Due,
 						Late: !wo.Due.IsZero() && wo.Due.Before(now), Step: sp.Step, StepName: def.Name, WorkCenter: def.WorkCenter,
 						Waiting: sp.Waiting, InProcess: sp.InProcess, Paused: sp.Paused, Since: since,
-						Held: append(heldFor(quality.OnLot, lot.ID), heldFor(quality.OnWorkOrder, wo.ID)...), def: def, rt: rt})
+						Held: heldFor(subjects), def: def, rt: rt})
 				}
 			}
 		}

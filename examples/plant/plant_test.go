@@ -503,3 +503,40 @@ func TestEventsQueryDefaultsAndRefusals(t *testing.T) {
 	rec = do(t, h, "POST", "/api/holds", strings.NewReader(`{"kind":"lot","id":"`+lotAtCNC+`","reason":"x","operator":"sam"} {"operator":"ben"}`), "application/json")
 	assert.Equal(t, http.StatusBadRequest, rec.Code, "a second JSON value after the request is refused, not ignored")
 }
+
+// The board's and the terminal's held marks follow what the engine refuses: a hold on the
+// work center or on equipment above it (the site) holds the lots there, as the dispatch list
+// and track-in/out say.
+func TestHeldMarksFollowEquipmentHolds(t *testing.T) {
+	h := newTestDemo(t).app.routes()
+	held := func(steps []openStep, lot string) []string {
+		for _, s := range steps {
+			if s.Lot == lot {
+				return s.Held
+			}
+		}
+		t.Fatalf("lot %s is not on the board", lot)
+		return nil
+	}
+	var hold quality.Hold
+	require.Equal(t, http.StatusOK, api(t, h, "POST", "/api/holds", holdRequest{Kind: quality.OnEquipment, ID: "CNC", Reason: "coolant leak", Operator: "sam"}, &hold))
+	var board boardView
+	require.Equal(t, http.StatusOK, api(t, h, "GET", "/api/board", nil, &board))
+	assert.Equal(t, []string{"coolant leak"}, held(board.Queued, lotAtCNC), "queued at CNC under the work center's hold")
+	assert.Empty(t, held(board.Queued, lotAtQC), "QC is not under the CNC's hold")
+
+	require.Equal(t, http.StatusOK, api(t, h, "POST", "/api/holds", holdRequest{Kind: quality.OnEquipment, ID: site, Reason: "power dip", Operator: "sam"}, &hold))
+	board = boardView{}
+	require.Equal(t, http.StatusOK, api(t, h, "GET", "/api/board", nil, &board))
+	assert.Equal(t, []string{"coolant leak", "power dip"}, held(board.Queued, lotAtCNC))
+	assert.Equal(t, []string{"power dip"}, held(board.Queued, lotAtQC), "the site's hold holds every work center")
+	assert.Equal(t, []string{"power dip"}, held(board.Running, "PLANT-1-5120-1"))
+
+	var term terminalView
+	require.Equal(t, http.StatusOK, api(t, h, "GET", "/api/terminal/PRESS?operator=ben", nil, &term))
+	require.Len(t, term.InProcess, 1)
+	assert.Equal(t, []string{"power dip"}, term.InProcess[0].Held, "the terminal marks the operation held")
+	var p problem
+	require.Equal(t, http.StatusConflict, api(t, h, "POST", "/api/lots/PLANT-1-5120-1/track-out", trackOut{Step: "10", Good: "60", Operator: "ben", Equipment: "PRESS-1"}, &p))
+	assert.Equal(t, "on-hold", p.Code, "as the engine refuses its track-out")
+}
