@@ -827,6 +827,11 @@ func (a *app) recordInspection(ctx context.Context, lot string, r inspection) (m
 }
 
 func (a *app) placeHold(ctx context.Context, r holdRequest) (quality.Hold, error) {
+	if r.Kind == quality.OnWorkOrder { // people name a work order by its number; the engine by its id
+		if wo, err := a.plant.WorkOrderByNumber(ctx, site, r.ID); err == nil {
+			r.ID = wo.ID
+		}
+	}
 	return a.plant.PlaceHold(ctx, site, quality.Target{Kind: r.Kind, ID: r.ID, SupplierLot: r.SupplierLot}, r.Reason, opts(ctx, r.Operator, "")...)
 }
 

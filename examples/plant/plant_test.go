@@ -540,3 +540,23 @@ func TestHeldMarksFollowEquipmentHolds(t *testing.T) {
 	require.Equal(t, http.StatusConflict, api(t, h, "POST", "/api/lots/PLANT-1-5120-1/track-out", trackOut{Step: "10", Good: "60", Operator: "ben", Equipment: "PRESS-1"}, &p))
 	assert.Equal(t, "on-hold", p.Code, "as the engine refuses its track-out")
 }
+
+// A work order is named by its number everywhere in the demo (board, terminal, trace), so a
+// hold on a work order takes the number; it answered not found for "4712".
+func TestHoldOnWorkOrderByNumber(t *testing.T) {
+	h := newTestDemo(t).app.routes()
+	var hold quality.Hold
+	require.Equal(t, http.StatusOK, api(t, h, "POST", "/api/holds", holdRequest{Kind: quality.OnWorkOrder, ID: "4712", Reason: "customer changed the drawing", Operator: "sam"}, &hold))
+	var p problem
+	require.Equal(t, http.StatusConflict, api(t, h, "POST", "/api/lots/"+lotAtCNC+"/track-in", trackIn{Step: "10", Operator: "olga", Equipment: "CNC-1"}, &p))
+	assert.Equal(t, "on-hold", p.Code)
+	var board boardView
+	require.Equal(t, http.StatusOK, api(t, h, "GET", "/api/board", nil, &board))
+	require.NotEmpty(t, board.Queued)
+	assert.Equal(t, lotAtCNC, board.Queued[0].Lot)
+	assert.Equal(t, []string{"customer changed the drawing"}, board.Queued[0].Held)
+
+	p = problem{}
+	require.Equal(t, http.StatusNotFound, api(t, h, "POST", "/api/holds", holdRequest{Kind: quality.OnWorkOrder, ID: "9999", Reason: "x", Operator: "sam"}, &p))
+	assert.Contains(t, p.Detail, "9999")
+}
