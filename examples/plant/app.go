@@ -875,7 +875,15 @@ func describe(err error) *problem {
 	}
 	for _, k := range kinds {
 		if errors.Is(err, k.sentinel) {
-			return &problem{Status: k.status, Code: k.code, Title: k.title, Detail: err.Error()}
+			p := &problem{Status: k.status, Code: k.code, Title: k.title, Detail: err.Error()}
+			if k.sentinel == mes.ErrMissingActor { // the engine's words are for Go (mes.By): say it in the API's
+				ids := make([]string, len(people))
+				for i, p := range people {
+					ids[i] = p.ID
+				}
+				p.Detail = fmt.Sprintf(`no "operator": send the id of the person doing this (%s); the demo has no login`, strings.Join(ids, ", "))
+			}
+			return p
 		}
 	}
 	return &problem{Status: http.StatusInternalServerError, Code: "internal", Title: "Error", Detail: err.Error()}

@@ -100,8 +100,8 @@ func (a *app) routes() http.Handler {
 	}))
 	mux.Handle("POST /api/holds/{id}/release", command("id", a.releaseHold))
 	mux.Handle("POST /api/signals", command("", func(ctx context.Context, _ string, sigs []equipment.Signal) ([]mes.IngestResult, error) {
-		source := ""
-		if len(sigs) > 0 {
+		source := "api" // the device actor; signals without a source are refused by the engine, naming them
+		if len(sigs) > 0 && sigs[0].Source != "" {
 			source = sigs[0].Source
 		}
 		return a.plant.IngestSignals(ctx, sigs, mes.By(mes.Actor{ID: source, Kind: mes.Device}))

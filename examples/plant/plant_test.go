@@ -560,3 +560,33 @@ func TestHoldOnWorkOrderByNumber(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, api(t, h, "POST", "/api/holds", holdRequest{Kind: quality.OnWorkOrder, ID: "9999", Reason: "x", Operator: "sam"}, &p))
 	assert.Contains(t, p.Detail, "9999")
 }
+
+// A request without its operator, or signals without their source, is told what to send in
+// the API's own words, not in the SDK's Go (mes.By(mes.Actor{...})).
+func TestMissingOperatorOrSourceIsExplainedInAPIWords(t *testing.T) {
+	d := newTestDemo(t)
+	h := d.app.routes()
+	tests := []struct {
+		target, body, code, want string
+	}{
+		{"/api/lots/" + lotAtCNC + "/track-in", `{"step":"10","equipment":"CNC-1"}`, "missing-actor", `"operator"`},
+		{"/api/lots/" + lotAtQC + "/inspections", `{"step":"20","results":[{"characteristic":"bore","value":"10"}]}`, "missing-actor", `"operator"`},
+		{"/api/holds", `{"kind":"lot","id":"` + lotAtCNC + `","reason":"x"}`, "missing-actor", `"operator"`},
+		{"/api/signals", `[{"seq":1,"at":"2026-03-02T06:15:04Z","equipment":"CNC-1","kind":"count","count":{"good":3}}]`, "invalid", "source"},
+		{"/api/signals", `[]`, "invalid", "signals"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target+" "+tt.body, func(t *testing.T) {
+			rec := do(t, h, "POST", tt.target, strings.NewReader(tt.body), "application/json")
+			require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+			var p problem
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
+			assert.Equal(t, tt.code, p.Code)
+			assert.Contains(t, p.Detail, tt.want)
+			assert.NotContains(t, p.Detail, "mes.By", "the SDK's Go is not the API's language")
+		})
+	}
+	holds, err := d.plant.HoldsOn(t.Context(), site, quality.Target{Kind: quality.OnLot, ID: lotAtCNC})
+	require.NoError(t, err)
+	assert.Empty(t, holds, "nothing changed")
+}
