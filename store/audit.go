@@ -14,7 +14,8 @@ import (
 
 // AuditRecord answers who, what, when, where and why for one change. Records are never
 // edited: a correction is a new record. Each record is sealed into a hash chain (PrevHash,
-// Hash) so that altering, removing or reordering one is detected by VerifyChain.
+// Hash) so that altering, removing or reordering one is detected by a ChainVerifier
+// (mes.Plant.VerifyAudit runs one over the whole trail).
 type AuditRecord struct {
 	Seq        uint64      `json:"seq"`
 	Time       time.Time   `json:"time"`
@@ -187,7 +188,8 @@ func (h *hashInput) time(t time.Time) {
 	h.b = append(h.b, h.lastText...)
 }
 
-// ErrTampered is wrapped by VerifyChain's error.
+// ErrTampered is wrapped by the errors of ChainVerifier.Check and EventChainVerifier.Check
+// (and so of mes.Plant.VerifyAudit and VerifyEvents).
 var ErrTampered = errors.New("store: audit chain broken")
 
 // ChainVerifier checks audit records one at a time, in the order a store returns them.
