@@ -47,26 +47,54 @@ type Plant struct {
 // Option configures a Plant in Open.
 type Option func(*Plant) error
 
-// WithClock sets the clock the engine reads the time from.
+// WithClock sets the clock the engine reads the time from. A nil clock is refused
+// (ErrInvalid).
 func WithClock(c Clock) Option {
-	return func(p *Plant) error { p.clock = c; return nil }
+	return func(p *Plant) error {
+		if c == nil {
+			return fmt.Errorf("%w: WithClock(nil); pass a Clock, or leave the option out for the system clock", ErrInvalid)
+		}
+		p.clock = c
+		return nil
+	}
 }
 
 // WithAuthorizer sets who may do what. Without it every authenticated actor may do
-// everything, which suits a single-user embedding but not a plant.
+// everything, which suits a single-user embedding but not a plant. A nil Authorizer is
+// refused (ErrInvalid), so a missing one never turns into "allow everything" unnoticed.
 func WithAuthorizer(a Authorizer) Option {
-	return func(p *Plant) error { p.auth = a; return nil }
+	return func(p *Plant) error {
+		if a == nil {
+			return fmt.Errorf("%w: WithAuthorizer(nil); pass an Authorizer such as mes.Roles", ErrInvalid)
+		}
+		p.auth = a
+		return nil
+	}
 }
 
-// WithLogger sets the logger for diagnostics (retries, slow waits). The default discards.
+// WithLogger sets the logger for diagnostics (retries, slow waits). The default, and a nil
+// logger, discards.
 func WithLogger(l *slog.Logger) Option {
-	return func(p *Plant) error { p.log = l; return nil }
+	return func(p *Plant) error {
+		if l == nil {
+			l = slog.New(slog.NewTextHandler(io.Discard, nil))
+		}
+		p.log = l
+		return nil
+	}
 }
 
 // WithIDs sets the generator of new object ids. The default is UUID version 7 (time
 // ordered). A deterministic generator makes simulations and differential tests repeatable.
+// A nil generator is refused (ErrInvalid).
 func WithIDs(next func() string) Option {
-	return func(p *Plant) error { p.newID = next; return nil }
+	return func(p *Plant) error {
+		if next == nil {
+			return fmt.Errorf("%w: WithIDs(nil); pass an id generator, or leave the option out for UUID v7", ErrInvalid)
+		}
+		p.newID = next
+		return nil
+	}
 }
 
 // Open returns a Plant on s.

@@ -15,6 +15,7 @@ import (
 	"github.com/taktmes/takt/mes"
 	"github.com/taktmes/takt/quality"
 	"github.com/taktmes/takt/store"
+	"github.com/taktmes/takt/store/memstore"
 	"github.com/taktmes/takt/units"
 )
 
@@ -299,6 +300,25 @@ func TestElectronicSignatures(t *testing.T) {
 func TestOpenNeedsVerifierForRequiredSignatures(t *testing.T) {
 	_, err := mes.Open(ctx, newPlant(t).store, mes.WithSignatureRequired("workorder.release", mes.Approval))
 	assert.ErrorIs(t, err, mes.ErrInvalid)
+}
+
+// Open refuses options that would leave the engine without a clock, an authorizer or an
+// id generator (each a crash or a silent "allow everything" at the first command); a nil
+// logger means the default, which discards.
+func TestOpenRefusesNilOptions(t *testing.T) {
+	for name, opt := range map[string]mes.Option{
+		"clock":      mes.WithClock(nil),
+		"authorizer": mes.WithAuthorizer(nil),
+		"ids":        mes.WithIDs(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := mes.Open(ctx, memstore.New(), opt)
+			assert.ErrorIs(t, err, mes.ErrInvalid)
+		})
+	}
+	p, err := mes.Open(ctx, memstore.New(), mes.WithLogger(nil))
+	require.NoError(t, err)
+	assert.NoError(t, p.DefineMaterial(ctx, genealogy.Material{ID: "P", Unit: "ea", Tracking: genealogy.TrackLot, Kind: genealogy.KindProduct}, planner))
 }
 
 // tamperingStore returns audit records changed by tamper, as a database edited behind
