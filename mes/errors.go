@@ -8,7 +8,11 @@ import (
 	"github.com/taktmes/takt/store"
 )
 
-// Sentinel errors. Every error a command returns wraps one of them.
+// Sentinel errors. Every error a command returns wraps one of them, except two that come
+// from outside the engine and are returned as they are: the context's error when ctx ends
+// (errors.Is(err, context.Canceled)), and a failure of the store itself, such as a lost
+// database connection (the driver's error). Not-found, duplicate-key and conflict errors
+// of the store are mapped to ErrNotFound, ErrDuplicate and ErrConflict.
 var (
 	// ErrInvalid: the input is malformed or incomplete; the error lists every problem.
 	ErrInvalid = errors.New("mes: invalid input")
