@@ -39,6 +39,7 @@ type Problem struct {
 	Reason string `json:"reason"`          // what is wrong and how to fix it
 }
 
+// String returns "path = \"value\": reason".
 func (p Problem) String() string {
 	return fmt.Sprintf("%s = %q: %s", p.Path, p.Value, p.Reason)
 }
@@ -50,6 +51,7 @@ type ValidationError struct {
 	Problems []Problem
 }
 
+// Error names the document, the number of problems and lists every one.
 func (e *ValidationError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "erp: %s document rejected, nothing imported: %d problem(s)", e.Document, len(e.Problems))

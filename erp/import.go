@@ -58,6 +58,7 @@ type IncompleteError struct {
 	Err     error
 }
 
+// Error names the command that failed, how many were applied before it, and its cause.
 func (e *IncompleteError) Error() string {
 	return fmt.Sprintf("erp: import incomplete: %s %s (%s) failed after %d of %d command(s) were applied: %v; fix the cause and import the same document again",
 		e.Failed.Command, e.Failed.ID, e.Failed.Path, len(e.Applied), len(e.Applied)+1+len(e.Pending), e.Err)

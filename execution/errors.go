@@ -37,6 +37,7 @@ type Problem struct {
 	Reason string
 }
 
+// String returns "field at line:column \"value\": reason" (position and value when known).
 func (p Problem) String() string {
 	s := p.Field
 	if p.Line > 0 {

@@ -56,6 +56,7 @@ type Problem struct {
 	Reason string // what is wrong and what is expected
 }
 
+// String returns "field \"value\": reason" (or "field: reason" without a value).
 func (p Problem) String() string {
 	if p.Value == "" {
 		return fmt.Sprintf("%s: %s", p.Field, p.Reason)
@@ -69,6 +70,7 @@ type ValidationError struct {
 	Problems []Problem
 }
 
+// Error lists every problem: "mes: invalid work order: qty \"0 ea\": ...; due: ...".
 func (e *ValidationError) Error() string {
 	parts := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
@@ -106,6 +108,7 @@ type TransitionError struct {
 	Allowed string // the states the command is allowed from
 }
 
+// Error says the command, the object, its state and the states the command is allowed from.
 func (e *TransitionError) Error() string {
 	return fmt.Sprintf("mes: cannot %s %s: it is %s (allowed from %s)", e.Command, e.Object, e.State, e.Allowed)
 }
