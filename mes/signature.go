@@ -43,14 +43,18 @@ type signatureRule struct {
 	meaning Meaning
 }
 
-// WithSignatureRequired makes action (for example "hold.release" or "routing.publish")
-// require an electronic signature with the given meaning, by a signer who is authorised for
-// the action. It needs WithSignatureVerifier. With "workorder.start", the first track-in of
-// a released order, which starts it, needs that signature too.
+// WithSignatureRequired makes action (one of Actions, for example "hold.release" or
+// "routing.publish"; Open refuses any other name) require an electronic signature with the
+// given meaning, by a signer who is authorised for the action. It needs
+// WithSignatureVerifier. With "workorder.start", the first track-in of a released order,
+// which starts it, needs that signature too.
 func WithSignatureRequired(action string, meaning Meaning) Option {
 	return func(p *Plant) error {
 		if action == "" || meaning == "" {
 			return fmt.Errorf("%w: WithSignatureRequired needs an action and a meaning", ErrInvalid)
+		}
+		if err := checkAction("WithSignatureRequired", action); err != nil {
+			return err
 		}
 		p.signatures[action] = signatureRule{meaning: meaning}
 		return nil
