@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,12 +12,14 @@ import (
 	"github.com/taktmes/takt/units"
 )
 
-// hookStore runs a hook after every Get and Put of its transactions, so a test can stop a
-// command at a chosen point while another process's command goes on.
+// hookStore runs a hook after every Get, List and Put of its transactions, so a test can
+// stop a command at a chosen point while another process's command goes on. A hook is given
+// the transaction (see backendPID).
 type hookStore struct {
 	*Store
-	afterGet func(kind, id string)
-	afterPut func(kind, id string)
+	afterGet  func(tx store.Tx, kind, id string)
+	afterList func(tx store.Tx, q store.Query)
+	afterPut  func(tx store.Tx, kind, id string)
 }
 
 func (h hookStore) Update(ctx context.Context, fn func(store.Tx) error) error {
@@ -33,24 +34,34 @@ type hookTx struct {
 func (t hookTx) Get(ctx context.Context, kind, id string) (store.Record, error) {
 	r, err := t.Tx.Get(ctx, kind, id)
 	if t.h.afterGet != nil {
-		t.h.afterGet(kind, id)
+		t.h.afterGet(t.Tx, kind, id)
 	}
 	return r, err
+}
+
+func (t hookTx) List(ctx context.Context, q store.Query) ([]store.Record, error) {
+	recs, err := t.Tx.List(ctx, q)
+	if t.h.afterList != nil {
+		t.h.afterList(t.Tx, q)
+	}
+	return recs, err
 }
 
 func (t hookTx) Put(ctx context.Context, rec store.Record) (uint64, error) {
 	v, err := t.Tx.Put(ctx, rec)
 	if t.h.afterPut != nil {
-		t.h.afterPut(rec.Kind, rec.ID)
+		t.h.afterPut(t.Tx, rec.Kind, rec.ID)
 	}
 	return v, err
 }
 
 // TestKeyedRetryRacingTheFirstAttempt: a sender retries a command with its idempotency key
 // while the first attempt, in another process, is still running. The retry found no
-// record of the key, then the first attempt committed: the retry must answer with the
-// first result (it failed with the error the command gives on changed state: a duplicate
-// number, a work order no longer in the state to release).
+// record of the key, then the first attempt ran. Either the first committed meanwhile (a
+// store whose writers run side by side) and the retry must answer with its result (it
+// failed with the error the command gives on changed state: a duplicate number, a work
+// order no longer in the state to release), or the first waits for the retry (pgstore runs
+// Updates one at a time) and answers with the retry's: the two answers are the same.
 func TestKeyedRetryRacingTheFirstAttempt(t *testing.T) {
 	newWO := mes.NewWorkOrder{Site: "S1", Number: "4711", Product: "P", Qty: units.MustParse("50 ea")}
 	tests := []struct {
@@ -76,16 +87,25 @@ func TestKeyedRetryRacingTheFirstAttempt(t *testing.T) {
 			woID := tc.prepare(t, first)
 			var want mes.WorkOrder
 			var firstErr error
+			firstDone := make(chan struct{})
 			hooked := false
-			retrying := hookStore{Store: openSchema(t, s.Schema()), afterGet: func(kind, _ string) {
-				if kind == "idempotency" && !hooked { // the retry found no record of its key: now the first attempt commits
+			retrying := hookStore{Store: openSchema(t, s.Schema()), afterGet: func(tx store.Tx, kind, _ string) {
+				if kind == "idempotency" && !hooked { // the retry found no record of its key: now the first attempt runs
 					hooked = true
-					want, firstErr = tc.command(first, woID)
+					go func() {
+						defer close(firstDone)
+						want, firstErr = tc.command(first, woID)
+					}()
+					select {
+					case <-firstDone:
+					case <-blockedBy(ctx, t, s, backendPID(tx)):
+					}
 				}
 			}}
 			retry, err := mes.Open(ctx, retrying)
 			require.NoError(t, err)
 			got, err := tc.command(retry, woID)
+			<-firstDone
 			require.NoError(t, firstErr)
 			require.NoError(t, err, "the retry of an applied command returns its result")
 			assert.Equal(t, want.ID, got.ID)
@@ -94,18 +114,20 @@ func TestKeyedRetryRacingTheFirstAttempt(t *testing.T) {
 	}
 }
 
-// TestKeyedRetryWaitingForTheFirstAttempt: as TestKeyedRetryRacingTheFirstAttempt, but the
-// retry writes the work order while the first attempt holds its number uncommitted; the
-// first commits, and the retry's write fails with a unique violation, which aborts its
-// transaction. The retry still answers with the first result.
+// TestKeyedRetryWaitingForTheFirstAttempt: as TestKeyedRetryRacingTheFirstAttempt, but
+// the first attempt writes the work order and holds its number uncommitted while the
+// retry runs; the first commits once the retry waits for the number, and the retry's write
+// fails with a unique violation, which aborts its transaction. (On pgstore the first
+// waits for the retry instead, which then runs as if alone.) The retry still answers with
+// the first result.
 func TestKeyedRetryWaitingForTheFirstAttempt(t *testing.T) {
 	ctx := context.Background()
 	newWO := mes.NewWorkOrder{Site: "S1", Number: "4711", Product: "P", Qty: units.MustParse("50 ea")}
 	_, s := openPlant(t)
-	wrote, commit := make(chan struct{}), make(chan struct{})
-	first, err := mes.Open(ctx, hookStore{Store: openSchema(t, s.Schema()), afterPut: func(kind, _ string) {
+	wrote, commit := make(chan uint32, 1), make(chan struct{})
+	first, err := mes.Open(ctx, hookStore{Store: openSchema(t, s.Schema()), afterPut: func(tx store.Tx, kind, _ string) {
 		if kind == "idempotency" { // its last write: it holds the number until it commits
-			close(wrote)
+			wrote <- backendPID(tx)
 			<-commit
 		}
 	}})
@@ -116,7 +138,7 @@ func TestKeyedRetryWaitingForTheFirstAttempt(t *testing.T) {
 	}
 	firstDone := make(chan result, 1)
 	started := false
-	retry, err := mes.Open(ctx, hookStore{Store: openSchema(t, s.Schema()), afterGet: func(kind, _ string) {
+	retry, err := mes.Open(ctx, hookStore{Store: openSchema(t, s.Schema()), afterGet: func(tx store.Tx, kind, _ string) {
 		if kind != "idempotency" || started {
 			return
 		}
@@ -125,11 +147,15 @@ func TestKeyedRetryWaitingForTheFirstAttempt(t *testing.T) {
 			wo, err := first.CreateWorkOrder(ctx, newWO, planner, mes.IdempotencyKey("erp-4711"))
 			firstDone <- result{wo, err}
 		}()
-		<-wrote
-		go func() { // the first commits once the retry waits for the number it holds
-			waitForLockWait(t, s)
+		select {
+		case pid := <-wrote:
+			go func() { // the first commits once the retry waits for the number it holds
+				<-blockedBy(ctx, t, s, pid)
+				close(commit)
+			}()
+		case <-blockedBy(ctx, t, s, backendPID(tx)): // the first waits for the retry
 			close(commit)
-		}()
+		}
 	}})
 	require.NoError(t, err)
 	got, err := retry.CreateWorkOrder(ctx, newWO, planner, mes.IdempotencyKey("erp-4711"))
@@ -137,19 +163,4 @@ func TestKeyedRetryWaitingForTheFirstAttempt(t *testing.T) {
 	require.NoError(t, want.err)
 	require.NoError(t, err, "the retry of an applied command returns its result")
 	assert.Equal(t, want.wo.ID, got.ID)
-}
-
-// waitForLockWait returns once a session of the database waits for a lock.
-func waitForLockWait(t *testing.T, s *Store) {
-	for {
-		var waiting bool
-		if err := s.pool.QueryRow(context.Background(), "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted)").Scan(&waiting); err != nil {
-			t.Errorf("reading pg_locks: %v", err)
-			return
-		}
-		if waiting {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
 }

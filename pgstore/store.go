@@ -7,16 +7,19 @@
 //
 // How it keeps the store contract:
 //
+//   - Update transactions are serializable: each begins by locking the single log_head
+//     row (a process's own Updates queue for it in the Store first), so the Updates of
+//     all processes run one at a time, and at READ COMMITTED each reads everything
+//     committed before it. What a command only reads (the holds on a lot it tracks in)
+//     cannot change under it before it commits.
 //   - Records carry optimistic versions: a Put is one statement that writes the row only
 //     WHERE version = the caller's version (or inserts it when the version is 0), together
 //     with its unique keys and index entries. Zero rows written is store.ErrConflict.
-//     Transactions run at READ COMMITTED, so two writers of a record never both succeed.
 //   - Events and audit records are held by the transaction until commit. Its last
-//     statements lock the single log_head row, take the next event positions and the audit
-//     chain head from it, insert the events, seal the audit records (store.Seal) and commit
-//     while holding the lock. Commits that append are therefore serialised on that row:
-//     positions are gap-free and become visible in order, and the chain is sealed in commit
-//     order. A transaction that appends nothing never touches the row.
+//     statements take the next event positions and the audit chain head from log_head,
+//     insert the events, seal the audit records (store.Seal) and commit while holding the
+//     lock: positions are gap-free and become visible in order, and the chain is sealed in
+//     commit order.
 //   - WaitEvents listens on a dedicated connection (LISTEN/NOTIFY; the committing
 //     transaction notifies) and re-checks every few seconds, so a lost notification delays a
 //     waiter but never hangs it.
@@ -76,6 +79,9 @@ type Store struct {
 	schema  string
 	channel string // NOTIFY channel of this schema
 	recheck time.Duration
+	// writer admits one Update of this Store at a time to the log_head lock (beginSQL):
+	// the others wait here, without a connection, rather than queue on the row.
+	writer chan struct{}
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced when the listener hears of new events
@@ -137,6 +143,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		schema:    o.schema,
 		channel:   eventChannel(o.schema),
 		recheck:   o.recheck,
+		writer:    make(chan struct{}, 1),
 		changed:   make(chan struct{}),
 		listenCtx: listenCtx,
 		stop:      stop,
@@ -172,14 +179,29 @@ func (s *Store) isClosed() bool {
 	return s.closed
 }
 
-// Update implements store.Store. fn's record writes and edges go to the database as it
-// makes them; its events and audit records are written at commit, with the COMMIT in the
-// same round trip as the last of them (see the package documentation). A failed SQL
-// statement aborts the PostgreSQL transaction: every later call in fn returns that error
-// and Update returns it.
+// beginSQL starts an Update: a READ COMMITTED transaction that first takes the log_head row
+// lock, in the same round trip. Updates of every process therefore run one at a time, each
+// after the previous one committed, and since every statement of READ COMMITTED reads what
+// was committed before it began, each reads everything its predecessors wrote: Updates are
+// serializable. A version check alone protects only what a command writes: a command that
+// read a record (no hold on a lot, say) would otherwise commit after another command
+// changed it (placed the hold).
+const beginSQL = "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT FROM log_head FOR UPDATE"
+
+// Update implements store.Store. It runs fn serialised with every other Update on the schema
+// (beginSQL). fn's record writes and edges go to the database as it makes them; its events
+// and audit records are written at commit, with the COMMIT in the same round trip as the
+// last of them (see the package documentation). A failed SQL statement aborts the
+// PostgreSQL transaction: every later call in fn returns that error and Update returns it.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if s.isClosed() {
 		return ErrClosed
+	}
+	select {
+	case s.writer <- struct{}{}:
+		defer func() { <-s.writer }()
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -193,7 +215,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		}
 		conn.Release()
 	}()
-	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL READ COMMITTED"); err != nil {
+	if _, err := conn.Exec(ctx, beginSQL); err != nil {
 		return mapErr("starting a transaction", err)
 	}
 	t := &writeTx{readTx: readTx{q: conn}, conn: conn, s: s}

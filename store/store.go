@@ -54,6 +54,10 @@ type Store interface {
 	// (records, events, audit records, genealogy edges) commits atomically; if fn returns an error or
 	// panics, nothing is written (a panic is re-raised after the rollback). Update may
 	// return ErrConflict when a concurrent transaction won; nothing is written then.
+	// Updates must be serializable: the committed ones have the effect of running one
+	// after another in commit order, so a record fn only read (a lot's holds: none) was
+	// not changed by an Update that committed before it (a hold placed). Version checks
+	// on Put alone protect only what fn writes.
 	Update(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only transaction that sees only committed data.
 	View(ctx context.Context, fn func(ReadTx) error) error
