@@ -11,13 +11,6 @@ import (
 	"github.com/taktmes/takt/store"
 )
 
-// headSQL locks the log_head row and takes $1 event positions from it. It is the first
-// statement of a commit that appends; it returns the position before the new events and
-// the heads of the event and audit chains, with which the events and audit records are
-// sealed in Go before they are inserted.
-const headSQL = `UPDATE log_head SET event_pos = event_pos + $1::bigint
-RETURNING event_pos - $1::bigint, event_hash, audit_seq, audit_hash`
-
 const eventsSQL = `INSERT INTO events (position, type, site, subject, time, time_ns, actor, command, data, prev_hash, hash)
 SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::smallint[], $7::text[], $8::text[], $9::bytea[], $10::text[], $11::text[])`
 
@@ -25,34 +18,30 @@ const auditSQL = `INSERT INTO audit (seq, time, time_ns, actor, actor_kind, acti
 SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::smallint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
     $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::jsonb[], $14::text[], $15::text[])`
 
-// commit writes the transaction's events and audit records as its last statements, under
-// the log_head row lock, and commits, which releases the lock. Two round trips hold the
-// lock: the first locks the row and returns the positions and chain heads; the events and
-// audit records are then sealed in Go, and the second inserts them, moves the heads,
-// queues the notification and commits. A transaction that appends nothing just commits.
+// commit writes the transaction's events and audit records as its last statements, after
+// the log heads it read with the log_head lock at its start (lockHeadSQL), and commits,
+// which releases the lock: one round trip inserts them, moves the heads, queues the
+// notification and commits. A transaction that appends nothing just commits.
 func (t *writeTx) commit(ctx context.Context) error {
 	b := &pgx.Batch{}
 	if len(t.events) > 0 || len(t.audit) > 0 {
-		var base, seq uint64
-		var eventHash, auditHash string
-		if err := t.conn.QueryRow(ctx, headSQL, len(t.events)).Scan(&base, &eventHash, &seq, &auditHash); err != nil {
-			return mapErr("locking the log head", err)
-		}
+		h := t.head
 		if len(t.events) > 0 {
-			b.Queue(eventsSQL, sealEvents(t.events, base, eventHash)...)
-			eventHash = t.events[len(t.events)-1].Hash
+			b.Queue(eventsSQL, sealEvents(t.events, h.pos, h.eventHash)...)
+			h.pos += uint64(len(t.events))
+			h.eventHash = t.events[len(t.events)-1].Hash
 			b.Queue("SELECT pg_notify($1, '')", t.s.channel)
 		}
 		if len(t.audit) > 0 {
-			cols, err := sealAudit(t.audit, seq, auditHash)
+			cols, err := sealAudit(t.audit, h.seq, h.auditHash)
 			if err != nil {
 				return err
 			}
 			b.Queue(auditSQL, cols...)
 			last := t.audit[len(t.audit)-1]
-			seq, auditHash = last.Seq, last.Hash
+			h.seq, h.auditHash = last.Seq, last.Hash
 		}
-		b.Queue("UPDATE log_head SET event_hash = $1, audit_seq = $2, audit_hash = $3", eventHash, seq, auditHash)
+		b.Queue("UPDATE log_head SET event_pos = $1, event_hash = $2, audit_seq = $3, audit_hash = $4", h.pos, h.eventHash, h.seq, h.auditHash)
 	}
 	b.Queue("COMMIT")
 	if err := t.conn.SendBatch(ctx, b).Close(); err != nil {

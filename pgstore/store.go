@@ -15,11 +15,10 @@
 //   - Records carry optimistic versions: a Put is one statement that writes the row only
 //     WHERE version = the caller's version (or inserts it when the version is 0), together
 //     with its unique keys and index entries. Zero rows written is store.ErrConflict.
-//   - Events and audit records are held by the transaction until commit. Its last
-//     statements take the next event positions and the audit chain head from log_head,
-//     insert the events, seal the audit records (store.Seal) and commit while holding the
-//     lock: positions are gap-free and become visible in order, and the chain is sealed in
-//     commit order.
+//   - Events and audit records are held by the transaction until commit. They are sealed
+//     (store.Seal) after the event position and chain heads read with the lock, and
+//     inserted with the moved heads and the COMMIT in one round trip: positions are
+//     gap-free and become visible in order, and the chain is sealed in commit order.
 //   - WaitEvents listens on a dedicated connection (LISTEN/NOTIFY; the committing
 //     transaction notifies) and re-checks every few seconds, so a lost notification delays a
 //     waiter but never hangs it.
@@ -180,13 +179,17 @@ func (s *Store) isClosed() bool {
 }
 
 // beginSQL starts an Update: a READ COMMITTED transaction that first takes the log_head row
-// lock, in the same round trip. Updates of every process therefore run one at a time, each
+// lock (lockHeadSQL, in the same round trip). Updates of every process therefore run one at a time, each
 // after the previous one committed, and since every statement of READ COMMITTED reads what
 // was committed before it began, each reads everything its predecessors wrote: Updates are
 // serializable. A version check alone protects only what a command writes: a command that
 // read a record (no hold on a lot, say) would otherwise commit after another command
 // changed it (placed the hold).
-const beginSQL = "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT FROM log_head FOR UPDATE"
+const beginSQL = "BEGIN ISOLATION LEVEL READ COMMITTED"
+
+// lockHeadSQL is beginSQL's lock: it also reads the heads the transaction's commit appends
+// its events and audit records after.
+const lockHeadSQL = "SELECT event_pos, event_hash, audit_seq, audit_hash FROM log_head FOR UPDATE"
 
 // Update implements store.Store. It runs fn serialised with every other Update on the schema
 // (beginSQL). fn's record writes and edges go to the database as it makes them; its events
@@ -215,10 +218,15 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		}
 		conn.Release()
 	}()
-	if _, err := conn.Exec(ctx, beginSQL); err != nil {
+	t := &writeTx{readTx: readTx{q: conn}, conn: conn, s: s}
+	b := &pgx.Batch{}
+	b.Queue(beginSQL)
+	b.Queue(lockHeadSQL).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&t.head.pos, &t.head.eventHash, &t.head.seq, &t.head.auditHash)
+	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return mapErr("starting a transaction", err)
 	}
-	t := &writeTx{readTx: readTx{q: conn}, conn: conn, s: s}
 	if err := fn(t); err != nil {
 		return err
 	}

@@ -226,8 +226,15 @@ type writeTx struct {
 	readTx
 	conn   *pgxpool.Conn
 	s      *Store
+	head   logHead // read with the log_head lock at the start (lockHeadSQL)
 	events []store.Event
 	audit  []store.AuditRecord
+}
+
+// logHead is the log_head row: the last event position and the heads of the two chains.
+type logHead struct {
+	pos, seq             uint64
+	eventHash, auditHash string
 }
 
 // putSQL writes a record with its keys and index entries in one statement, and reports
