@@ -223,7 +223,8 @@ type EquipmentUse struct {
 	Produced []Node
 }
 
-// AtEquipment lists the lots consumed and produced at equipment with At in [from, to).
+// AtEquipment lists the lots and serials consumed and produced at equipment with At in
+// [from, to): the ends of its Consume and Assemble edges and the lots it produced.
 func AtEquipment(ctx context.Context, log EquipmentLog, equipment string, from, to time.Time) (EquipmentUse, error) {
 	if err := checkWindow(equipment, from, to); err != nil {
 		return EquipmentUse{}, err
@@ -242,7 +243,7 @@ func AtEquipment(ctx context.Context, log EquipmentLog, equipment string, from, 
 	}
 	for _, e := range edges {
 		switch e.Kind {
-		case EdgeConsume:
+		case EdgeConsume, EdgeAssemble:
 			add(&use.Consumed, consumed, e.From)
 			add(&use.Produced, produced, e.To)
 		case EdgeProduce:

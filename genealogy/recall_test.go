@@ -131,3 +131,16 @@ func TestAtEquipment(t *testing.T) {
 	require.ErrorAs(t, err, &ps)
 	assert.Len(t, ps, 2)
 }
+
+// A faulty assembly station: the serials built there and the serials built into them are
+// what it produced and consumed, as lots are for a lot process.
+func TestAtEquipmentListsAssembledSerials(t *testing.T) {
+	w := newWorld(t)
+	w.must(genealogy.Serialize(pump, genealogy.Lot{}, []genealogy.Serial{{ID: "UNIT-1"}, {ID: "MOTOR-1"}}, opAt(1)))
+	w.must(genealogy.Assemble(w.serials["MOTOR-1"], w.serials["UNIT-1"], genealogy.Op{Equipment: "ASSY-1", At: t0.Add(time.Hour)}))
+	use, err := genealogy.AtEquipment(ctx, w.index(t), "ASSY-1", t0, t0.Add(2*time.Hour))
+	require.NoError(t, err)
+	assert.Len(t, use.Edges, 1)
+	assert.Equal(t, []genealogy.Node{genealogy.SerialNode("MOTOR-1")}, use.Consumed)
+	assert.Equal(t, []genealogy.Node{genealogy.SerialNode("UNIT-1")}, use.Produced)
+}
