@@ -405,3 +405,13 @@ func TestSerialNumbersOnlyForUnitsALotHas(t *testing.T) {
 	require.ErrorIs(t, err, mes.ErrWrongState, "a shipped lot's units are gone")
 	assert.Equal(t, before, takeSnapshot(t, f.store))
 }
+
+// A misspelt serial number is not found, as a misspelt lot is, rather than a unit made of
+// nothing.
+func TestAsBuiltOfUnknownSerialIsNotFound(t *testing.T) {
+	f := newPlant(t)
+	_, err := f.plant.AsBuilt(ctx, "ghost")
+	assert.ErrorIs(t, err, mes.ErrNotFound)
+	_, err = f.plant.TraceForward(ctx, genealogy.SerialNode("ghost"), genealogy.TraceOptions{})
+	assert.ErrorIs(t, err, mes.ErrNotFound)
+}

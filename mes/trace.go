@@ -15,13 +15,20 @@ import (
 
 // withGraph reads the graph in a read transaction; genealogy's traces use the
 // transaction's own Tracer when the store has one (one query per trace) and walk it node
-// by node otherwise. A lot that does not exist is ErrNotFound rather than a trace of one
-// node.
+// by node otherwise. A lot or serial that does not exist is ErrNotFound rather than a trace
+// of one node.
 func (p *Plant) withGraph(ctx context.Context, root genealogy.Node, fn func(genealogy.Reader) error) error {
 	return p.view(ctx, func(tx store.ReadTx) error {
-		if root.Kind == genealogy.NodeLot {
-			if _, err := tx.Get(ctx, lotKind, root.ID); err != nil {
-				return fmt.Errorf("lot %q: %w", root.ID, storeErr(err))
+		var kind string
+		switch root.Kind {
+		case genealogy.NodeLot:
+			kind = lotKind
+		case genealogy.NodeSerial:
+			kind = serialKind
+		}
+		if kind != "" {
+			if _, err := tx.Get(ctx, kind, root.ID); err != nil {
+				return fmt.Errorf("%s %q: %w", kind, root.ID, storeErr(err))
 			}
 		}
 		return fn(tx)
