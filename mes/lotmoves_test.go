@@ -415,3 +415,13 @@ func TestAsBuiltOfUnknownSerialIsNotFound(t *testing.T) {
 	_, err = f.plant.TraceForward(ctx, genealogy.SerialNode("ghost"), genealogy.TraceOptions{})
 	assert.ErrorIs(t, err, mes.ErrNotFound)
 }
+
+// A recall of a misspelt supplier lot is not found rather than a report that nothing was
+// affected.
+func TestRecallOfUnknownSupplierLotIsNotFound(t *testing.T) {
+	f := plantWithPump(t)
+	_, err := f.plant.Recall(ctx, genealogy.SupplierLotNode("SEAL-KIT", "ACME", "A-7"))
+	assert.ErrorIs(t, err, mes.ErrNotFound)
+	_, err = f.plant.TraceBackward(ctx, genealogy.ShipmentNode("SH-404"), genealogy.TraceOptions{})
+	assert.ErrorIs(t, err, mes.ErrNotFound)
+}

@@ -15,8 +15,9 @@ import (
 
 // withGraph reads the graph in a read transaction; genealogy's traces use the
 // transaction's own Tracer when the store has one (one query per trace) and walk it node
-// by node otherwise. A lot or serial that does not exist is ErrNotFound rather than a trace
-// of one node.
+// by node otherwise. A lot or serial that does not exist, a supplier lot nothing was
+// received from and a shipment nothing went into are ErrNotFound rather than a trace of one
+// node: a misspelt name must not read as "nothing affected".
 func (p *Plant) withGraph(ctx context.Context, root genealogy.Node, fn func(genealogy.Reader) error) error {
 	return p.view(ctx, func(tx store.ReadTx) error {
 		var kind string
@@ -30,6 +31,22 @@ func (p *Plant) withGraph(ctx context.Context, root genealogy.Node, fn func(gene
 			if _, err := tx.Get(ctx, kind, root.ID); err != nil {
 				return fmt.Errorf("%s %q: %w", kind, root.ID, storeErr(err))
 			}
+		}
+		var edges []genealogy.Edge
+		var err error
+		switch root.Kind {
+		case genealogy.NodeSupplierLot:
+			edges, err = tx.Outputs(ctx, root)
+		case genealogy.NodeShipment:
+			edges, err = tx.Inputs(ctx, root)
+		default:
+			return fn(tx)
+		}
+		if err != nil {
+			return fmt.Errorf("reading the edges of %s: %w", root, storeErr(err))
+		}
+		if len(edges) == 0 {
+			return fmt.Errorf("%s: %w: no material is recorded for it", root, ErrNotFound)
 		}
 		return fn(tx)
 	})
@@ -61,7 +78,8 @@ func (p *Plant) TraceForward(ctx context.Context, from genealogy.Node, opts gene
 
 // Recall reports every finished lot and serial that contains the root (a supplier lot:
 // genealogy.SupplierLotNode(material, supplier, lot), or a lot), where each was shipped and
-// the quantity involved.
+// the quantity involved. A root the plant has no record of (a supplier lot nothing was
+// received from, say) is ErrNotFound.
 func (p *Plant) Recall(ctx context.Context, root genealogy.Node) (genealogy.RecallReport, error) {
 	var rep genealogy.RecallReport
 	err := p.withGraph(ctx, root, func(r genealogy.Reader) error {
