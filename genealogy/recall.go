@@ -52,7 +52,8 @@ type ShippedLine struct {
 // it is built into; a lot's Serialize edge passes one unit's share. Ratios are computed to
 // 16 decimal places and Contained rounded to 6; a ratio whose units do not convert counts as
 // 1, overstating rather than losing material. Recall reads each reached lot's inputs to find
-// its total.
+// its total. Under a depth limit, the items at the limit list their own shipments, and are
+// not End when they passed material on beyond it.
 func Recall(ctx context.Context, r Reader, root Node, opts TraceOptions) (RecallReport, error) {
 	t, err := TraceForward(ctx, r, root, opts)
 	if err != nil {
@@ -113,11 +114,37 @@ func Recall(ctx context.Context, r Reader, root Node, opts TraceOptions) (Recall
 		}
 	}
 	for i, n := range t.Nodes {
-		if n.Node.Kind == NodeLot || n.Node.Kind == NodeSerial {
-			rep.Items = append(rep.Items, items[i])
+		if n.Node.Kind != NodeLot && n.Node.Kind != NodeSerial {
+			continue
 		}
+		if t.Truncated && n.Depth == opts.MaxDepth {
+			if err := atLimit(ctx, r, &items[i], contained[i], totals[i]); err != nil {
+				return RecallReport{}, err
+			}
+		}
+		rep.Items = append(rep.Items, items[i])
 	}
 	return rep, nil
+}
+
+// atLimit completes item, a lot or serial at the depth limit holding held of its total,
+// whose outputs the trace did not read: it lists the item's shipments and clears End when
+// the item passed material on to a lot or serial.
+func atLimit(ctx context.Context, r Reader, item *RecallItem, held, total units.Quantity) error {
+	out, err := r.Outputs(ctx, item.Node)
+	if err != nil {
+		return fmt.Errorf("genealogy: reading the outputs of %s: %w", item.Node, err)
+	}
+	for _, e := range out {
+		switch e.To.Kind {
+		case NodeShipment:
+			share := passOn(held, e, item.Node.Kind, total)
+			item.Shipped = append(item.Shipped, ShippedLine{Shipment: e.To.ID, Qty: e.Qty, Contained: roundQty(share), At: e.At})
+		case NodeLot, NodeSerial:
+			item.End = false
+		}
+	}
+	return nil
 }
 
 // passOn returns the part of held that edge e carries out of a node of kind k whose

@@ -144,3 +144,26 @@ func TestAtEquipmentListsAssembledSerials(t *testing.T) {
 	assert.Equal(t, []genealogy.Node{genealogy.SerialNode("MOTOR-1")}, use.Consumed)
 	assert.Equal(t, []genealogy.Node{genealogy.SerialNode("UNIT-1")}, use.Produced)
 }
+
+// An item at the depth limit of a truncated recall: what it passed on was not read, so it
+// must not read as an end item still in stock, and its own shipments are listed.
+func TestRecallItemAtDepthLimit(t *testing.T) {
+	w := recallWorld(t)
+	for name, r := range map[string]genealogy.Reader{"walk": w, "index": w.index(t)} {
+		rep, err := genealogy.Recall(ctx, r, genealogy.LotNode("R"), genealogy.TraceOptions{MaxDepth: 1})
+		require.NoError(t, err, name)
+		require.True(t, rep.Truncated, name)
+		require.Len(t, rep.Items, 2, name)
+		assert.False(t, rep.Items[1].End, "%s: I passed material on to F1 and F2", name)
+
+		rep, err = genealogy.Recall(ctx, r, genealogy.LotNode("I"), genealogy.TraceOptions{MaxDepth: 1})
+		require.NoError(t, err, name)
+		got := map[string]genealogy.RecallItem{}
+		for _, it := range rep.Items {
+			got[it.Node.ID] = it
+		}
+		assert.True(t, got["F1"].End, name)
+		require.Len(t, got["F1"].Shipped, 1, "%s: F1 was shipped", name)
+		assert.Equal(t, "10 kg", got["F1"].Shipped[0].Contained.String(), name)
+	}
+}
