@@ -169,7 +169,7 @@ func cycleError(t Trace) error {
 
 func checkTraceArgs(root Node, dir Direction, opts TraceOptions) error {
 	var ps Problems
-	if root.IsZero() || root.ID == "" {
+	if root.IsZero() || root.ID == "" || root.Kind < NodeLot || root.Kind > NodeSupplierLot {
 		ps.add("from", root.String(), ErrInvalid, "give the node to trace from, for example LotNode(id)")
 	}
 	if dir != Backward && dir != Forward {

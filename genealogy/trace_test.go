@@ -262,3 +262,13 @@ func requireIndexTracesAsWalk(t *testing.T, r genealogy.Reader, idx *genealogy.I
 		require.Equal(t, got, viaReader, "%s trace of %s: the Index's own against Walk over it", dir, root)
 	}
 }
+
+func TestTraceRefusesAnUnknownNodeKind(t *testing.T) {
+	w := newWorld(t)
+	for name, r := range map[string]genealogy.Reader{"walk": w, "index": w.index(t)} {
+		_, err := genealogy.TraceForward(ctx, r, genealogy.Node{ID: "L1"}, genealogy.TraceOptions{})
+		assert.ErrorIs(t, err, genealogy.ErrInvalid, name)
+		_, err = genealogy.Recall(ctx, r, genealogy.Node{Kind: 9, ID: "L1"}, genealogy.TraceOptions{})
+		assert.ErrorIs(t, err, genealogy.ErrInvalid, name)
+	}
+}
