@@ -272,3 +272,56 @@ func TestTraceRefusesAnUnknownNodeKind(t *testing.T) {
 		assert.ErrorIs(t, err, genealogy.ErrInvalid, name)
 	}
 }
+
+// TestIndexTracesAsWalkFromEveryNode covers what TestReaderWalkEqualsIndexOnRandomGraphs
+// does not: roots of every kind (supplier lots, shipments, serials), Assemble edges between
+// serials, and recalls, in both directions at several depth limits.
+func TestIndexTracesAsWalkFromEveryNode(t *testing.T) {
+	for g := 0; g < 5; g++ {
+		rng := rand.New(rand.NewPCG(uint64(g), 11))
+		w := randomWorld(t, rng, 100)
+		var serials []genealogy.Node
+		for _, e := range w.edges {
+			if e.To.Kind == genealogy.NodeSerial {
+				serials = append(serials, e.To)
+			}
+		}
+		for i := 1; i < len(serials); i++ {
+			if rng.IntN(2) == 0 {
+				w.edges = append(w.edges, genealogy.Edge{Kind: genealogy.EdgeAssemble, From: serials[i-1], To: serials[i], Qty: q("1 ea"), At: t0})
+			}
+		}
+		idx := w.index(t)
+		nodes := map[genealogy.Node]bool{}
+		for _, e := range w.edges {
+			nodes[e.From], nodes[e.To] = true, true
+		}
+		delete(nodes, genealogy.Node{})
+		for n := range nodes {
+			for d := 0; d < 4; d++ {
+				opts := genealogy.TraceOptions{MaxDepth: d}
+				requireIndexTracesAsWalk(t, w, idx, n, opts)
+				want, err := genealogy.Recall(ctx, w, n, opts)
+				require.NoError(t, err)
+				got, err := genealogy.Recall(ctx, idx, n, opts)
+				require.NoError(t, err)
+				require.Equal(t, recallSummary(want), recallSummary(got), "recall of %s, depth %d", n, d)
+			}
+		}
+	}
+}
+
+// recallSummary is a recall report's items and shipments, in a fixed order.
+func recallSummary(rep genealogy.RecallReport) []string {
+	out := []string{fmt.Sprint(rep.Source, rep.Truncated)}
+	for _, it := range rep.Items {
+		var shipped []string
+		for _, sh := range it.Shipped {
+			shipped = append(shipped, fmt.Sprint(sh.Shipment, sh.Qty, sh.Contained))
+		}
+		sort.Strings(shipped)
+		out = append(out, fmt.Sprint(it.Node, it.Depth, it.End, it.Contained, shipped))
+	}
+	sort.Strings(out)
+	return out
+}
