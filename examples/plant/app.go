@@ -645,6 +645,9 @@ func (a *app) trace(ctx context.Context, q string) (traceView, error) {
 	default:
 		return v, err
 	}
+	if v.Lot == nil && v.Serial == nil {
+		return v, fmt.Errorf("%w: no lot, serial, work order or supplier lot %q in the plant; lot ids look like PLANT-1-4711-1 or CAST-0421", mes.ErrNotFound, q)
+	}
 	back, err := a.plant.TraceBackward(ctx, node, genealogy.TraceOptions{})
 	if err != nil {
 		return v, err
@@ -652,9 +655,6 @@ func (a *app) trace(ctx context.Context, q string) (traceView, error) {
 	fwd, err := a.plant.TraceForward(ctx, node, genealogy.TraceOptions{})
 	if err != nil {
 		return v, err
-	}
-	if v.Lot == nil && v.Serial == nil {
-		return v, fmt.Errorf("%w: no lot, serial, work order or supplier lot %q in the plant; lot ids look like PLANT-1-4711-1 or CAST-0421", mes.ErrNotFound, q)
 	}
 	v.Backward, v.Forward = tree(back), tree(fwd)
 	if v.Lot != nil && v.Lot.SupplierLot != "" {

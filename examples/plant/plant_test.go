@@ -590,3 +590,10 @@ func TestMissingOperatorOrSourceIsExplainedInAPIWords(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, holds, "nothing changed")
 }
+
+// A trace of a name the plant does not know says what to type, not just "not found".
+func TestTraceOfUnknownNameExplains(t *testing.T) {
+	h := newTestDemo(t).app.routes()
+	rec := do(t, h, http.MethodGet, "/trace?q=NOPE-1", nil, "")
+	assert.Contains(t, rec.Body.String(), "lot ids look like")
+}
