@@ -83,7 +83,8 @@ func (e *queryError) Error() string { return e.doing + ": " + e.err.Error() }
 func depthLimit(d int) int32 { return int32(min(d, math.MaxInt32)) }
 
 func trace(ctx context.Context, q querier, root genealogy.Node, dir genealogy.Direction, opts genealogy.TraceOptions) (genealogy.Trace, error) {
-	if root.IsZero() || root.ID == "" || opts.MaxDepth < 0 || (dir != genealogy.Backward && dir != genealogy.Forward) {
+	if root.IsZero() || root.ID == "" || root.Kind < genealogy.NodeLot || root.Kind > genealogy.NodeSupplierLot ||
+		opts.MaxDepth < 0 || (dir != genealogy.Backward && dir != genealogy.Forward) {
 		return genealogy.Walk(ctx, nearEdges(nil), root, dir, opts) // Walk explains what is wrong
 	}
 	sql, args := traceBackwardSQL, []any{int16(root.Kind), root.ID}

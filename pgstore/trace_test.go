@@ -144,3 +144,12 @@ func TestTraceEdgeCases(t *testing.T) {
 		assert.ErrorIs(t, err, genealogy.ErrInvalid)
 	})
 }
+
+// The arguments are checked as Walk checks them, before any query: a root of no known node
+// kind is ErrInvalid, not a trace of that node alone.
+func TestTraceRefusesAnUnknownNodeKind(t *testing.T) {
+	for _, root := range []genealogy.Node{{ID: "A"}, {Kind: 9, ID: "A"}} {
+		_, err := trace(context.Background(), nil, root, genealogy.Forward, genealogy.TraceOptions{})
+		assert.ErrorIs(t, err, genealogy.ErrInvalid, "%s", root)
+	}
+}
