@@ -194,7 +194,8 @@ func (p *Plant) SplitLot(ctx context.Context, lotID, step string, qty units.Quan
 // MergeLots merges lot other into lot into: both material lots of one material, or both
 // lots of one work order at the same step of the same routing revision (books are added
 // step by step). other is consumed; the genealogy records the merge. A lot that descends
-// from into cannot be merged into it (an error wrapping genealogy.ErrCycle names the line).
+// from into cannot be merged into it (an error wrapping genealogy.ErrCycle names the line),
+// and a rework lot (Lot.ReworkOf) merges only with another rework lot.
 func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...CommandOption) (Lot, error) {
 	return execute(ctx, p, "lot.merge", []string{into, other}, opts, func(c *command) (Lot, error) {
 		target, source, err := c.loadPair(into, other)
@@ -208,6 +209,11 @@ func (p *Plant) MergeLots(ctx context.Context, into, other string, opts ...Comma
 		}
 		if (target.Execution == nil) != (source.Execution == nil) || target.WorkOrder != source.WorkOrder || target.Site != source.Site {
 			return Lot{}, fmt.Errorf("%w: %s and %s cannot merge: merge material lots with material lots, or lots of one work order on its routing, in one site", ErrInvalid, target.ref(), source.ref())
+		}
+		if (target.ReworkOf == "") != (source.ReworkOf == "") {
+			// The order counts a lot's started quantity unless it is a rework lot (its parent
+			// counted it); a mixed lot would count the rework twice or the other lot not at all.
+			return Lot{}, fmt.Errorf("%w: %s and %s cannot merge: one is a rework lot and the other is not; merge rework lots with rework lots", ErrInvalid, target.ref(), source.ref())
 		}
 		if target.Execution != nil {
 			sc, err := c.loadStep(into, firstStep(target.Execution), ignoreHolds)

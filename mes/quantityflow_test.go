@@ -213,3 +213,38 @@ func TestSublotsOfReworkLotsMoveWithTheirOrderOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "10 ea", merged.Started.String())
 }
+
+// A lot's started quantity counts for its order unless it is a rework lot (its parent
+// counted it): merging a rework lot with a lot that is not would count the rework twice or
+// the other lot's quantity not at all, so it is refused and changes nothing.
+func TestReworkLotsMergeOnlyWithReworkLots(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	wo := releasedOrder(t, f, "4711")
+	lot, err := p.StartLot(ctx, wo.ID, qty("10 ea"), planner)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("8 ea"), Rework: routing.ReworkLine{Qty: qty("2 ea"), To: "R10", Reason: "BORE"}}, operator)
+	require.NoError(t, err)
+	rw := lot.ID + "-R1"
+	_, err = p.TrackIn(ctx, rw, "R10", units.Quantity{}, operator)
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, rw, "R10", routing.Outcome{Good: qty("2 ea")}, operator)
+	require.NoError(t, err)
+	for id, want := range map[string]string{lot.ID: "8 ea", rw: "2 ea"} {
+		l, err := p.Lot(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, want, books(t, l, "20").Waiting.String(), "both lots wait at step 20")
+	}
+
+	before := takeSnapshot(t, f.store)
+	_, err = p.MergeLots(ctx, rw, lot.ID, planner)
+	assert.ErrorIs(t, err, mes.ErrInvalid)
+	assert.ErrorContains(t, err, "rework")
+	assert.Equal(t, before, takeSnapshot(t, f.store))
+
+	nw, err := p.SplitWorkOrder(ctx, wo.ID, "4711-B", qty("20 ea"), []string{lot.ID, rw}, planner)
+	require.NoError(t, err)
+	assert.Equal(t, "10 ea", nw.Started.String(), "the lot and its rework lot started 10 ea once")
+}
