@@ -128,7 +128,9 @@ func (e Execution) emptyCopy(qty units.Quantity) Execution {
 
 // Merge adds other into into: both must be lots on this routing revision with quantity
 // waiting or in process at one same step, and other must have open quantity at that step
-// only. Books are added step by step (the inverse of Split).
+// only, and both must have decided alike about skipping every step either can still reach
+// (the merged lot keeps into's decisions). Books are added step by step (the inverse of
+// Split).
 func (r *Routing) Merge(into, other Execution, at time.Time) (Execution, []Effect, error) {
 	m, err := r.begin(into, at)
 	if err != nil {
@@ -156,6 +158,11 @@ func (r *Routing) Merge(into, other Execution, at time.Time) (Execution, []Effec
 	}
 	if a.InProcess.IsPositive() && b.InProcess.IsPositive() && a.Paused != b.Paused {
 		return into, nil, fmt.Errorf("%w: step %s is paused for one lot and running for the other; pause or resume both first", ErrWrongState, a.Step)
+	}
+	for i, o := range other.steps {
+		if p := into.steps[i]; p.SkipReason != o.SkipReason && !(p.Done && o.Done) {
+			return into, nil, fmt.Errorf("%w: step %s is skipped for one lot and not for the other; skip it for both, or for neither, before merging them", ErrWrongState, p.Step)
+		}
 	}
 	m.e.Started = add(m.e.Started, other.Started)
 	m.e.Finished = add(m.e.Finished, other.Finished)

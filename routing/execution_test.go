@@ -660,3 +660,31 @@ func TestSkippedStepsThatCircleAreRefused(t *testing.T) {
 	require.ErrorIs(t, err, ErrWrongState)
 	assert.Contains(t, err.Error(), "circling")
 }
+
+// Skip decisions belong to a lot (a step that is not optional needs authority to skip):
+// merging two lots that decided differently about a step still ahead would pass one lot's
+// quantity over a step it was never allowed to skip, or work on one it skipped, so the
+// merge is refused until both decide alike.
+func TestMergeRefusesLotsThatSkipDifferently(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "100 ea")
+	rest, part, _, err := r.Split(l.e, "10", q("40 ea"), t0)
+	require.NoError(t, err)
+	skipped, _, err := r.Skip(rest, "30", "customer assembles", t0)
+	require.NoError(t, err)
+	for _, c := range []struct{ into, other Execution }{{skipped, part}, {part, skipped}} {
+		before, err := json.Marshal(c.into)
+		require.NoError(t, err)
+		_, _, err = r.Merge(c.into, c.other, t0)
+		require.ErrorIs(t, err, ErrWrongState)
+		assert.ErrorContains(t, err, "step 30")
+		after, err := json.Marshal(c.into)
+		require.NoError(t, err)
+		assert.JSONEq(t, string(before), string(after))
+	}
+	both, _, err := r.Skip(part, "30", "customer assembles", t0)
+	require.NoError(t, err)
+	merged, _, err := r.Merge(skipped, both, t0)
+	require.NoError(t, err)
+	require.NoError(t, merged.CheckBooks())
+}
