@@ -827,6 +827,16 @@ func (p *Plant) TrackIn(ctx context.Context, lotID, step string, qty units.Quant
 	})
 }
 
+// waitsAt reports whether quantity of e waits at step.
+func waitsAt(e *routing.Execution, step string) bool {
+	for s := range e.Waiting() {
+		if s == step {
+			return true
+		}
+	}
+	return false
+}
+
 func stepBooks(e routing.Execution, step string) routing.Books {
 	b, _ := e.Books(step)
 	return b
@@ -967,7 +977,9 @@ func (c *command) effects(sc *stepContext, fx []routing.Effect) error {
 		var err error
 		switch f := f.(type) {
 		case routing.Arrived:
-			sc.lot.queue(f.Step, c.now)
+			if waitsAt(sc.lot.Execution, f.Step) { // quantity passing a skipped step does not wait
+				sc.lot.queue(f.Step, c.now)
+			}
 		case routing.StepCompleted:
 			if err = c.emit(sc.lot.ID, OperationCompleted{Lot: sc.lot.ID, WorkOrder: sc.wo.ID, Step: f.Step, Books: f.Books}); err == nil {
 				err = c.consumptionVariance(sc, f)

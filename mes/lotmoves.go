@@ -154,6 +154,9 @@ func (p *Plant) SplitLot(ctx context.Context, lotID, step string, qty units.Quan
 				return Lot{}, routingErr(err)
 			}
 			lot.Execution, child.Execution = &rest, &part
+			if !waitsAt(&rest, step) {
+				lot.unqueue(step) // the split took all that waited here
+			}
 			child.QueuedSince = nil
 			if t, ok := lot.QueuedSince.At(step); ok {
 				child.QueuedSince = StepTimes{{Step: step, Time: t}}

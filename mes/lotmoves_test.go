@@ -425,3 +425,30 @@ func TestRecallOfUnknownSupplierLotIsNotFound(t *testing.T) {
 	_, err = f.plant.TraceBackward(ctx, genealogy.ShipmentNode("SH-404"), genealogy.TraceOptions{})
 	assert.ErrorIs(t, err, mes.ErrNotFound)
 }
+
+// QueuedSince names only steps where quantity waits: a split that takes all the waiting
+// quantity of a step, or quantity passing a skipped step, leaves no entry behind (a stale
+// one would date a later arrival at that step back to the first).
+func TestQueuedSinceOnlyWhereQuantityWaits(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	wo := releasedOrder(t, f, "4711")
+	lot, err := p.StartLot(ctx, wo.ID, qty("10 ea"), planner)
+	require.NoError(t, err)
+	_, err = p.TrackIn(ctx, lot.ID, "10", qty("4 ea"), operator)
+	require.NoError(t, err)
+	_, err = p.SplitLot(ctx, lot.ID, "10", qty("6 ea"), planner)
+	require.NoError(t, err)
+	_, err = p.SkipStep(ctx, lot.ID, "20", admin, mes.Reason("bore checked in line"))
+	require.NoError(t, err)
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("4 ea")}, operator)
+	require.NoError(t, err)
+	got, err := p.Lot(ctx, lot.ID)
+	require.NoError(t, err)
+	var queued []string
+	for _, st := range got.QueuedSince {
+		queued = append(queued, st.Step)
+		assert.True(t, books(t, got, st.Step).Waiting.IsPositive(), "queued at %s with nothing waiting", st.Step)
+	}
+	assert.Equal(t, []string{"30"}, queued)
+}
