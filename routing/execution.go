@@ -225,7 +225,8 @@ type Arrived struct {
 }
 
 // StepCompleted: nothing is waiting or in process at a step and no more can arrive; Books
-// are the step's totals (the operation confirmation for the ERP).
+// are the step's totals (the operation confirmation for the ERP). A skipped step reports
+// it only if it processed some quantity before it was skipped.
 type StepCompleted struct {
 	Step  string
 	Books Books
@@ -797,7 +798,8 @@ func (m *move) finish() (Execution, []Effect, error) {
 	allDone := true
 	for i, p := range m.e.steps {
 		done := !p.Waiting.IsPositive() && !p.InProcess.IsPositive() && !down[i] && len(p.Held) == 0
-		if done && !p.Done && p.Received.IsPositive() && p.SkipReason == "" {
+		// A skipped step confirms only if it processed some before it was skipped.
+		if done && !p.Done && p.Received.IsPositive() && (p.SkipReason == "" || sub(sub(p.Received, p.Skipped), p.MovedBack).IsPositive()) {
 			m.fx = append(m.fx, StepCompleted{Step: p.Step, Books: p.Books.clone(), At: m.at})
 		}
 		if p.Done != done {

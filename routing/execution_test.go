@@ -688,3 +688,20 @@ func TestMergeRefusesLotsThatSkipDifferently(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, merged.CheckBooks())
 }
+
+// A step skipped after it processed part of the lot still confirms what it processed
+// (StepCompleted, the operation confirmation for the ERP) when it completes; a step that
+// only passed quantity on confirms nothing.
+func TestSkippedStepConfirmsWhatItProcessed(t *testing.T) {
+	r := pump(t)
+	l := start(t, r, "100 ea").in("10", "50 ea").good("10", "50 ea")
+	l.apply(r.Skip(l.e, "10", "rest machined elsewhere", t0))
+	done := effectsOf[StepCompleted](l.fx)
+	require.Len(t, done, 1)
+	assert.Equal(t, "10", done[0].Step)
+	qtyIs(t, "50 ea", done[0].Books.Good)
+	qtyIs(t, "50 ea", done[0].Books.Skipped)
+
+	l.apply(r.Skip(l.e, "20", "checked in line", t0))
+	assert.Empty(t, effectsOf[StepCompleted](l.fx), "step 20 processed nothing")
+}
