@@ -248,6 +248,11 @@ type EquipmentUse struct {
 	// each, in order of first appearance. Recall each produced lot to find where it went.
 	Consumed []Node
 	Produced []Node
+	// Processed are the lots that ran on the equipment in the window, once each, in order of
+	// their first run there. The genealogy keeps no record of them (a step that consumes and
+	// scraps nothing leaves no edge); the engine fills it from its machine runs
+	// (mes.Plant.AtEquipment).
+	Processed []Node
 }
 
 // AtEquipment lists the lots and serials consumed and produced at equipment with At in

@@ -452,3 +452,27 @@ func TestQueuedSinceOnlyWhereQuantityWaits(t *testing.T) {
 	}
 	assert.Equal(t, []string{"30"}, queued)
 }
+
+// TestAtEquipmentListsTheLotsThatRanThere: a lot machined on CNC-1 (no material consumed,
+// nothing scrapped: no genealogy edge there) is among the lots to look at when CNC-1 is
+// found faulty, and only within the window of its run.
+func TestAtEquipmentListsTheLotsThatRanThere(t *testing.T) {
+	f := plantWithPump(t)
+	p := f.plant
+	lot, err := p.StartLot(ctx, releasedOrder(t, f, "4711").ID, qty("10 ea"), planner)
+	require.NoError(t, err)
+	start := f.clock.Now()
+	_, err = p.TrackIn(ctx, lot.ID, "10", units.Quantity{}, operator, mes.On("CNC-1"))
+	require.NoError(t, err)
+	f.clock.Advance(time.Hour)
+	_, err = p.TrackOut(ctx, lot.ID, "10", routing.Outcome{Good: qty("10 ea")}, operator, mes.On("CNC-1"))
+	require.NoError(t, err)
+
+	use, err := p.AtEquipment(ctx, "CNC-1", start.Add(-time.Minute), start.Add(time.Minute))
+	require.NoError(t, err)
+	assert.Empty(t, use.Edges, "machining moved no material")
+	assert.Equal(t, []genealogy.Node{genealogy.LotNode(lot.ID)}, use.Processed)
+	use, err = p.AtEquipment(ctx, "CNC-1", start.Add(2*time.Hour), start.Add(3*time.Hour))
+	require.NoError(t, err)
+	assert.Empty(t, use.Processed, "after the run")
+}

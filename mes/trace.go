@@ -2,11 +2,14 @@ package mes
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/taktmes/takt/genealogy"
+	"github.com/taktmes/takt/labor"
 	"github.com/taktmes/takt/quality"
 	"github.com/taktmes/takt/routing"
 	"github.com/taktmes/takt/store"
@@ -103,14 +106,41 @@ func (p *Plant) AsBuilt(ctx context.Context, serial string) (genealogy.AsBuilt, 
 }
 
 // AtEquipment returns what was consumed and produced on a piece of equipment in [from,
-// to): the lots to look at when the equipment is found faulty. It needs a store that keeps
-// an equipment log (genealogy.EquipmentLog), as the memory store does.
+// to), and the lots that ran on it then (Processed, from its machine runs: the lots tracked
+// in there): the lots to look at when the equipment is found faulty. It needs a store that
+// keeps an equipment log (genealogy.EquipmentLog), as the memory store does.
 func (p *Plant) AtEquipment(ctx context.Context, equipment string, from, to time.Time) (genealogy.EquipmentUse, error) {
 	log, ok := p.store.(genealogy.EquipmentLog)
 	if !ok {
 		return genealogy.EquipmentUse{}, fmt.Errorf("%w: the store keeps no equipment log (genealogy.EquipmentLog)", ErrNotFound)
 	}
-	return genealogy.AtEquipment(ctx, log, equipment, from, to)
+	use, err := genealogy.AtEquipment(ctx, log, equipment, from, to)
+	if err != nil {
+		return use, err
+	}
+	err = p.view(ctx, func(tx store.ReadTx) error {
+		var se storedEquipment
+		if _, err := load(ctx, tx, equipmentKind, equipment, &se); errors.Is(err, ErrNotFound) {
+			return nil // equipment the plant does not know ran nothing
+		} else if err != nil {
+			return err
+		}
+		runs, err := equipmentRuns(ctx, tx, se.Site, equipment)
+		if err != nil {
+			return err
+		}
+		slices.SortStableFunc(runs, func(a, b labor.MachineRun) int { return a.From.Compare(b.From) })
+		seen := map[genealogy.Node]bool{}
+		for _, r := range runs {
+			n := genealogy.LotNode(r.Op.Lot)
+			if r.From.Before(to) && (r.To.IsZero() || r.To.After(from)) && !seen[n] {
+				seen[n] = true
+				use.Processed = append(use.Processed, n)
+			}
+		}
+		return nil
+	})
+	return use, err
 }
 
 // StepWIP is the work in process of one routing step in a site, summed over lots.
