@@ -57,9 +57,10 @@ type storedSerial struct {
 	Site string `json:"site"`
 }
 
-// checkSerialHolds refuses to use a serialised unit that is held through its lot, the
-// lot's work order, its material or the lot's supplier lot.
-func (c *command) checkSerialHolds(s storedSerial) error {
+// checkSerialUsable refuses to use a serialised unit that is held through its lot, the
+// lot's work order, its material or the lot's supplier lot, or whose lot has expired (as
+// the lot's own quantity is refused).
+func (c *command) checkSerialUsable(s storedSerial) error {
 	if s.Lot == "" {
 		return checkHolds(c.ctx, c.tx, s.Site, quality.Subject{Material: s.Material})
 	}
@@ -67,17 +68,7 @@ func (c *command) checkSerialHolds(s storedSerial) error {
 	if err != nil {
 		return err
 	}
-	return c.checkLotHolds(lot)
-}
-
-// checkSerialExpiry refuses to use (assemble or ship) a serialised unit whose lot has
-// expired, as the lot's own quantity is refused.
-func (c *command) checkSerialExpiry(s storedSerial) error {
-	if s.Lot == "" {
-		return nil
-	}
-	lot, err := c.loadLot(s.Lot)
-	if err != nil {
+	if err := c.checkLotHolds(lot); err != nil {
 		return err
 	}
 	if !lot.Expiry.IsZero() && !c.now.Before(lot.Expiry) {
@@ -162,7 +153,7 @@ func (p *Plant) AssembleComponent(ctx context.Context, into, component, step str
 		if err := c.authorize(unit.Site); err != nil {
 			return genealogy.Serial{}, err
 		}
-		if err := c.checkSerialHolds(unit); err != nil {
+		if err := c.checkSerialUsable(unit); err != nil {
 			return genealogy.Serial{}, fmt.Errorf("cannot assemble into serial %s: %w", unit.ID, err)
 		}
 		workOrder := ""
@@ -171,11 +162,8 @@ func (p *Plant) AssembleComponent(ctx context.Context, into, component, step str
 			if comp.Site != unit.Site {
 				return genealogy.Serial{}, fmt.Errorf("%w: serial %s is in site %s, serial %s in %s; move material between sites first", ErrInvalid, comp.ID, comp.Site, unit.ID, unit.Site)
 			}
-			if err := c.checkSerialHolds(comp); err != nil {
+			if err := c.checkSerialUsable(comp); err != nil {
 				return genealogy.Serial{}, fmt.Errorf("cannot assemble serial %s: %w", comp.ID, err)
-			}
-			if err := c.checkSerialExpiry(comp); err != nil {
-				return genealogy.Serial{}, err
 			}
 			if ch, err = genealogy.Assemble(comp.Serial, unit.Serial, c.op(workOrder, step)); err != nil {
 				return genealogy.Serial{}, genealogyErr(err)
@@ -231,11 +219,8 @@ func (p *Plant) ShipSerial(ctx context.Context, serial string, shipment genealog
 		if err := c.authorize(s.Site); err != nil {
 			return genealogy.Serial{}, err
 		}
-		if err := c.checkSerialHolds(s); err != nil {
+		if err := c.checkSerialUsable(s); err != nil {
 			return genealogy.Serial{}, fmt.Errorf("cannot ship serial %s: %w", s.ID, err)
-		}
-		if err := c.checkSerialExpiry(s); err != nil {
-			return genealogy.Serial{}, err
 		}
 		ch, err := genealogy.ShipSerial(s.Serial, shipment, c.op("", ""))
 		if err != nil {
