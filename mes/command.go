@@ -129,7 +129,6 @@ func execute[T any](ctx context.Context, p *Plant, action string, subject []stri
 		c.clearSpaces()
 		c.commandState = commandState{ctx: ctx, p: p, action: action, about: about, opts: o, now: p.now()}
 		c.events, c.audits, c.sites, c.arena = c.eventSpace[:0], c.auditSpace[:0], c.siteSpace[:0], c.arenaSpace[:0]
-		keyUnused := false // the attempt found its idempotency key unused and ran the command
 		err := p.store.Update(ctx, func(tx store.Tx) (err error) {
 			defer func() {
 				if r := recover(); r != nil {
@@ -148,7 +147,6 @@ func execute[T any](ctx context.Context, p *Plant, action string, subject []stri
 					}
 					return errReplayed
 				}
-				keyUnused = true
 			}
 			if *result, err = fn(c); err != nil {
 				return err
@@ -169,23 +167,9 @@ func execute[T any](ctx context.Context, p *Plant, action string, subject []stri
 			continue
 		case errors.Is(err, store.ErrConflict):
 			return zero, fmt.Errorf("%w: %s gave up after %d attempts: %v", ErrConflict, action, attempt+1, err)
-		case keyUnused && p.keyApplied(ctx, o.key):
-			// Another attempt of this command (a sender's retry racing the first) committed
-			// after this one looked for the key, and this one failed on what it changed (a
-			// store that reads committed data statement by statement shows it): the next
-			// attempt replays the first result.
-			continue
 		}
 		return zero, storeErr(err)
 	}
-}
-
-// keyApplied reports whether a command with the idempotency key has committed.
-func (p *Plant) keyApplied(ctx context.Context, key string) bool {
-	return p.store.View(ctx, func(tx store.ReadTx) error {
-		_, err := tx.Get(ctx, idempotencyKind, key)
-		return err
-	}) == nil
 }
 
 // commands keeps finished commands for reuse: a command is large (room for the events and
